@@ -1,0 +1,93 @@
+# greenshim — see README.md.  `make` builds build/libgreenshim.so and
+# build/greenshim; `make check` runs every test; `make bench` the benchmarks.
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+ARCH    := $(shell uname -m)
+
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wno-unused-parameter
+BASE    := -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -Ischeduler -Ipreload
+LIBFLAGS := $(BASE) -fPIC -fvisibility=hidden -fno-strict-aliasing
+LDLIBS_SHIM := -lev -ldl -lm
+
+# Context switch: hand-written assembly where we have it, ucontext elsewhere
+# (or when GS_CTX=ucontext is given, to test the fallback).
+ifeq ($(GS_CTX),ucontext)
+CTX_SRC := scheduler/ctx_ucontext.c
+else ifeq ($(ARCH),x86_64)
+CTX_SRC := scheduler/ctx_x86_64.S
+else
+CTX_SRC := scheduler/ctx_ucontext.c
+endif
+
+SCHED_SRC   := $(filter-out scheduler/ctx_ucontext.c,$(wildcard scheduler/*.c)) $(filter %.c,$(CTX_SRC))
+SCHED_ASM   := $(filter %.S,$(CTX_SRC))
+PRELOAD_SRC := $(wildcard preload/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SCHED_SRC) $(PRELOAD_SRC)) \
+            $(patsubst %.S,$(BUILD)/obj/%.o,$(SCHED_ASM))
+HEADERS  := $(wildcard scheduler/*.h preload/*.h)
+
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+PROG_SRC  := $(wildcard tests/programs/*.c)
+PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all check unit programs bench install clean deps
+all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/libgreenshim.so: $(LIB_OBJS) preload/exports.map
+	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=preload/exports.map \
+	    -Wl,-z,now -Wl,-z,noexecstack $(LDLIBS_SHIM)
+
+$(BUILD)/greenshim: tools/greenshim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASE) -o $@ $<
+
+# Unit tests link the scheduler objects directly (not through the preload).
+UNIT_OBJS := $(filter $(BUILD)/obj/scheduler/%,$(LIB_OBJS))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASE) -o $@ $< $(UNIT_OBJS) -lcmocka -lev -ldl -lm
+
+# Test programs are ordinary, unmodified pthread programs: no shim headers.
+$(BUILD)/tests/programs/%: tests/programs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm
+
+$(BUILD)/tests/run_programs: tests/run_programs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASE) -o $@ $< -lcmocka
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lev -lm
+
+check: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; timeout 120 $$t; done
+	$(BUILD)/tests/run_programs $(BUILD) tests/programs
+
+bench: all $(BENCH_BINS)
+	BUILD=$(BUILD) bash bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/libgreenshim.so $(DESTDIR)$(PREFIX)/lib/libgreenshim.so
+	install -m 0755 $(BUILD)/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
+
+deps:
+	bash .ci/install-deps
+
+clean:
+	rm -rf $(BUILD)

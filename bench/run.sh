@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# bench/run.sh — run every greenshim benchmark natively and under the shim
+# (LD_PRELOAD=$BUILD/libgreenshim.so) in the same run, and print one table:
+#
+#     benchmark | native | greenshim | ratio | target
+#
+# ratio is greenshim / native (below 1 = greenshim is faster / smaller).
+# The target column gives the goal from the issue and, after it, "ok" or
+# "MISS".  A run that crashes, times out, exits with an unexpected status or
+# prints no "result ..." line shows FAIL in its cell; the reasons are listed
+# under the table.  The script exits 1 if anything FAILed, 0 otherwise (a
+# missed target is not a failure), 2 if it cannot run at all.
+#
+# What runs (each bench program prints one "result key=value ..." line):
+#   pingpong     mutex + 2 condvars hand-off, ns per round trip
+#   create_join  pthread_create + pthread_join, ns per pair
+#   mutex        uncontended lock+unlock, ns per pair; once with an idle
+#                helper thread (the usual case), once in a process that
+#                never created a thread ("solo": glibc's non-atomic fast path)
+#   sleepers     N threads sleep 1 s then bump a locked counter; N = 10000
+#                (a count that works natively) and N = 100000 (natively
+#                pthread_create fails near 32k: kernel limits)
+#   start-up     hyperfine of `/bin/true` and `sh -c true` exec'd through
+#                env(1) with and without LD_PRELOAD; the difference is the
+#                per-exec cost of loading the shim
+#
+# The micro benchmarks (pingpong, create_join, mutex) first do two short
+# calibration runs per mode, then BENCH_REPS timed runs sized to last about
+# BENCH_RUN_S seconds each, and report the median.  Natively a futex
+# hand-off costs microseconds while the shim aims at tens of nanoseconds, so
+# a fixed N would be either far too long natively or far too short under
+# the shim.
+#
+# usage:  BUILD=build bash bench/run.sh        (this is what `make bench` does)
+# knobs:  BENCH_REPS (5)  BENCH_RUN_S (0.5)  BENCH_TIMEOUT (15, seconds per
+#         micro-benchmark run)  BENCH_SLEEPERS_TIMEOUT (20)
+#         BENCH_STARTUP_RUNS (1000)
+# Per-run stdout/stderr are kept in $BUILD/bench/logs/.
+
+set -u
+
+BUILD=${BUILD:-build}
+BIN=$BUILD/bench
+REPS=${BENCH_REPS:-5}
+RUN_S=${BENCH_RUN_S:-0.5}
+MICRO_TIMEOUT=${BENCH_TIMEOUT:-15}
+SLEEPERS_TIMEOUT=${BENCH_SLEEPERS_TIMEOUT:-20}
+STARTUP_RUNS=${BENCH_STARTUP_RUNS:-1000}
+SLEEPERS_BASE=10000             # natively feasible
+SLEEPERS_BIG=100000             # the issue's flagship figure
+
+die() { echo "bench/run.sh: $*" >&2; exit 2; }
+
+[ -d "$BUILD" ] || die "no build directory '$BUILD' (run make first)"
+LIB=$(cd "$BUILD" && pwd)/libgreenshim.so
+[ -f "$LIB" ] || die "$LIB not found (run make first)"
+for b in pingpong create_join mutex sleepers; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b not built (run make bench)"
+done
+command -v timeout >/dev/null || die "timeout(1) not found"
+ENV=$(command -v env) || die "env(1) not found"
+LOGDIR=$BIN/logs
+mkdir -p "$LOGDIR" || die "cannot create $LOGDIR"
+rm -f "$LOGDIR"/*.out "$LOGDIR"/*.err "$LOGDIR"/*.json "$LOGDIR"/*.csv
+
+progress() { echo "  .. $*" >&2; }
+
+# If ld.so cannot load the shim it just warns and runs the program without
+# it, which would silently turn the greenshim column into native figures.
+# Make sure it really gets mapped (a shim that crashes here is left for the
+# benchmarks to report as FAIL).
+if maps=$(timeout -k 2 10 "$ENV" LD_PRELOAD="$LIB" cat /proc/self/maps 2>&1) &&
+   ! awk -v lib="$LIB" '$NF == lib { found = 1 } END { exit !found }' <<<"$maps"; then
+    die "LD_PRELOAD=$LIB is not loaded: $(head -n1 <<<"$maps")"
+fi
+
+# ---------------------------------------------------------------- machine
+model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
+glibc=$(ldd --version 2>/dev/null | head -n1 | sed 's/.* //')
+echo "machine: nproc=$(nproc), ${model:-unknown CPU}, kernel $(uname -r), glibc ${glibc:-?}"
+echo "shim:    $LIB"
+
+# ------------------------------------------------------------ running one
+FAILED=0                        # set when anything crashed / timed out
+FAILURES=()                     # human-readable reasons, printed at the end
+RESULT=""                       # result line of the last successful run_bench
+
+# run_bench MODE TIMEOUT LOGNAME OKCODES PROG ARGS...
+#   MODE is native or shim; OKCODES a space-separated list of acceptable
+#   exit statuses.  On success sets RESULT to the "result ..." line and
+#   returns 0; otherwise records the reason in FAILURES and returns 1.
+#   With REQUIRE_RESULT=0 in its environment a run without a result line
+#   is fine too (used for /bin/true and sh).
+run_bench() {
+    local mode=$1 tmo=$2 log=$LOGDIR/$3 okcodes=$4
+    shift 4
+    local -a pre
+    if [ "$mode" = shim ]; then
+        pre=("$ENV" "LD_PRELOAD=$LIB")
+    else
+        pre=("$ENV" -u LD_PRELOAD)
+    fi
+    RESULT=""
+    timeout -k 5 "$tmo" "${pre[@]}" "$@" >"$log.out" 2>"$log.err"
+    local rc=$? why=""
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        why="timed out after ${tmo}s"
+    elif [ $rc -gt 128 ]; then
+        why="killed by signal $(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    elif ! [[ " $okcodes " == *" $rc "* ]]; then
+        why="exit status $rc"
+    elif grep -q 'cannot be preloaded' "$log.err"; then
+        why="LD_PRELOAD failed: $(grep -m1 'cannot be preloaded' "$log.err")"
+    else
+        RESULT=$(grep -m1 '^result ' "$log.out")
+        [ -n "$RESULT" ] || [ "${REQUIRE_RESULT:-1}" = 0 ] || why="no result line"
+    fi
+    if [ -n "$why" ]; then
+        FAILED=1
+        FAILURES+=("$(basename "$log") ($*): $why; see $log.err")
+        return 1
+    fi
+    return 0
+}
+
+# field LINE KEY -> value of KEY=value in a result line
+field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ------------------------------------------------------- micro benchmarks
+declare -A VAL                  # VAL[name,mode] = figure, or FAIL
+
+# ops_for SECONDS NS_PER_OP LO HI -> op count lasting about SECONDS, clamped
+ops_for() {
+    awk -v t="$1" -v p="$2" -v lo="$3" -v hi="$4" \
+        'BEGIN { n = (p > 0) ? int(t * 1e9 / p) : hi; if (n < lo) n = lo; if (n > hi) n = hi; print n }'
+}
+
+# micro NAME PROG CALIB_N MAX_N [EXTRA_ARG]
+#   Per mode, calibration runs (CALIB_N ops, then ~RUN_S/5 s) size the timed
+#   runs to about RUN_S seconds (clamped to [CALIB_N, MAX_N]); then REPS runs,
+#   alternating native and shim so that drift on a noisy machine hits both
+#   alike.  VAL[NAME,mode] = median ns_per_op.
+micro() {
+    local name=$1 prog=$2 calib=$3 max=$4 extra=${5:-}
+    local mode i per
+    local -A n=() vals=()
+    for mode in native shim; do
+        VAL[$name,$mode]=FAIL
+        run_bench $mode "$MICRO_TIMEOUT" "$name.$mode.calib1" 0 "$BIN/$prog" "$calib" $extra || continue
+        per=$(field "$RESULT" ns_per_op)
+        # A tiny first run can be far off (thread placement, cold caches):
+        # refine with a run of about RUN_S/5 before sizing the real runs.
+        local n1
+        n1=$(ops_for "$(awk -v t="$RUN_S" 'BEGIN { print t / 5 }')" "$per" "$calib" "$max")
+        if [ "$n1" -gt $((2 * calib)) ]; then
+            run_bench $mode "$MICRO_TIMEOUT" "$name.$mode.calib2" 0 "$BIN/$prog" "$n1" $extra || continue
+            per=$(field "$RESULT" ns_per_op)
+        fi
+        n[$mode]=$(ops_for "$RUN_S" "$per" "$calib" "$max")
+    done
+    progress "$name${extra:+ $extra}: $REPS runs each, N native=${n[native]:-FAIL} shim=${n[shim]:-FAIL}"
+    for ((i = 1; i <= REPS; i++)); do
+        for mode in native shim; do
+            [ -n "${n[$mode]:-}" ] || continue
+            if run_bench $mode "$MICRO_TIMEOUT" "$name.$mode.$i" 0 "$BIN/$prog" "${n[$mode]}" $extra; then
+                vals[$mode]+="$(field "$RESULT" ns_per_op) "
+            else
+                n[$mode]=""             # give up on this mode after a failure
+                vals[$mode]=""
+            fi
+        done
+    done
+    for mode in native shim; do
+        [ -n "${vals[$mode]:-}" ] && VAL[$name,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+    done
+}
+
+micro pingpong    pingpong    2000    100000000
+micro create_join create_join 2000    100000000
+micro mutex       mutex       2000000 2000000000
+micro mutex_solo  mutex       2000000 2000000000 solo
+
+# -------------------------------------------------------------- sleepers
+# sleepers N: VAL[sN.{done,seconds,threads,rss},mode]
+sleepers() {
+    local n=$1 mode
+    for mode in native shim; do
+        progress "sleepers $n ($mode)"
+        local k
+        for k in done seconds threads rss; do VAL[s$n.$k,$mode]=FAIL; done
+        run_bench $mode "$SLEEPERS_TIMEOUT" "sleepers$n.$mode" "0 3" "$BIN/sleepers" "$n" || continue
+        local created err
+        # created < n: pthread_create failed (err); count = threads completed
+        created=$(field "$RESULT" created)
+        err=$(field "$RESULT" error)
+        VAL[s$n.done,$mode]="$(field "$RESULT" count)/$n"
+        [ "$created" != "$n" ] && VAL[s$n.done,$mode]+=" ($err)"
+        VAL[s$n.seconds,$mode]=$(field "$RESULT" seconds)
+        VAL[s$n.threads,$mode]=$(field "$RESULT" threads)
+        VAL[s$n.rss,$mode]=$(field "$RESULT" rss_mib)
+    done
+}
+
+sleepers $SLEEPERS_BASE
+sleepers $SLEEPERS_BIG
+
+# -------------------------------------------------------------- start-up
+# VAL[st_true,mode], VAL[st_sh,mode]: microseconds per exec.  Every command
+# is exec'd through env(1) in both modes, so env's own cost cancels out and
+# only the exec'd program (/bin/true, sh) gets the shim preloaded.
+STARTUP_HOW=""
+startup() {
+    local mode k
+    for k in st_true st_sh; do VAL[$k,native]=FAIL; VAL[$k,shim]=FAIL; done
+
+    # Smoke-test each command once so a hanging shim cannot stall hyperfine.
+    local -a modes=()
+    for mode in native shim; do
+        if REQUIRE_RESULT=0 run_bench $mode 5 "startup.$mode.true" 0 /bin/true &&
+           REQUIRE_RESULT=0 run_bench $mode 5 "startup.$mode.sh" 0 sh -c true; then
+            modes+=("$mode")
+        fi
+    done
+    [ ${#modes[@]} -gt 0 ] || return
+
+    # hyperfine -n NAME COMMAND triples, in the order native, shim, shim,
+    # native so that slow drift during the measurement does not favour a mode.
+    local -a argv=()
+    local -A pre=([native]="$ENV -u LD_PRELOAD" [shim]="$ENV LD_PRELOAD=$LIB")
+    local m
+    for m in st_true,native st_true,shim st_sh,shim st_sh,native; do
+        mode=${m#*,}
+        [[ " ${modes[*]} " == *" $mode "* ]] || continue
+        # hyperfine names are KEY/MODE: no comma, which the CSV would quote
+        case $m in
+        st_true,*) argv+=(-n "${m/,//}" "${pre[$mode]} /bin/true") ;;
+        st_sh,*)   argv+=(-n "${m/,//}" "${pre[$mode]} sh -c true") ;;
+        esac
+    done
+
+    local name secs
+    if command -v hyperfine >/dev/null; then
+        progress "start-up: hyperfine, $STARTUP_RUNS runs per command"
+        local json=$LOGDIR/startup.json csv=$LOGDIR/startup.csv
+        if ! timeout -k 5 120 hyperfine -N --warmup 50 --runs "$STARTUP_RUNS" --style basic \
+                --export-json "$json" --export-csv "$csv" "${argv[@]}" \
+                >"$LOGDIR/startup.out" 2>"$LOGDIR/startup.err"; then
+            FAILED=1
+            FAILURES+=("start-up: hyperfine failed; see $LOGDIR/startup.err")
+            return
+        fi
+        # "name median_seconds" per command: JSON via python3, else the CSV
+        # (columns: command,mean,stddev,median,...).
+        local parsed
+        if command -v python3 >/dev/null; then
+            STARTUP_HOW="hyperfine median of $STARTUP_RUNS runs"
+            parsed=$(python3 -c 'import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(r["command"], r["median"])' "$json")
+        else
+            STARTUP_HOW="hyperfine median of $STARTUP_RUNS runs (csv)"
+            parsed=$(awk -F, 'NR > 1 { print $1, $4 }' "$csv")
+        fi
+        while read -r name secs; do
+            VAL[${name/\//,}]=$(awk -v s="$secs" 'BEGIN { printf "%.1f", s * 1e6 }')
+        done <<<"$parsed"
+    else
+        # No hyperfine: time loops of STARTUP_RUNS execs with date +%s%N.
+        STARTUP_HOW="mean of a loop of $STARTUP_RUNS execs (no hyperfine)"
+        local i t0 t1
+        while [ ${#argv[@]} -gt 0 ]; do
+            name=${argv[1]}
+            local -a cmd
+            read -ra cmd <<<"${argv[2]}"
+            argv=("${argv[@]:3}")
+            progress "start-up: $name loop of $STARTUP_RUNS"
+            for ((i = 0; i < 50; i++)); do "${cmd[@]}"; done
+            t0=$(date +%s%N)
+            for ((i = 0; i < STARTUP_RUNS; i++)); do "${cmd[@]}"; done
+            t1=$(date +%s%N)
+            VAL[${name/\//,}]=$(awk -v d=$((t1 - t0)) -v n="$STARTUP_RUNS" 'BEGIN { printf "%.1f", d / n / 1e3 }')
+        done
+    fi
+}
+startup
+
+# ----------------------------------------------------------------- table
+isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
+
+# fmt V: a readable number (FAIL and text pass through)
+fmt() {
+    isnum "$1" || { echo "$1"; return; }
+    awk -v v="$1" 'BEGIN { a = v < 0 ? -v : v
+        if (a >= 100) printf "%.0f", v; else if (a >= 10) printf "%.1f", v; else printf "%.2f", v }'
+}
+
+# ratio NATIVE SHIM
+ratio() {
+    if isnum "$1" && isnum "$2" && awk -v n="$1" 'BEGIN { exit !(n > 0) }'; then
+        awk -v n="$1" -v s="$2" 'BEGIN { r = s / n; if (r >= 0.1) printf "%.2fx", r; else printf "%.2gx", r }'
+    else
+        echo "-"
+    fi
+}
+
+# judge AWK-CONDITION-ON-s-AND-n SHIM NATIVE -> ok | MISS | - (no figure)
+judge() {
+    isnum "$2" || { echo "-"; return; }
+    awk -v s="$2" -v n="${3:-0}" "BEGIN { exit !($1) }" && echo ok || echo MISS
+}
+
+ROWS=()
+row() { ROWS+=("$1|$2|$3|$4|$5"); }
+
+# micro_row NAME LABEL TARGET-TEXT CONDITION
+micro_row() {
+    local n=${VAL[$1,native]} s=${VAL[$1,shim]}
+    row "$2" "$(fmt "$n")" "$(fmt "$s")" "$(ratio "$n" "$s")" "$3 [$(judge "$4" "$s" "$n")]"
+}
+micro_row pingpong    "pingpong round trip (ns)"          "<= 40 ns"  "s <= 40"
+micro_row create_join "create+join (ns)"                  "<= 300 ns" "s <= 300"
+micro_row mutex       "mutex lock+unlock (ns)"            "<= native (+5% noise)" "s <= n * 1.05"
+micro_row mutex_solo  "mutex lock+unlock, no thread (ns)" "<= native (+5% noise)" "s <= n * 1.05"
+
+# sleepers rows; targets only for the 100k run (the issue's figure)
+sleeper_rows() {
+    local n=$1 tag=$2 k label nat shm r tgt
+    local same=0
+    [ "${VAL[s$n.done,native]}" = "$n/$n" ] && [ "${VAL[s$n.done,shim]}" = "$n/$n" ] && same=1
+    for k in done seconds threads rss; do
+        nat=${VAL[s$n.$k,native]}
+        shm=${VAL[s$n.$k,shim]}
+        r="-"
+        [ $same = 1 ] && [ $k != done ] && r=$(ratio "$nat" "$shm")
+        case $k in
+        done)    label="sleepers $tag: completed"
+                 tgt="all"
+                 if [ "$shm" = FAIL ]; then tgt+=" [-]"
+                 elif [ "$shm" = "$n/$n" ]; then tgt+=" [ok]"; else tgt+=" [MISS]"; fi ;;
+        seconds) label="sleepers $tag: elapsed (s)"
+                 tgt="~1 s (< 1.5 s) [$(judge "s < 1.5" "$shm")]" ;;
+        threads) label="sleepers $tag: OS threads while asleep"
+                 tgt="1 [$(judge "s == 1" "$shm")]" ;;
+        rss)     label="sleepers $tag: peak RSS (MiB)"
+                 tgt="< 2048 MiB [$(judge "s < 2048" "$shm")]" ;;
+        esac
+        [ "$n" != "$SLEEPERS_BIG" ] && tgt="(baseline)"
+        [ $k = seconds ] || [ $k = rss ] && { nat=$(fmt "$nat"); shm=$(fmt "$shm"); }
+        row "$label" "$nat" "$shm" "$r" "$tgt"
+    done
+}
+sleeper_rows $SLEEPERS_BASE "$((SLEEPERS_BASE / 1000))k"
+sleeper_rows $SLEEPERS_BIG "$((SLEEPERS_BIG / 1000))k"
+
+# start-up rows: target on the per-exec difference
+startup_row() {
+    local n=${VAL[$1,native]} s=${VAL[$1,shim]} tgt="delta < 1000 us"
+    if isnum "$n" && isnum "$s"; then
+        local d
+        d=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%+.1f", s - n }')
+        tgt="delta $d us; < 1000 us [$(judge "s - n < 1000" "$s" "$n")]"
+    else
+        tgt+=" [-]"
+    fi
+    row "$2" "$(fmt "$n")" "$(fmt "$s")" "$(ratio "$n" "$s")" "$tgt"
+}
+startup_row st_true "start-up /bin/true (us/exec)"
+startup_row st_sh   "start-up sh -c true (us/exec)"
+
+print_table() {
+    local -a w=(0 0 0 0 0) c
+    local r i
+    for r in "$@"; do
+        IFS='|' read -ra c <<<"$r"
+        for i in 0 1 2 3 4; do [ ${#c[i]} -gt ${w[i]} ] && w[i]=${#c[i]}; done
+    done
+    local first=1
+    for r in "$@"; do
+        IFS='|' read -ra c <<<"$r"
+        printf "%-*s | %*s | %*s | %*s | %s\n" ${w[0]} "${c[0]}" ${w[1]} "${c[1]}" \
+            ${w[2]} "${c[2]}" ${w[3]} "${c[3]}" "${c[4]}"
+        if [ $first = 1 ]; then
+            printf "%s-+-%s-+-%s-+-%s-+-%s\n" "$(printf '%*s' ${w[0]} '' | tr ' ' -)" \
+                "$(printf '%*s' ${w[1]} '' | tr ' ' -)" "$(printf '%*s' ${w[2]} '' | tr ' ' -)" \
+                "$(printf '%*s' ${w[3]} '' | tr ' ' -)" "$(printf '%*s' ${w[4]} '' | tr ' ' -)"
+            first=0
+        fi
+    done
+}
+
+echo
+print_table "benchmark|native|greenshim|ratio|target" "${ROWS[@]}"
+echo
+echo "ratio = greenshim / native.  Micro benchmarks: median of $REPS runs of ~${RUN_S}s each."
+echo "Start-up: ${STARTUP_HOW:-not measured}; each exec goes through env(1) in both columns."
+if [[ "${VAL[s$SLEEPERS_BIG.done,native]}" == *"("* ]]; then
+    echo "Natively sleepers $SLEEPERS_BIG hits the kernel's limits (pid_max, vm.max_map_count);"
+    echo "its thread count is read after creating stopped, when the first threads may have finished."
+fi
+echo "Logs: $LOGDIR"
+
+if [ ${#FAILURES[@]} -gt 0 ]; then
+    echo
+    echo "FAILURES:"
+    printf '  %s\n' "${FAILURES[@]}"
+fi
+exit $FAILED

@@ -1,0 +1,163 @@
+/* pthread condition variables, greened (thread subsystem).
+ *
+ * Waiters queue in FIFO order under the condvar's spinlock before they
+ * release the mutex, so a signal sent by a thread holding the mutex can
+ * never miss them; signal wakes the oldest, broadcast all.  The mutex is
+ * taken again before returning, after a timeout too.  A process-shared
+ * condvar stays glibc's.  Layout: our fields in the first 24 bytes,
+ * glibc's __wrefs (bit 0: shared, bit 1: CLOCK_MONOTONIC) kept at its
+ * offset because pthread_cond_init by glibc and the static initialiser
+ * agree on it. */
+#include <errno.h>
+
+#include "config.h"
+#include "mutex.h"
+#include "real.h"
+
+struct gs_cond {
+	_Atomic int qlock;
+	int pad;
+	struct gs_waitq waiters;
+	char pad2[12];
+	unsigned wrefs; /* glibc __wrefs: flags */
+};
+#define COND_SHARED 1u
+#define COND_MONOTONIC 2u
+
+_Static_assert(sizeof(struct gs_cond) <= sizeof(pthread_cond_t), "gs_cond must fit");
+_Static_assert(__builtin_offsetof(struct gs_cond, wrefs) ==
+		       __builtin_offsetof(pthread_cond_t, __data.__wrefs), "wrefs stays glibc's");
+
+static struct gs_cond *gc(pthread_cond_t *c)
+{
+	return (struct gs_cond *)c;
+}
+
+static int ours(pthread_cond_t *c)
+{
+	return gs_thread_on() && !(gc(c)->wrefs & COND_SHARED);
+}
+
+static int mutex_unlock(pthread_mutex_t *m)
+{
+	struct gs_mutex *g = (struct gs_mutex *)m;
+	return (g->kind & GS_MUTEX_PSHARED) ? gs_real.pthread_mutex_unlock(m) : gs__mutex_unlock(g);
+}
+
+static void mutex_lock(pthread_mutex_t *m)
+{
+	struct gs_mutex *g = (struct gs_mutex *)m;
+	if (g->kind & GS_MUTEX_PSHARED)
+		gs_real.pthread_mutex_lock(m);
+	else
+		gs__mutex_lock(g, NULL);
+}
+
+static int wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
+{
+	struct gs_cond *c = gc(cv);
+	struct gs_waiter w;
+	gs_waiter_init(&w);
+	gs_spin_lock(&c->qlock);
+	gs_waitq_push(&c->waiters, &c->qlock, &w);
+	gs_spin_unlock(&c->qlock);
+	int err = mutex_unlock(m);
+	if (err) { /* e.g. EPERM: an errorcheck mutex we do not own */
+		gs_spin_lock(&c->qlock);
+		if (atomic_load(&w.state) == GS_WAITING)
+			gs_waitq_remove(&c->waiters, &w);
+		gs_spin_unlock(&c->qlock);
+		return err;
+	}
+	int how = gs_wait(&w, d, 0);
+	mutex_lock(m);
+	return how == GS_TIMEDOUT ? ETIMEDOUT : 0;
+}
+
+GS_EXPORT int pthread_cond_init(pthread_cond_t *cv, const pthread_condattr_t *attr)
+{
+	if (!gs_thread_on())
+		return gs_real.pthread_cond_init(cv, attr);
+	int pshared = PTHREAD_PROCESS_PRIVATE;
+	clockid_t clock = CLOCK_REALTIME;
+	if (attr) {
+		pthread_condattr_getpshared(attr, &pshared);
+		pthread_condattr_getclock(attr, &clock);
+	}
+	if (pshared == PTHREAD_PROCESS_SHARED)
+		return gs_real.pthread_cond_init(cv, attr);
+	struct gs_cond *c = gc(cv);
+	*c = (struct gs_cond){ 0 };
+	c->wrefs = clock == CLOCK_MONOTONIC ? COND_MONOTONIC : 0;
+	return 0;
+}
+
+GS_EXPORT int pthread_cond_destroy(pthread_cond_t *cv)
+{
+	if (!ours(cv))
+		return gs_real.pthread_cond_destroy(cv);
+	return 0;
+}
+
+GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
+{
+	if (!ours(cv))
+		return gs_real.pthread_cond_wait(cv, m);
+	return wait(cv, m, NULL);
+}
+
+GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)
+{
+	if (!ours(cv))
+		return gs_real.pthread_cond_timedwait(cv, m, abstime);
+	if (!gs_timespec_valid(abstime))
+		return EINVAL;
+	struct gs_deadline d = {
+		.clock = (gc(cv)->wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME,
+		.at = *abstime,
+	};
+	return wait(cv, m, &d);
+}
+
+GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clock,
+				     const struct timespec *abstime)
+{
+	if (!ours(cv))
+		return gs_real.pthread_cond_clockwait(cv, m, clock, abstime);
+	if (!gs_timespec_valid(abstime) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC))
+		return EINVAL;
+	struct gs_deadline d = { .clock = clock, .at = *abstime };
+	return wait(cv, m, &d);
+}
+
+GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
+{
+	if (!ours(cv))
+		return gs_real.pthread_cond_signal(cv);
+	struct gs_cond *c = gc(cv);
+	/* No waiter queued before the signaller took the mutex: nothing to do
+	 * (a waiter queues before it releases the mutex). */
+	if (!__atomic_load_n(&c->waiters.head, __ATOMIC_ACQUIRE))
+		return 0;
+	gs_spin_lock(&c->qlock);
+	struct gs_waiter *w = gs_waitq_pop(&c->waiters);
+	if (w)
+		gs_waiter_wake(w, GS_WOKEN);
+	gs_spin_unlock(&c->qlock);
+	return 0;
+}
+
+GS_EXPORT int pthread_cond_broadcast(pthread_cond_t *cv)
+{
+	if (!ours(cv))
+		return gs_real.pthread_cond_broadcast(cv);
+	struct gs_cond *c = gc(cv);
+	if (!__atomic_load_n(&c->waiters.head, __ATOMIC_ACQUIRE))
+		return 0;
+	gs_spin_lock(&c->qlock);
+	struct gs_waiter *w;
+	while ((w = gs_waitq_pop(&c->waiters)))
+		gs_waiter_wake(w, GS_WOKEN);
+	gs_spin_unlock(&c->qlock);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* Which subsystems are greened (GREENSHIM_* environment), and first-use
+ * initialisation of the preload. */
+#ifndef GS_CONFIG_H
+#define GS_CONFIG_H
+
+#include "gs.h"
+
+/* -1 until gs_init() ran, then 0 (opted out) or 1. */
+struct gs_config {
+	int time, socket, os, select, thread;
+};
+extern struct gs_config gs_cfg;
+
+/* Resolves the real functions and reads the environment, once. */
+void gs_init(void);
+
+/* The hot path: one load and a predictable branch. */
+static inline int gs_flag(const int *flag)
+{
+	int v = *flag;
+	if (gs_likely(v > 0))
+		return 1;
+	if (v < 0) {
+		gs_init();
+		v = *flag;
+	}
+	return v > 0;
+}
+
+static inline int gs_thread_on(void) { return gs_flag(&gs_cfg.thread); }
+static inline int gs_time_on(void) { return gs_flag(&gs_cfg.time); }
+
+#endif

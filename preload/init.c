@@ -1,0 +1,92 @@
+/* First-use initialisation: the real-function table and the environment.
+ *
+ * gs_init may run on the first interposed call, which can come from another
+ * library's constructor before ours, and is not protected by a lock (we
+ * interpose the locks): every step is idempotent and a second, racing
+ * call writes the same values. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "real.h"
+
+struct gs_real_table gs_real;
+struct gs_config gs_cfg = { -1, -1, -1, -1, -1 };
+static _Atomic int init_state; /* 0: not yet, 1: running, 2: done */
+
+static void *lookup(const char *name, const char *version)
+{
+	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+	return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+static void resolve(void)
+{
+#define GS_RESOLVE(ret, name, params, version) gs_real.name = (ret(*) params)lookup(#name, version);
+	GS_REAL_FUNCTIONS(GS_RESOLVE)
+#undef GS_RESOLVE
+}
+
+struct flag {
+	const char *name; /* after GREENSHIM_ */
+	int *value;
+};
+
+static const struct flag flags[] = {
+	{ "TIME", &gs_cfg.time },     { "SOCKET", &gs_cfg.socket }, { "OS", &gs_cfg.os },
+	{ "SELECT", &gs_cfg.select }, { "THREAD", &gs_cfg.thread },
+};
+
+/* Every GREENSHIM_ variable is checked: a subsystem flag takes 0 or 1; any
+ * other value, or a name we do not know, is reported and ignored, so a typo
+ * never silently changes what is greened. */
+static void read_environment(void)
+{
+	int values[sizeof flags / sizeof flags[0]];
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		values[i] = 1;
+	extern char **environ;
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "GREENSHIM_", 10) != 0)
+			continue;
+		const char *name = *e + 10, *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const char *val = eq ? eq + 1 : "";
+		size_t i;
+		for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+			if (strlen(flags[i].name) == len && !strncmp(flags[i].name, name, len))
+				break;
+		if (i == sizeof flags / sizeof flags[0]) {
+			gs_warn("greenshim: unknown variable GREENSHIM_%.*s ignored", (int)len, name);
+			continue;
+		}
+		if (!strcmp(val, "0") || !strcmp(val, "1"))
+			values[i] = val[0] - '0';
+		else
+			gs_warn("greenshim: GREENSHIM_%s=%s: expected 0 or 1; keeping 1",
+				flags[i].name, val);
+	}
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		atomic_store((_Atomic int *)flags[i].value, values[i]);
+}
+
+void gs_init(void)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
+		resolve();
+		read_environment();
+		atomic_store(&init_state, 2);
+		return;
+	}
+	/* Another OS thread is initialising: its result is ours. */
+	while (atomic_load(&init_state) != 2)
+		;
+}
+
+__attribute__((constructor)) static void gs_constructor(void)
+{
+	gs_init();
+}

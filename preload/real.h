@@ -1,0 +1,131 @@
+/* The real libc functions behind every interposer: one table, filled once.
+ *
+ * Each entry is resolved with dlsym(RTLD_NEXT) (dlvsym where glibc keeps
+ * an older version of the same name).  Tests can swap an entry to inject a
+ * fault (SQLite's os_unix.c does the same).  Interposers are called before
+ * any constructor of ours may have run (other libraries' constructors lock
+ * mutexes), so the table fills itself on first use: gs_init(). */
+#ifndef GS_REAL_H
+#define GS_REAL_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <threads.h>
+#include <time.h>
+
+/* X(return type, name, parameter list, symbol version or NULL) */
+#define GS_REAL_FUNCTIONS(X)                                                                    \
+	X(int, nanosleep, (const struct timespec *, struct timespec *), NULL)                   \
+	X(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *), NULL) \
+	X(unsigned, sleep, (unsigned), NULL)                                                     \
+	X(int, usleep, (useconds_t), NULL)                                                       \
+	X(int, sched_yield, (void), NULL)                                                        \
+	X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), NULL) \
+	X(int, pthread_join, (pthread_t, void **), NULL)                                         \
+	X(int, pthread_tryjoin_np, (pthread_t, void **), NULL)                                   \
+	X(int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *), NULL)        \
+	X(int, pthread_clockjoin_np, (pthread_t, void **, clockid_t, const struct timespec *), NULL) \
+	X(int, pthread_detach, (pthread_t), NULL)                                                \
+	X(void, pthread_exit, (void *), NULL)                                                    \
+	X(pthread_t, pthread_self, (void), NULL)                                                 \
+	X(int, pthread_equal, (pthread_t, pthread_t), NULL)                                      \
+	X(int, pthread_once, (pthread_once_t *, void (*)(void)), NULL)                           \
+	X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)), NULL)                    \
+	X(int, pthread_key_delete, (pthread_key_t), NULL)                                        \
+	X(void *, pthread_getspecific, (pthread_key_t), NULL)                                    \
+	X(int, pthread_setspecific, (pthread_key_t, const void *), NULL)                         \
+	X(int, pthread_setname_np, (pthread_t, const char *), NULL)                              \
+	X(int, pthread_getname_np, (pthread_t, char *, size_t), NULL)                            \
+	X(int, pthread_getattr_np, (pthread_t, pthread_attr_t *), NULL)                          \
+	X(int, pthread_getcpuclockid, (pthread_t, clockid_t *), NULL)                            \
+	X(int, pthread_kill, (pthread_t, int), NULL)                                             \
+	X(int, pthread_sigqueue, (pthread_t, int, const union sigval), NULL)                     \
+	X(int, pthread_setschedparam, (pthread_t, int, const struct sched_param *), NULL)        \
+	X(int, pthread_getschedparam, (pthread_t, int *, struct sched_param *), NULL)            \
+	X(int, pthread_setschedprio, (pthread_t, int), NULL)                                     \
+	X(int, pthread_setaffinity_np, (pthread_t, size_t, const cpu_set_t *), NULL)             \
+	X(int, pthread_getaffinity_np, (pthread_t, size_t, cpu_set_t *), NULL)                   \
+	X(int, pthread_cancel, (pthread_t), NULL)                                                \
+	X(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *), NULL)       \
+	X(int, pthread_mutex_destroy, (pthread_mutex_t *), NULL)                                 \
+	X(int, pthread_mutex_lock, (pthread_mutex_t *), NULL)                                    \
+	X(int, pthread_mutex_trylock, (pthread_mutex_t *), NULL)                                 \
+	X(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *), NULL)      \
+	X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *), NULL) \
+	X(int, pthread_mutex_unlock, (pthread_mutex_t *), NULL)                                  \
+	X(int, pthread_mutex_consistent, (pthread_mutex_t *), NULL)                              \
+	X(int, pthread_mutex_getprioceiling, (const pthread_mutex_t *, int *), NULL)             \
+	X(int, pthread_mutex_setprioceiling, (pthread_mutex_t *, int, int *), NULL)              \
+	X(int, pthread_cond_init, (pthread_cond_t *, const pthread_condattr_t *), "GLIBC_2.3.2") \
+	X(int, pthread_cond_destroy, (pthread_cond_t *), "GLIBC_2.3.2")                          \
+	X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *), "GLIBC_2.3.2")          \
+	X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), "GLIBC_2.3.2") \
+	X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL) \
+	X(int, pthread_cond_signal, (pthread_cond_t *), "GLIBC_2.3.2")                           \
+	X(int, pthread_cond_broadcast, (pthread_cond_t *), "GLIBC_2.3.2")                        \
+	X(int, pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *), NULL)    \
+	X(int, pthread_rwlock_destroy, (pthread_rwlock_t *), NULL)                               \
+	X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), NULL)                                \
+	X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), NULL)                             \
+	X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), NULL)  \
+	X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t, const struct timespec *), NULL) \
+	X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), NULL)                                \
+	X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *), NULL)                             \
+	X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), NULL)  \
+	X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t, const struct timespec *), NULL) \
+	X(int, pthread_rwlock_unlock, (pthread_rwlock_t *), NULL)                                \
+	X(int, pthread_barrier_init, (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned), NULL) \
+	X(int, pthread_barrier_destroy, (pthread_barrier_t *), NULL)                             \
+	X(int, pthread_barrier_wait, (pthread_barrier_t *), NULL)                                \
+	X(int, pthread_spin_init, (pthread_spinlock_t *, int), NULL)                             \
+	X(int, pthread_spin_destroy, (pthread_spinlock_t *), NULL)                               \
+	X(int, pthread_spin_lock, (pthread_spinlock_t *), NULL)                                  \
+	X(int, pthread_spin_trylock, (pthread_spinlock_t *), NULL)                               \
+	X(int, pthread_spin_unlock, (pthread_spinlock_t *), NULL)                                \
+	X(int, sem_init, (sem_t *, int, unsigned), "GLIBC_2.2.5")                                \
+	X(int, sem_destroy, (sem_t *), "GLIBC_2.2.5")                                            \
+	X(int, sem_wait, (sem_t *), "GLIBC_2.2.5")                                               \
+	X(int, sem_trywait, (sem_t *), "GLIBC_2.2.5")                                            \
+	X(int, sem_timedwait, (sem_t *, const struct timespec *), "GLIBC_2.2.5")                 \
+	X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *), NULL)               \
+	X(int, sem_post, (sem_t *), "GLIBC_2.2.5")                                               \
+	X(int, sem_getvalue, (sem_t *, int *), "GLIBC_2.2.5")                                    \
+	X(int, thrd_create, (thrd_t *, thrd_start_t, void *), NULL)                              \
+	X(int, thrd_join, (thrd_t, int *), NULL)                                                 \
+	X(void, thrd_exit, (int), NULL)                                                          \
+	X(int, thrd_detach, (thrd_t), NULL)                                                      \
+	X(thrd_t, thrd_current, (void), NULL)                                                    \
+	X(int, thrd_equal, (thrd_t, thrd_t), NULL)                                               \
+	X(int, thrd_sleep, (const struct timespec *, struct timespec *), NULL)                   \
+	X(void, thrd_yield, (void), NULL)                                                        \
+	X(int, mtx_init, (mtx_t *, int), NULL)                                                   \
+	X(int, mtx_lock, (mtx_t *), NULL)                                                        \
+	X(int, mtx_timedlock, (mtx_t *__restrict, const struct timespec *__restrict), NULL)      \
+	X(int, mtx_trylock, (mtx_t *), NULL)                                                     \
+	X(int, mtx_unlock, (mtx_t *), NULL)                                                      \
+	X(void, mtx_destroy, (mtx_t *), NULL)                                                    \
+	X(int, cnd_init, (cnd_t *), NULL)                                                        \
+	X(int, cnd_signal, (cnd_t *), NULL)                                                      \
+	X(int, cnd_broadcast, (cnd_t *), NULL)                                                   \
+	X(int, cnd_wait, (cnd_t *, mtx_t *), NULL)                                               \
+	X(int, cnd_timedwait, (cnd_t *__restrict, mtx_t *__restrict, const struct timespec *__restrict), NULL) \
+	X(void, cnd_destroy, (cnd_t *), NULL)                                                    \
+	X(int, tss_create, (tss_t *, tss_dtor_t), NULL)                                          \
+	X(void *, tss_get, (tss_t), NULL)                                                        \
+	X(int, tss_set, (tss_t, void *), NULL)                                                   \
+	X(void, tss_delete, (tss_t), NULL)                                                       \
+	X(void, call_once, (once_flag *, void (*)(void)), NULL)                                  \
+	X(int, sigaction, (int, const struct sigaction *, struct sigaction *), NULL)             \
+	X(__sighandler_t, signal, (int, __sighandler_t), NULL)                                   \
+	X(__sighandler_t, sysv_signal, (int, __sighandler_t), NULL)
+
+struct gs_real_table {
+#define GS_REAL_FIELD(ret, name, params, version) ret(*name) params;
+	GS_REAL_FUNCTIONS(GS_REAL_FIELD)
+#undef GS_REAL_FIELD
+};
+
+extern struct gs_real_table gs_real;
+
+#endif

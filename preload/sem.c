@@ -1,0 +1,157 @@
+/* Unnamed POSIX semaphores, greened (thread subsystem).
+ *
+ * sem_post hands its unit straight to the oldest waiter if there is one,
+ * else increments the value; sem_wait takes a unit without the lock when
+ * the value is positive.  Waits end with EINTR when a signal handler ran
+ * (whatever SA_RESTART says, as on Linux).  glibc keeps 0 at offset 8 of a
+ * private semaphore and 128 (FUTEX_SHARED) for a process-shared one, which
+ * includes every sem_open() semaphore: those stay glibc's. */
+#include <errno.h>
+#include <limits.h>
+#include <semaphore.h>
+
+#include "config.h"
+#include "real.h"
+
+struct gs_sem {
+	_Atomic unsigned value;
+	_Atomic int qlock;
+	int shared;              /* glibc's "private" word: 0 private, 128 shared */
+	int pad;
+	struct gs_waitq waiters; /* each is handed one unit */
+};
+_Static_assert(sizeof(struct gs_sem) <= sizeof(sem_t), "must fit");
+
+static struct gs_sem *gsem(sem_t *s)
+{
+	return (struct gs_sem *)s;
+}
+
+static int ours(sem_t *s)
+{
+	return gs_thread_on() && !gsem(s)->shared;
+}
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+GS_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
+{
+	if (!gs_thread_on() || pshared)
+		return gs_real.sem_init(s, pshared, value);
+	if (value > SEM_VALUE_MAX)
+		return fail(EINVAL);
+	struct gs_sem *g = gsem(s);
+	*g = (struct gs_sem){ 0 };
+	g->value = value;
+	return 0;
+}
+
+GS_EXPORT int sem_destroy(sem_t *s)
+{
+	if (!ours(s))
+		return gs_real.sem_destroy(s);
+	return 0;
+}
+
+static int try_take(struct gs_sem *g)
+{
+	unsigned v = atomic_load_explicit(&g->value, memory_order_relaxed);
+	while (v > 0)
+		if (atomic_compare_exchange_weak_explicit(&g->value, &v, v - 1, memory_order_acquire,
+							  memory_order_relaxed))
+			return 1;
+	return 0;
+}
+
+static int wait(sem_t *s, const struct gs_deadline *d)
+{
+	struct gs_sem *g = gsem(s);
+	if (try_take(g))
+		return 0;
+	gs_spin_lock(&g->qlock);
+	if (try_take(g)) {
+		gs_spin_unlock(&g->qlock);
+		return 0;
+	}
+	struct gs_waiter w;
+	gs_waiter_init(&w);
+	gs_waitq_push(&g->waiters, &g->qlock, &w);
+	gs_spin_unlock(&g->qlock);
+	switch (gs_wait(&w, d, 1)) {
+	case GS_WOKEN:
+		return 0;
+	case GS_INTERRUPTED:
+		return fail(EINTR);
+	default:
+		return fail(ETIMEDOUT);
+	}
+}
+
+GS_EXPORT int sem_wait(sem_t *s)
+{
+	if (!ours(s))
+		return gs_real.sem_wait(s);
+	return wait(s, NULL);
+}
+
+GS_EXPORT int sem_trywait(sem_t *s)
+{
+	if (!ours(s))
+		return gs_real.sem_trywait(s);
+	return try_take(gsem(s)) ? 0 : fail(EAGAIN);
+}
+
+static int timed(sem_t *s, clockid_t clock, const struct timespec *abstime)
+{
+	if (!gs_timespec_valid(abstime))
+		return fail(EINVAL);
+	struct gs_deadline d = { .clock = clock, .at = *abstime };
+	return wait(s, &d);
+}
+
+GS_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
+{
+	if (!ours(s))
+		return gs_real.sem_timedwait(s, abstime);
+	return timed(s, CLOCK_REALTIME, abstime);
+}
+
+GS_EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
+{
+	if (!ours(s))
+		return gs_real.sem_clockwait(s, clock, abstime);
+	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+		return fail(EINVAL);
+	return timed(s, clock, abstime);
+}
+
+GS_EXPORT int sem_post(sem_t *s)
+{
+	if (!ours(s))
+		return gs_real.sem_post(s);
+	struct gs_sem *g = gsem(s);
+	gs_spin_lock(&g->qlock);
+	struct gs_waiter *w = gs_waitq_pop(&g->waiters);
+	if (w) {
+		gs_waiter_wake(w, GS_WOKEN);
+	} else if (atomic_load_explicit(&g->value, memory_order_relaxed) >= SEM_VALUE_MAX) {
+		gs_spin_unlock(&g->qlock);
+		return fail(EOVERFLOW);
+	} else {
+		atomic_fetch_add_explicit(&g->value, 1, memory_order_release);
+	}
+	gs_spin_unlock(&g->qlock);
+	return 0;
+}
+
+GS_EXPORT int sem_getvalue(sem_t *s, int *value)
+{
+	if (!ours(s))
+		return gs_real.sem_getvalue(s, value);
+	*value = (int)atomic_load(&gsem(s)->value);
+	return 0;
+}

@@ -1,0 +1,120 @@
+/* Signal handlers, wrapped so the scheduler knows one ran.
+ *
+ * Natively a handler that runs while a thread sleeps in nanosleep, sem_wait
+ * or similar makes that call fail with EINTR.  Here the OS thread is
+ * usually inside the hub's epoll_wait when the signal arrives, so the
+ * scheduler must be told: every handler the program installs is called
+ * through wrapper(), which calls it exactly as the kernel would have
+ * (same arguments, same flags, same mask) and then reports to the hub.
+ * sigaction() and signal() report the program's own handler back, never
+ * the wrapper.  Handlers installed by a raw rt_sigaction system call are
+ * not seen (see README). */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "config.h"
+#include "real.h"
+
+struct user_handler {
+	void *_Atomic fn; /* the program's handler (sa_handler or sa_sigaction) */
+	_Atomic int flags; /* the program's sa_flags */
+};
+static struct user_handler handlers[NSIG];
+
+static void wrapper(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	void *fn = atomic_load(&handlers[sig].fn);
+	int flags = atomic_load(&handlers[sig].flags);
+	if (flags & SA_RESETHAND) /* the kernel already reset it */
+		atomic_store(&handlers[sig].fn, (void *)SIG_DFL);
+	errno = saved;
+	if (flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
+	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)
+		((void (*)(int))fn)(sig);
+	saved = errno;
+	gs_signal_ran(si && si->si_code == SI_TKILL);
+	errno = saved;
+}
+
+static int wrapping(void)
+{
+	return gs_time_on() || gs_thread_on();
+}
+
+GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!wrapping() || sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
+		return gs_real.sigaction(sig, act, old);
+	struct sigaction k, prev;
+	const struct sigaction *install = act;
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		k = *act;
+		k.sa_sigaction = wrapper;
+		k.sa_flags |= SA_SIGINFO;
+		install = &k;
+	}
+	void *old_fn = atomic_load(&handlers[sig].fn);
+	int old_flags = atomic_load(&handlers[sig].flags);
+	if (install == &k) {
+		atomic_store(&handlers[sig].fn, (void *)act->sa_sigaction);
+		atomic_store(&handlers[sig].flags, act->sa_flags);
+	}
+	if (gs_real.sigaction(sig, install, &prev) != 0) {
+		int e = errno;
+		atomic_store(&handlers[sig].fn, old_fn);
+		atomic_store(&handlers[sig].flags, old_flags);
+		errno = e;
+		return -1;
+	}
+	if (old) {
+		*old = prev;
+		if (prev.sa_sigaction == wrapper) {
+			old->sa_sigaction = (void (*)(int, siginfo_t *, void *))old_fn;
+			old->sa_flags = old_flags;
+		}
+	}
+	return 0;
+}
+
+static __sighandler_t install(int sig, __sighandler_t handler, int flags, int mask_sig)
+{
+	if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	if (mask_sig)
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* glibc's signal() has BSD semantics: handler stays, signal blocked while
+ * it runs, system calls restarted. */
+GS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
+{
+	if (!wrapping())
+		return gs_real.signal(sig, handler);
+	return install(sig, handler, SA_RESTART, 1);
+}
+
+GS_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t handler)
+{
+	return signal(sig, handler);
+}
+
+GS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
+{
+	if (!wrapping())
+		return gs_real.sysv_signal(sig, handler);
+	return install(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+}

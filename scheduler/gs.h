@@ -1,0 +1,150 @@
+/* The scheduler's interface to preload/: green threads, parking, waking.
+ *
+ * Conventions (STYLE.md): non-static names gs_ (this interface) or gs__
+ * (shared between files of scheduler/ only); functions return 0 or a
+ * negative errno unless they say otherwise; preload/ turns that into the
+ * exact contract of the libc call it replaces. */
+#ifndef GS_H
+#define GS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define GS_EXPORT __attribute__((visibility("default")))
+#define gs_likely(x) __builtin_expect(!!(x), 1)
+#define gs_unlikely(x) __builtin_expect(!!(x), 0)
+
+struct gs_thread;
+struct gs_hub;
+
+/* ---- deadlines ------------------------------------------------------ */
+
+/* An absolute point on a clock.  clock is CLOCK_MONOTONIC, CLOCK_REALTIME,
+ * CLOCK_BOOTTIME or CLOCK_TAI; the scheduler re-checks the clock itself
+ * after every timer, so a wait never ends before its deadline. */
+struct gs_deadline {
+	clockid_t clock;
+	struct timespec at;
+};
+
+/* Deadline rel from now on CLOCK_MONOTONIC; rel must be valid. */
+void gs_deadline_in(struct gs_deadline *d, const struct timespec *rel);
+/* Time left until d (zero when passed). */
+void gs_deadline_left(const struct gs_deadline *d, struct timespec *left);
+int gs_timespec_valid(const struct timespec *ts);
+/* 1 if clock can be waited on by the hub. */
+int gs_clock_supported(clockid_t clock);
+
+/* ---- green threads -------------------------------------------------- */
+
+struct gs_thread_attr {
+	size_t stacksize;  /* usable bytes of stack */
+	size_t guardsize;  /* bytes of PROT_NONE guard below it (0: none) */
+	void *stackaddr;   /* lowest address of a stack the caller owns, or NULL */
+	int detached;      /* start detached */
+	int c11;           /* start routine returns int (thrd_create) */
+};
+
+/* The calling context's thread: a green thread, or the record of this OS
+ * thread (created on first use).  Never NULL. */
+struct gs_thread *gs_self(void);
+/* 1 when the caller may park: it is not the hub's own context. */
+int gs_can_park(void);
+/* Owner id of a thread: unique, never 0, stable for its life. */
+int gs_thread_id(const struct gs_thread *t);
+/* 1 if p points to a live or zombie gs_thread (a pthread_t we handed out). */
+int gs_is_thread(const void *p);
+
+int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
+		     void *(*fn)(void *), void *arg);
+/* Ends the calling thread.  Returns (-1) only for an OS thread that is
+ * alone on its hub and not main: the caller must end it for real. */
+int gs_thread_exit(void *retval);
+/* Join t: blocks unless try; d may be NULL.  0, -EINVAL (detached or
+ * already joined by another), -EDEADLK (self), -EBUSY (try, running),
+ * -ETIMEDOUT. */
+int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_deadline *d);
+int gs_thread_detach(struct gs_thread *t);
+/* Lets every other ready green thread run once, then returns. */
+void gs_yield(void);
+
+/* Thread facts for preload/ (getattr_np, names, ...). */
+struct gs_thread_info {
+	void *stack_lo;
+	size_t stack_size, guard_size;
+	int detached, exited, is_root;
+};
+void gs_thread_info(const struct gs_thread *t, struct gs_thread_info *out);
+/* A small per-thread area that preload/ owns (names, sched params). */
+void *gs_thread_extra(struct gs_thread *t);
+#define GS_THREAD_EXTRA_SIZE 64
+
+/* ---- parking -------------------------------------------------------- */
+
+/* Outcome of a wait. */
+enum { GS_WAITING = 0, GS_WOKEN = 1, GS_TIMEDOUT = 2, GS_INTERRUPTED = 3 };
+
+/* One waiting thread, on the waiter's own stack.  A waiter is queued and
+ * unqueued only with the queue's spinlock held, and its state leaves
+ * GS_WAITING exactly once: whoever moves it (a waker, the timer, a signal)
+ * also unlinks it, under that lock, so a woken thread is never woken twice
+ * and a timed-out one is never handed an object. */
+struct gs_waiter {
+	struct gs_waiter *next, *prev; /* links in the wait queue */
+	struct gs_thread *thread;      /* who waits */
+	_Atomic int *qlock;            /* the queue's spinlock (for timeouts) */
+	struct gs_waitq *q;            /* the queue it sits in, NULL once out */
+	_Atomic int state;             /* GS_WAITING until woken/timed out */
+	int native;                    /* 1: an OS thread with no hub, sleeps on state */
+	uintptr_t data;                /* the primitive's own use (rwlock: writer?) */
+};
+
+struct gs_waitq {
+	struct gs_waiter *head, *tail; /* FIFO */
+};
+
+void gs_spin_lock(_Atomic int *l);
+void gs_spin_unlock(_Atomic int *l);
+
+/* All with the queue's lock held. */
+void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w);
+struct gs_waiter *gs_waitq_pop(struct gs_waitq *q);
+void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w);
+/* Moves an unlinked waiter out of GS_WAITING (with how) and makes its
+ * thread runnable.  The waiter's memory may be gone as soon as this
+ * returns. */
+void gs_waiter_wake(struct gs_waiter *w, int how);
+
+/* Prepares w for the calling thread. */
+void gs_waiter_init(struct gs_waiter *w);
+/* Sleeps until w leaves GS_WAITING; w must be queued (lock released) or,
+ * with q NULL, stand alone (a plain sleep).  Returns the final state.
+ * With interruptible, a signal handler running for this thread ends the
+ * wait with GS_INTERRUPTED. */
+int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible);
+
+/* Sleeps until d: 0, or -EINTR when a signal handler ran. */
+int gs_sleep_until(const struct gs_deadline *d);
+
+/* ---- signals -------------------------------------------------------- */
+
+/* Called from a signal handler wrapper: a handler for sig has just run on
+ * this OS thread.  Async-signal-safe. */
+void gs_signal_ran(int thread_directed);
+/* A handler ran on behalf of t (pthread_kill): end its interruptible wait. */
+void gs_thread_interrupt(struct gs_thread *t);
+
+/* ---- thread-specific data (pthread keys) ---------------------------- */
+
+#define GS_KEYS_MAX 1024
+int gs_key_create(unsigned *key, void (*dtor)(void *));
+int gs_key_delete(unsigned key);
+void *gs_key_get(unsigned key);
+int gs_key_set(unsigned key, const void *value);
+
+/* ---- diagnostics ---------------------------------------------------- */
+void gs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

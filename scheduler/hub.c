@@ -1,0 +1,328 @@
+/* The hub: one libev loop per OS thread, its ready queue, and switching.
+ *
+ * Every OS thread that parks something gets a hub.  Its original context
+ * becomes the root green thread; the hub's own context ("sched", on a
+ * stack of its own) runs the libev loop whenever no green thread is ready,
+ * and at least every POLL_EVERY direct switches, so that timers and I/O are
+ * served even while threads keep each other busy.
+ *
+ * Invariants:
+ * - Only the hub's own OS thread touches its ready queue, `dead_*` and
+ *   the libev loop.  Other OS threads reach a hub only through `remote`
+ *   (a lock-free LIFO) and the ev_async that wakes the loop.
+ * - A green thread runs only on its hub's OS thread, so the TLS of gs__os
+ *   is the same before and after every switch.
+ * - errno belongs to the running green thread: it is saved on switch-out
+ *   and restored when the thread is switched back in.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POLL_EVERY 64                 /* direct switches between loop polls */
+#define HUB_STACK_SIZE (1024 * 1024)  /* runs libev and signal handlers */
+
+__thread struct gs_os gs__os __attribute__((tls_model("initial-exec")));
+
+static _Atomic int next_id = 1;
+
+int gs__next_id(void)
+{
+	int id;
+	do
+		id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) & 0x3fffffff;
+	while (id == 0);
+	return id;
+}
+
+void gs_warn(const char *fmt, ...)
+{
+	char buf[512];
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof buf - 2)
+		n = sizeof buf - 2;
+	buf[n++] = '\n';
+	/* A raw system call: never a greened write, never stdio's lock. */
+	if (syscall(SYS_write, 2, buf, (size_t)n) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+/* ---- thread records -------------------------------------------------- */
+
+extern int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso);
+extern void *__dso_handle;
+
+static void hub_destroy(struct gs_hub *h);
+
+/* Runs when an adopted OS thread (not main) ends: its keys' destructors,
+ * then its hub and record go. */
+static void os_thread_gone(void *arg)
+{
+	struct gs_thread *t = arg;
+	gs__tsd_run_destructors(t);
+	gs__tsd_free(t);
+	if (gs__os.hub)
+		hub_destroy(gs__os.hub);
+	gs__os.hub = NULL;
+	gs__os.current = NULL;
+	free(t);
+}
+
+struct gs_thread *gs__adopt(void)
+{
+	struct gs_thread *t = calloc(1, sizeof *t);
+	if (!t) {
+		gs_warn("greenshim: out of memory for a thread record");
+		abort();
+	}
+	t->magic = GS_THREAD_MAGIC;
+	t->flags = GS_TF_ROOT;
+	t->id = gs__next_id();
+	t->state = GS_T_RUNNING;
+	gs__os.current = t;
+	if (getpid() == (pid_t)syscall(SYS_gettid))
+		t->flags |= GS_TF_MAIN;
+	else
+		__cxa_thread_atexit_impl(os_thread_gone, t, &__dso_handle);
+	return t;
+}
+
+struct gs_thread *gs_self(void)
+{
+	struct gs_thread *t = gs__os.current;
+	return gs_likely(t) ? t : gs__adopt();
+}
+
+int gs_can_park(void)
+{
+	struct gs_thread *t = gs__os.current;
+	return !t || !(t->flags & GS_TF_HUB);
+}
+
+int gs_thread_id(const struct gs_thread *t)
+{
+	return t->id;
+}
+
+/* ---- ready queue and switching --------------------------------------- */
+
+static inline void push_ready(struct gs_hub *h, struct gs_thread *t)
+{
+	t->state = GS_T_READY;
+	t->next_ready = NULL;
+	if (h->ready_tail)
+		h->ready_tail->next_ready = t;
+	else
+		h->ready_head = t;
+	h->ready_tail = t;
+}
+
+static inline struct gs_thread *pop_ready(struct gs_hub *h)
+{
+	struct gs_thread *t = h->ready_head;
+	if (t) {
+		h->ready_head = t->next_ready;
+		if (!h->ready_head)
+			h->ready_tail = NULL;
+	}
+	return t;
+}
+
+/* What an exited thread leaves for the next context to release: it
+ * cannot unmap the stack it is running on.  Called by every context right
+ * after it is switched to. */
+void gs__release_dead(struct gs_hub *h)
+{
+	struct gs_thread *d = h->dead;
+	if (!d)
+		return;
+	h->dead = NULL;
+	gs__stack_free(&d->stack);
+	gs_spin_lock(&d->exit_lock);
+	int detached = d->flags & GS_TF_DETACHED;
+	d->released = 1; /* joiners wait for this before freeing d */
+	gs_spin_unlock(&d->exit_lock);
+	if (detached)
+		free(d);
+}
+
+static void check_stack(struct gs_thread *t)
+{
+	if (gs_unlikely(!gs__stack_intact(&t->stack))) {
+		gs_warn("greenshim: stack overflow in green thread %d (start routine %p, "
+			"stack %zu bytes)", t->id, (void *)t->start, t->stack.size);
+		abort();
+	}
+}
+
+static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
+{
+	prev->saved_errno = errno;
+	gs__os.current = next;
+	next->state = GS_T_RUNNING;
+	gs__ctx_switch(&prev->ctx, &next->ctx);
+	/* Resumed: we are prev again. */
+	gs__release_dead(prev->hub);
+	errno = prev->saved_errno;
+}
+
+void gs__ready(struct gs_thread *t)
+{
+	struct gs_hub *h = t->hub;
+	if (gs_likely(h == gs__os.hub)) {
+		push_ready(h, t);
+		return;
+	}
+	struct gs_thread *old = atomic_load_explicit(&h->remote, memory_order_relaxed);
+	do
+		atomic_store_explicit(&t->next_remote, old, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&h->remote, &old, t,
+						      memory_order_release, memory_order_relaxed));
+	ev_async_send(h->loop, &h->remote_wake);
+}
+
+static struct gs_thread *pick_next(struct gs_hub *h)
+{
+	if (h->ready_head && h->since_poll < POLL_EVERY) {
+		h->since_poll++;
+		return pop_ready(h);
+	}
+	return &h->sched;
+}
+
+void gs__park(void)
+{
+	struct gs_thread *self = gs__os.current;
+	struct gs_hub *h = self->hub;
+	check_stack(self);
+	struct gs_thread *next = pick_next(h);
+	if (next == self) {
+		self->state = GS_T_RUNNING;
+		return;
+	}
+	switch_to(self, next);
+}
+
+_Noreturn void gs__exit_switch(struct gs_thread *self)
+{
+	struct gs_hub *h = self->hub;
+	static __thread struct gs_ctx scratch; /* where the dead context "saves" */
+	h->dead = self;
+	struct gs_thread *next = pick_next(h);
+	gs__os.current = next;
+	next->state = GS_T_RUNNING;
+	gs__ctx_switch(&scratch, &next->ctx);
+	__builtin_unreachable();
+}
+
+void gs_yield(void)
+{
+	struct gs_thread *self = gs_self();
+	struct gs_hub *h = gs__hub();
+	if (!h)
+		return;
+	push_ready(h, self);
+	gs__park();
+}
+
+/* ---- the hub's own context ------------------------------------------- */
+
+static void drain_remote(struct gs_hub *h)
+{
+	struct gs_thread *t = atomic_exchange_explicit(&h->remote, NULL, memory_order_acquire);
+	struct gs_thread *fifo = NULL;
+	while (t) { /* reverse the LIFO */
+		struct gs_thread *n = atomic_load_explicit(&t->next_remote, memory_order_relaxed);
+		atomic_store_explicit(&t->next_remote, fifo, memory_order_relaxed);
+		fifo = t;
+		t = n;
+	}
+	while (fifo) {
+		struct gs_thread *n = atomic_load_explicit(&fifo->next_remote, memory_order_relaxed);
+		push_ready(h, fifo);
+		fifo = n;
+	}
+}
+
+static void remote_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	drain_remote(ev_userdata(loop));
+}
+
+void gs__deliver_signals(struct gs_hub *h); /* waitq.c */
+
+static void hub_main(void *arg)
+{
+	struct gs_hub *h = arg;
+	for (;;) {
+		gs__release_dead(h);
+		h->since_poll = 0;
+		gs__deliver_signals(h);
+		ev_run(h->loop, h->ready_head ? EVRUN_NOWAIT : EVRUN_ONCE);
+		drain_remote(h);
+		gs__deliver_signals(h);
+		struct gs_thread *next = pop_ready(h);
+		if (next)
+			switch_to(&h->sched, next);
+	}
+}
+
+struct gs_hub *gs__hub(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (gs_likely(h))
+		return h;
+	struct gs_thread *root = gs_self();
+	if (root->flags & GS_TF_HUB)
+		return NULL;
+	h = calloc(1, sizeof *h);
+	if (!h)
+		return NULL;
+	unsigned flags = EVFLAG_NOENV | EVFLAG_NOSIGMASK;
+	h->loop = ev_loop_new(EVBACKEND_EPOLL | flags);
+	if (!h->loop)
+		h->loop = ev_loop_new(EVFLAG_AUTO | flags);
+	if (!h->loop || gs__stack_alloc(&h->sched.stack, HUB_STACK_SIZE, 4096) != 0) {
+		if (h->loop)
+			ev_loop_destroy(h->loop);
+		free(h);
+		gs_warn("greenshim: cannot create a hub (event loop) for this thread: %s",
+			strerror(errno));
+		return NULL;
+	}
+	ev_set_userdata(h->loop, h);
+	ev_async_init(&h->remote_wake, remote_cb);
+	ev_async_start(h->loop, &h->remote_wake);
+	h->sched.magic = GS_THREAD_MAGIC;
+	h->sched.flags = GS_TF_HUB;
+	h->sched.hub = h;
+	h->sched.id = gs__next_id();
+	gs__ctx_make(&h->sched.ctx, (char *)h->sched.stack.lo + h->sched.stack.size,
+		     h->sched.stack.size, hub_main, h);
+	root->hub = h;
+	h->root = root;
+	h->live = 1;
+	gs__os.hub = h;
+	return h;
+}
+
+static void hub_destroy(struct gs_hub *h)
+{
+	ev_async_stop(h->loop, &h->remote_wake);
+	ev_loop_destroy(h->loop);
+	gs__stack_free(&h->sched.stack);
+	free(h);
+}

@@ -1,0 +1,104 @@
+/* Private to scheduler/: the thread record, the hub, per-OS-thread state. */
+#ifndef GS_INTERNAL_H
+#define GS_INTERNAL_H
+
+#include <ev.h>
+
+#include "ctx.h"
+#include "gs.h"
+#include "stack.h"
+
+#define GS_THREAD_MAGIC 0x6d6968736e656572ULL /* "reenshim" */
+
+enum gs_run_state {
+	GS_T_RUNNING, /* on the CPU (or the OS thread record of a hub-less thread) */
+	GS_T_READY,   /* in its hub's ready queue */
+	GS_T_PARKED,  /* waiting: timer, object, or join */
+	GS_T_ZOMBIE,  /* exited, not yet joined */
+};
+
+enum gs_thread_flags {
+	GS_TF_ROOT = 1,     /* an OS thread's original context (main, or adopted) */
+	GS_TF_HUB = 2,      /* a hub's scheduler context */
+	GS_TF_DETACHED = 4, /* nobody will join: freed at exit */
+	GS_TF_C11 = 8,      /* start routine returns int */
+	GS_TF_MAIN = 16,    /* the process's main thread */
+};
+
+struct gs_tsd_block; /* tsd.c */
+
+/* A green thread.  First field: the magic that tells our pthread_t from
+ * glibc's (glibc's struct pthread starts with a pointer to itself). */
+struct gs_thread {
+	uint64_t magic;
+	struct gs_ctx ctx;             /* saved context while not running */
+	struct gs_hub *hub;            /* the hub it runs on; NULL: hub-less OS thread */
+	struct gs_thread *next_ready;  /* hub ready queue link */
+	struct gs_thread *_Atomic next_remote; /* link in a hub's cross-thread wake stack */
+	int state;                     /* enum gs_run_state */
+	unsigned flags;                /* enum gs_thread_flags */
+	int id;                        /* owner id, see gs_thread_id */
+	int saved_errno;               /* errno while switched out */
+	struct gs_stack stack;         /* its stack (empty for roots) */
+	void *(*start)(void *);        /* start routine and its argument */
+	void *arg;
+	void *retval;                  /* pthread_exit value, for join */
+
+	/* Join: exit_lock orders exit, detach and join on any OS thread. */
+	_Atomic int exit_lock;
+	int joined;                    /* a joiner has claimed it */
+	_Atomic int released;          /* exited and off its stack: may be freed */
+	struct gs_waitq joinq;         /* the joiner, while it waits */
+
+	/* The wait in progress (one at most). */
+	struct gs_waiter *waiting;     /* NULL when not waiting */
+	const struct gs_deadline *deadline;
+	int interruptible;
+	ev_timer timer;                /* relative deadlines */
+	ev_periodic periodic;          /* CLOCK_REALTIME deadlines */
+
+	struct gs_tsd_block **tsd;     /* pthread keys, allocated on first set */
+	unsigned char extra[GS_THREAD_EXTRA_SIZE] __attribute__((aligned(8))); /* preload/'s */
+};
+
+/* One scheduler per OS thread that needs one. */
+struct gs_hub {
+	struct ev_loop *loop;
+	struct gs_thread sched;        /* the hub's own context: runs the loop */
+	struct gs_thread *root;        /* the OS thread's original context */
+	struct gs_thread *ready_head, *ready_tail; /* FIFO of runnable threads */
+	unsigned since_poll;           /* direct switches since the loop last ran */
+	unsigned live;                 /* green threads not yet exited, root included */
+	struct gs_thread *dead;        /* exited thread whose stack is freed by the next context */
+	ev_async remote_wake;          /* kicks the loop when another OS thread wakes ours */
+	struct gs_thread *_Atomic remote; /* LIFO of threads woken from other OS threads */
+	_Atomic unsigned signal_gen;   /* bumped by gs_signal_ran */
+	unsigned signal_seen;          /* the hub's view of signal_gen */
+};
+
+/* Per OS thread. */
+struct gs_os {
+	struct gs_thread *current;     /* running context, NULL before first use */
+	struct gs_hub *hub;            /* NULL until something parks here */
+	_Atomic int signal_pending;    /* a handler ran while current was running */
+};
+extern __thread struct gs_os gs__os __attribute__((tls_model("initial-exec")));
+
+/* hub.c */
+struct gs_hub *gs__hub(void);               /* this OS thread's hub, created on demand */
+void gs__ready(struct gs_thread *t);        /* make t runnable (any OS thread) */
+void gs__park(void);                        /* switch away until gs__ready(current) */
+_Noreturn void gs__exit_switch(struct gs_thread *self); /* leave for good */
+void gs__release_dead(struct gs_hub *h);     /* free what an exited thread left */
+struct gs_thread *gs__adopt(void);          /* record for this OS thread */
+int gs__next_id(void);
+
+/* tsd.c */
+void gs__tsd_run_destructors(struct gs_thread *t);
+void gs__tsd_free(struct gs_thread *t);
+
+/* Futex helpers (waitq.c). */
+int gs__futex_wait(_Atomic int *addr, int val, const struct gs_deadline *d);
+void gs__futex_wake(_Atomic int *addr, int n);
+
+#endif

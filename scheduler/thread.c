@@ -1,0 +1,188 @@
+/* Green thread life: create, exit, join, detach.
+ *
+ * A thread is created on the calling OS thread's hub and queued behind the
+ * threads already ready; the creator keeps running.  At exit it runs its
+ * key destructors on its own stack, becomes a zombie (or, detached, is
+ * freed) and switches away for good; the next context releases its stack.
+ *
+ * exit_lock orders exit, detach and join, which may come from different OS
+ * threads: whoever sees the thread's state under the lock acts on it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void thread_entry(void *arg)
+{
+	struct gs_thread *t = arg;
+	gs__release_dead(t->hub); /* first run: like a resume */
+	errno = 0;
+	void *r = t->start(t->arg);
+	if (t->flags & GS_TF_C11)
+		r = (void *)(intptr_t)(int)(intptr_t)r;
+	gs_thread_exit(r);
+}
+
+int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
+		     void *(*fn)(void *), void *arg)
+{
+	struct gs_hub *h = gs__hub();
+	if (!h)
+		return -EAGAIN;
+	struct gs_thread *t = calloc(1, sizeof *t);
+	if (!t)
+		return -EAGAIN;
+	if (a->stackaddr) {
+		t->stack.lo = a->stackaddr;
+		t->stack.size = a->stacksize;
+		t->stack.guard = 0;
+		t->stack.kind = GS_STACK_USER;
+	} else if (gs__stack_alloc(&t->stack, a->stacksize, a->guardsize) != 0) {
+		free(t);
+		return -EAGAIN;
+	}
+	t->magic = GS_THREAD_MAGIC;
+	t->hub = h;
+	t->id = gs__next_id();
+	t->start = fn;
+	t->arg = arg;
+	t->flags = (a->detached ? GS_TF_DETACHED : 0) | (a->c11 ? GS_TF_C11 : 0);
+	gs__ctx_make(&t->ctx, (char *)t->stack.lo + t->stack.size, t->stack.size, thread_entry, t);
+	h->live++;
+	*out = t;
+	gs__ready(t);
+	return 0;
+}
+
+int gs_thread_exit(void *retval)
+{
+	struct gs_thread *self = gs_self();
+	self->retval = retval;
+	gs__tsd_run_destructors(self);
+	gs__tsd_free(self);
+
+	struct gs_hub *h = self->hub;
+	if ((self->flags & GS_TF_ROOT) && !(self->flags & GS_TF_MAIN) && (!h || h->live == 1))
+		return -1; /* an OS thread alone on its hub: the caller ends it for real */
+
+	gs_spin_lock(&self->exit_lock);
+	self->state = GS_T_ZOMBIE;
+	if (self->flags & GS_TF_ROOT)
+		self->released = 1; /* a root's record outlives it; nothing to release */
+	struct gs_waiter *w = gs_waitq_pop(&self->joinq);
+	if (w)
+		gs_waiter_wake(w, GS_WOKEN);
+	gs_spin_unlock(&self->exit_lock);
+
+	if (!h) /* main thread that never needed a hub: nothing else runs */
+		exit(0);
+	if (--h->live == 0)
+		exit(0); /* the last thread ends the process, as in glibc */
+	if (self->flags & GS_TF_ROOT) {
+		/* A root's stack is the OS thread's own: it cannot be freed or
+		 * left, so the root stays parked while the others run. */
+		for (;;) {
+			self->state = GS_T_ZOMBIE;
+			gs__park();
+		}
+	}
+	gs__exit_switch(self);
+}
+
+static void reap(struct gs_thread *t, void **ret)
+{
+	if (ret)
+		*ret = t->retval;
+	if (!(t->flags & GS_TF_ROOT))
+		free(t);
+}
+
+int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_deadline *d)
+{
+	struct gs_thread *self = gs_self();
+	if (t == self)
+		return -EDEADLK;
+	gs_spin_lock(&t->exit_lock);
+	if ((t->flags & GS_TF_DETACHED) || t->joined) {
+		gs_spin_unlock(&t->exit_lock);
+		return -EINVAL;
+	}
+	if (t->state == GS_T_ZOMBIE && t->released) {
+		t->joined = 1;
+		gs_spin_unlock(&t->exit_lock);
+		reap(t, ret);
+		return 0;
+	}
+	if (try) {
+		gs_spin_unlock(&t->exit_lock);
+		return -EBUSY;
+	}
+	struct gs_waiter w;
+	gs_waiter_init(&w);
+	t->joined = 1;
+	if (t->state == GS_T_ZOMBIE) {
+		/* Exited, but its stack is not released yet: that happens as
+		 * soon as its hub runs the next context, so let it. */
+		gs_spin_unlock(&t->exit_lock);
+		while (!atomic_load_explicit(&t->released, memory_order_acquire))
+			gs_yield();
+		reap(t, ret);
+		return 0;
+	}
+	gs_waitq_push(&t->joinq, &t->exit_lock, &w);
+	gs_spin_unlock(&t->exit_lock);
+	int how = gs_wait(&w, d, 0);
+	if (how == GS_TIMEDOUT) {
+		gs_spin_lock(&t->exit_lock);
+		t->joined = 0;
+		gs_spin_unlock(&t->exit_lock);
+		return -ETIMEDOUT;
+	}
+	while (!atomic_load_explicit(&t->released, memory_order_acquire))
+		gs_yield();
+	reap(t, ret);
+	return 0;
+}
+
+int gs_thread_detach(struct gs_thread *t)
+{
+	gs_spin_lock(&t->exit_lock);
+	if (t->flags & GS_TF_DETACHED) {
+		gs_spin_unlock(&t->exit_lock);
+		return -EINVAL;
+	}
+	if (t->state == GS_T_ZOMBIE && !t->joined) {
+		/* Already exited: whoever releases its stack frees it too. */
+		t->flags |= GS_TF_DETACHED;
+		int released = t->released;
+		gs_spin_unlock(&t->exit_lock);
+		if (released && !(t->flags & GS_TF_ROOT))
+			free(t);
+		return 0;
+	}
+	t->flags |= GS_TF_DETACHED;
+	gs_spin_unlock(&t->exit_lock);
+	return 0;
+}
+
+int gs_is_thread(const void *p)
+{
+	return p && ((const struct gs_thread *)p)->magic == GS_THREAD_MAGIC;
+}
+
+void gs_thread_info(const struct gs_thread *t, struct gs_thread_info *out)
+{
+	out->stack_lo = t->stack.lo;
+	out->stack_size = t->stack.size;
+	out->guard_size = t->stack.guard;
+	out->detached = !!(t->flags & GS_TF_DETACHED);
+	out->exited = t->state == GS_T_ZOMBIE;
+	out->is_root = !!(t->flags & GS_TF_ROOT);
+}
+
+void *gs_thread_extra(struct gs_thread *t)
+{
+	return t->extra;
+}

@@ -1,0 +1,139 @@
+/* Thread-specific data: pthread keys, one value per green thread.
+ *
+ * Keys are slots in one table; each slot has a sequence number that is odd
+ * while the key exists and changes on every create and delete, so a value
+ * stored under a deleted key is never returned for a new key in the same
+ * slot (as in glibc).  A thread's values live in blocks of BLOCK entries,
+ * allocated on first set: a thread that never sets a key pays one pointer.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define BLOCK 32
+#define NBLOCKS (GS_KEYS_MAX / BLOCK)
+#define DESTRUCTOR_ITERATIONS 4 /* PTHREAD_DESTRUCTOR_ITERATIONS */
+
+struct key {
+	_Atomic uintptr_t seq;      /* odd: in use */
+	void (*_Atomic dtor)(void *); /* destructor, or NULL */
+};
+
+struct gs_tsd_block {
+	struct {
+		uintptr_t seq;        /* the key's seq when value was set */
+		void *value;
+	} e[BLOCK];
+};
+
+static struct key keys[GS_KEYS_MAX];
+
+int gs_key_create(unsigned *out, void (*dtor)(void *))
+{
+	for (unsigned k = 0; k < GS_KEYS_MAX; k++) {
+		uintptr_t seq = atomic_load_explicit(&keys[k].seq, memory_order_relaxed);
+		if ((seq & 1) || seq + 1 < seq)
+			continue; /* in use, or its sequence would wrap */
+		if (atomic_compare_exchange_strong(&keys[k].seq, &seq, seq + 1)) {
+			atomic_store(&keys[k].dtor, dtor);
+			*out = k;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+int gs_key_delete(unsigned k)
+{
+	if (k >= GS_KEYS_MAX)
+		return -EINVAL;
+	uintptr_t seq = atomic_load(&keys[k].seq);
+	if (!(seq & 1) || !atomic_compare_exchange_strong(&keys[k].seq, &seq, seq + 1))
+		return -EINVAL;
+	return 0;
+}
+
+void *gs_key_get(unsigned k)
+{
+	if (k >= GS_KEYS_MAX)
+		return NULL;
+	struct gs_thread *t = gs_self();
+	struct gs_tsd_block *b = t->tsd ? t->tsd[k / BLOCK] : NULL;
+	if (!b)
+		return NULL;
+	if (b->e[k % BLOCK].seq != atomic_load_explicit(&keys[k].seq, memory_order_relaxed)) {
+		b->e[k % BLOCK].value = NULL;
+		return NULL;
+	}
+	return b->e[k % BLOCK].value;
+}
+
+int gs_key_set(unsigned k, const void *value)
+{
+	if (k >= GS_KEYS_MAX)
+		return -EINVAL;
+	uintptr_t seq = atomic_load_explicit(&keys[k].seq, memory_order_relaxed);
+	if (!(seq & 1))
+		return -EINVAL;
+	struct gs_thread *t = gs_self();
+	if (!t->tsd) {
+		if (!value)
+			return 0;
+		t->tsd = calloc(NBLOCKS, sizeof *t->tsd);
+		if (!t->tsd)
+			return -ENOMEM;
+	}
+	struct gs_tsd_block *b = t->tsd[k / BLOCK];
+	if (!b) {
+		if (!value)
+			return 0;
+		b = t->tsd[k / BLOCK] = calloc(1, sizeof *b);
+		if (!b)
+			return -ENOMEM;
+	}
+	b->e[k % BLOCK].seq = seq;
+	b->e[k % BLOCK].value = (void *)value;
+	return 0;
+}
+
+/* POSIX: repeat while some non-NULL value with a destructor remains, at
+ * most PTHREAD_DESTRUCTOR_ITERATIONS rounds; each value is cleared before
+ * its destructor is called. */
+void gs__tsd_run_destructors(struct gs_thread *t)
+{
+	for (int round = 0; t->tsd && round < DESTRUCTOR_ITERATIONS; round++) {
+		int called = 0;
+		for (unsigned bi = 0; bi < NBLOCKS; bi++) {
+			struct gs_tsd_block *b = t->tsd[bi];
+			if (!b)
+				continue;
+			for (unsigned i = 0; i < BLOCK; i++) {
+				unsigned k = bi * BLOCK + i;
+				void *v = b->e[i].value;
+				if (!v)
+					continue;
+				b->e[i].value = NULL;
+				uintptr_t seq = atomic_load(&keys[k].seq);
+				void (*dtor)(void *) = atomic_load(&keys[k].dtor);
+				if ((seq & 1) && b->e[i].seq == seq && dtor) {
+					dtor(v);
+					called = 1;
+				}
+			}
+		}
+		if (!called)
+			break;
+	}
+}
+
+void gs__tsd_free(struct gs_thread *t)
+{
+	if (!t->tsd)
+		return;
+	for (unsigned bi = 0; bi < NBLOCKS; bi++)
+		free(t->tsd[bi]);
+	free(t->tsd);
+	t->tsd = NULL;
+}

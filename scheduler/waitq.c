@@ -1,0 +1,348 @@
+/* Waiting: spinlocks, FIFO wait queues, parking with a deadline.
+ *
+ * The protocol every primitive follows (mutex, cond, rwlock, sem, join):
+ *   lock the object's spinlock; test the condition; if it must wait,
+ *   gs_waitq_push a waiter from its own stack; unlock; gs_wait.
+ * A waker locks the spinlock, pops a waiter, does the hand-over (e.g. makes
+ * it the mutex owner) and calls gs_waiter_wake, still under the lock.
+ * A timeout or signal takes the same lock and only acts if the waiter is
+ * still GS_WAITING, so exactly one of them decides how the wait ended.
+ *
+ * A green waiter parks its green thread; its timer lives in its thread
+ * record and fires in the hub.  An OS thread with no hub (with the thread
+ * subsystem on: a thread the shim did not create, e.g. a SIGEV_THREAD
+ * timer callback) sleeps on a futex on the waiter's state instead.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- spinlocks ------------------------------------------------------- */
+
+/* Held only for a few instructions and never across a park, so contention
+ * exists only between OS threads; sched_yield covers a preempted holder. */
+void gs_spin_lock(_Atomic int *l)
+{
+	for (unsigned spins = 0;; spins++) {
+		if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
+			return;
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++spins > 100)
+				syscall(SYS_sched_yield);
+			else
+				__builtin_ia32_pause();
+		}
+	}
+}
+
+void gs_spin_unlock(_Atomic int *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* ---- queues ---------------------------------------------------------- */
+
+void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w)
+{
+	w->q = q;
+	w->qlock = qlock;
+	w->next = NULL;
+	w->prev = q->tail;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+}
+
+void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		q->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		q->tail = w->prev;
+	w->next = w->prev = NULL;
+	w->q = NULL;
+}
+
+struct gs_waiter *gs_waitq_pop(struct gs_waitq *q)
+{
+	struct gs_waiter *w = q->head;
+	if (w)
+		gs_waitq_remove(q, w);
+	return w;
+}
+
+/* ---- futexes (hub-less waiters) -------------------------------------- */
+
+int gs__futex_wait(_Atomic int *addr, int val, const struct gs_deadline *d)
+{
+	int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
+	struct timespec ts, *tp = NULL;
+	if (d) {
+		if (d->clock == CLOCK_REALTIME) {
+			op |= FUTEX_CLOCK_REALTIME;
+			ts = d->at;
+		} else if (d->clock == CLOCK_MONOTONIC) {
+			ts = d->at;
+		} else { /* other clocks: wait relative to monotonic now */
+			struct timespec left, now;
+			gs_deadline_left(d, &left);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ts.tv_sec = now.tv_sec + left.tv_sec;
+			ts.tv_nsec = now.tv_nsec + left.tv_nsec;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+		}
+		tp = &ts;
+	}
+	long r = syscall(SYS_futex, addr, op, val, tp, NULL, FUTEX_BITSET_MATCH_ANY);
+	return r < 0 ? -errno : 0;
+}
+
+void gs__futex_wake(_Atomic int *addr, int n)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+}
+
+/* ---- waking ---------------------------------------------------------- */
+
+void gs_waiter_init(struct gs_waiter *w)
+{
+	struct gs_thread *t = gs_self();
+	w->next = w->prev = NULL;
+	w->q = NULL;
+	w->qlock = NULL;
+	w->thread = t;
+	w->data = 0;
+	atomic_store_explicit(&w->state, GS_WAITING, memory_order_relaxed);
+	/* With a hub the thread parks; without one it sleeps on a futex.
+	 * The hub is created by sleeps and thread creation, not here: an OS
+	 * thread that only ever waits on locks needs no event loop. */
+	w->native = (gs__os.hub == NULL);
+}
+
+void gs_waiter_wake(struct gs_waiter *w, int how)
+{
+	struct gs_thread *t = w->thread;
+	int native = w->native;
+	int expected = GS_WAITING;
+	if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, how,
+						     memory_order_release, memory_order_relaxed))
+		return;
+	/* From here on w may be gone (its owner may have returned). */
+	if (native)
+		gs__futex_wake(&w->state, 1);
+	else
+		gs__ready(t);
+}
+
+/* The timer, a signal or a cancellation ends w's wait with `how`, unless a
+ * waker got there first. */
+static void end_wait(struct gs_waiter *w, int how)
+{
+	_Atomic int *ql = w->qlock;
+	if (ql) {
+		gs_spin_lock(ql);
+		if (atomic_load_explicit(&w->state, memory_order_relaxed) == GS_WAITING) {
+			if (w->q)
+				gs_waitq_remove(w->q, w);
+			gs_waiter_wake(w, how);
+		}
+		gs_spin_unlock(ql);
+	} else {
+		gs_waiter_wake(w, how);
+	}
+}
+
+/* ---- deadlines ------------------------------------------------------- */
+
+int gs_timespec_valid(const struct timespec *ts)
+{
+	return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+int gs_clock_supported(clockid_t c)
+{
+	return c == CLOCK_MONOTONIC || c == CLOCK_REALTIME || c == CLOCK_BOOTTIME || c == CLOCK_TAI;
+}
+
+void gs_deadline_in(struct gs_deadline *d, const struct timespec *rel)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d->clock = CLOCK_MONOTONIC;
+	d->at.tv_sec = now.tv_sec + rel->tv_sec;
+	d->at.tv_nsec = now.tv_nsec + rel->tv_nsec;
+	if (d->at.tv_nsec >= 1000000000L) {
+		d->at.tv_sec++;
+		d->at.tv_nsec -= 1000000000L;
+	}
+}
+
+void gs_deadline_left(const struct gs_deadline *d, struct timespec *left)
+{
+	struct timespec now;
+	clock_gettime(d->clock, &now);
+	long long ns = (long long)(d->at.tv_sec - now.tv_sec) * 1000000000LL +
+		       (d->at.tv_nsec - now.tv_nsec);
+	if (ns < 0)
+		ns = 0;
+	left->tv_sec = ns / 1000000000LL;
+	left->tv_nsec = ns % 1000000000LL;
+}
+
+static double left_seconds(const struct gs_deadline *d)
+{
+	struct timespec left;
+	gs_deadline_left(d, &left);
+	return left.tv_sec + left.tv_nsec * 1e-9;
+}
+
+static void deadline_fired(struct gs_thread *t);
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	deadline_fired(w->data);
+}
+
+static void periodic_cb(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	deadline_fired(w->data);
+}
+
+/* Arms the thread's timer for its deadline.  CLOCK_REALTIME uses an
+ * ev_periodic so that setting the wall clock moves the wake-up as it does
+ * for a native absolute wait; every other clock a relative ev_timer. */
+static void arm(struct gs_thread *t)
+{
+	struct ev_loop *loop = t->hub->loop;
+	const struct gs_deadline *d = t->deadline;
+	ev_now_update(loop);
+	if (d->clock == CLOCK_REALTIME) {
+		ev_periodic_init(&t->periodic, periodic_cb, d->at.tv_sec + d->at.tv_nsec * 1e-9, 0., 0);
+		t->periodic.data = t;
+		ev_periodic_start(loop, &t->periodic);
+	} else {
+		ev_timer_init(&t->timer, timer_cb, left_seconds(d), 0.);
+		t->timer.data = t;
+		ev_timer_start(loop, &t->timer);
+	}
+}
+
+static void disarm(struct gs_thread *t)
+{
+	if (t->deadline->clock == CLOCK_REALTIME)
+		ev_periodic_stop(t->hub->loop, &t->periodic);
+	else
+		ev_timer_stop(t->hub->loop, &t->timer);
+}
+
+/* libev fires on its own clock; the deadline's clock has the last word, so
+ * a wait never ends early. */
+static void deadline_fired(struct gs_thread *t)
+{
+	struct timespec left;
+	gs_deadline_left(t->deadline, &left);
+	if (left.tv_sec || left.tv_nsec) {
+		disarm(t);
+		arm(t);
+		return;
+	}
+	end_wait(t->waiting, GS_TIMEDOUT);
+}
+
+/* ---- waiting --------------------------------------------------------- */
+
+static int wait_native(struct gs_waiter *w, const struct gs_deadline *d)
+{
+	for (;;) {
+		int s = atomic_load_explicit(&w->state, memory_order_acquire);
+		if (s != GS_WAITING)
+			return s;
+		if (gs__futex_wait(&w->state, GS_WAITING, d) == -ETIMEDOUT) {
+			struct timespec left;
+			gs_deadline_left(d, &left);
+			if (!left.tv_sec && !left.tv_nsec)
+				end_wait(w, GS_TIMEDOUT);
+		}
+	}
+}
+
+int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
+{
+	if (w->native)
+		return wait_native(w, d);
+	struct gs_thread *t = w->thread;
+	t->waiting = w;
+	t->deadline = d;
+	t->interruptible = interruptible;
+	if (d)
+		arm(t);
+	while (atomic_load_explicit(&w->state, memory_order_acquire) == GS_WAITING) {
+		t->state = GS_T_PARKED;
+		gs__park();
+	}
+	if (d)
+		disarm(t);
+	t->waiting = NULL;
+	t->interruptible = 0;
+	return atomic_load_explicit(&w->state, memory_order_relaxed);
+}
+
+int gs_sleep_until(const struct gs_deadline *d)
+{
+	struct gs_waiter w;
+	if (!gs__hub())
+		return -EAGAIN;
+	gs_waiter_init(&w);
+	return gs_wait(&w, d, 1) == GS_INTERRUPTED ? -EINTR : 0;
+}
+
+/* ---- signals --------------------------------------------------------- */
+
+/* A signal handler ran on this OS thread.  Natively a process-directed
+ * signal goes to the main thread when it does not block it (the kernel
+ * gives it "first crack"), so it is the root thread's interruptible wait
+ * that ends with EINTR; a thread-directed one (tgkill, raise) interrupts
+ * only the thread it was sent to, which here is whatever ran.  This only
+ * records; the hub acts on it (spinlocks are not async-signal-safe). */
+void gs_signal_ran(int thread_directed)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (!h || thread_directed)
+		return;
+	atomic_fetch_add_explicit(&h->signal_gen, 1, memory_order_relaxed);
+	/* Make sure the loop looks: ev_async_send is async-signal-safe. */
+	ev_async_send(h->loop, &h->remote_wake);
+}
+
+void gs__deliver_signals(struct gs_hub *h)
+{
+	unsigned gen = atomic_load_explicit(&h->signal_gen, memory_order_relaxed);
+	if (gen == h->signal_seen)
+		return;
+	h->signal_seen = gen;
+	struct gs_thread *r = h->root;
+	if (r->state == GS_T_PARKED && r->interruptible && r->waiting)
+		end_wait(r->waiting, GS_INTERRUPTED);
+}
+
+/* pthread_kill and friends: a handler ran for t; if t sits in an
+ * interruptible greened call on this hub, that call ends with EINTR. */
+void gs_thread_interrupt(struct gs_thread *t)
+{
+	if (t->hub == gs__os.hub && t->state == GS_T_PARKED && t->interruptible && t->waiting)
+		end_wait(t->waiting, GS_INTERRUPTED);
+}
