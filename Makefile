@@ -36,7 +36,7 @@ PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check unit programs bench install clean deps
+.PHONY: all check unit programs bench example install clean deps
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
@@ -77,6 +77,11 @@ $(BUILD)/bench/%: bench/%.c
 check: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; timeout 120 $$t; done
 	$(BUILD)/tests/run_programs $(BUILD) tests/programs
+
+# The built-in example: 100,000 threads that each sleep 1 s, then lock a
+# shared mutex; natively this machine cannot even create them (pid_max).
+example: all $(BUILD)/bench/sleepers
+	$(BUILD)/greenshim run -- $(BUILD)/bench/sleepers 100000
 
 bench: all $(BENCH_BINS)
 	BUILD=$(BUILD) bash bench/run.sh

@@ -161,7 +161,7 @@ void gs__release_dead(struct gs_hub *h)
 
 static void check_stack(struct gs_thread *t)
 {
-	if (gs_unlikely(!gs__stack_intact(&t->stack))) {
+	if (gs_unlikely(!gs__stack_intact(&t->stack, __builtin_frame_address(0)))) {
 		gs_warn("greenshim: stack overflow in green thread %d (start routine %p, "
 			"stack %zu bytes)", t->id, (void *)t->start, t->stack.size);
 		abort();

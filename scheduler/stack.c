@@ -7,9 +7,10 @@
  * out guarded stacks while they fit in half of what the limit leaves after
  * a reserve for the program, and beyond that carve stacks out of shared
  * chunk mappings (adjacent stacks merge into one map entry).  A chunk stack
- * has no hardware guard: it gets a canary word at its lowest address that
- * the scheduler checks whenever the thread switches out, so an overflow is
- * reported by name instead of corrupting silently for long.
+ * has no hardware guard: the scheduler checks the stack pointer of every
+ * thread that switches out against its stack's bounds, so an overflow in
+ * progress is reported by name.  (A canary word at the bottom would catch
+ * more, but would cost every thread a second page and page table.)
  *
  * Freed stacks go to a pool per (size, guard) class and are reused; the
  * pool of a class is bounded for guarded stacks (the rest are unmapped),
@@ -28,7 +29,6 @@
 #include "gs.h"
 #include "stack.h"
 
-#define CANARY 0x9e3779b97f4a7c15ULL
 #define CHUNK_STACKS 64      /* stacks per chunk mapping */
 #define MAP_RESERVE 8192     /* map entries left to the program */
 #define POOL_CLASSES 8
@@ -149,8 +149,6 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 		*s = *r;
 		gs_spin_unlock(&pool_lock);
 		s->pool_next = NULL;
-		if (s->kind == GS_STACK_CHUNK)
-			*(uint64_t *)s->lo = CANARY;
 		return 0;
 	}
 	int rc;
@@ -169,8 +167,6 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 	}
 	rc = map_chunk(s, pc, size, guard);
 	gs_spin_unlock(&pool_lock);
-	if (rc == 0)
-		*(uint64_t *)s->lo = CANARY;
 	return rc;
 }
 
@@ -198,9 +194,9 @@ void gs__stack_free(struct gs_stack *s)
 	munmap((char *)s->lo - s->guard, s->size + s->guard);
 }
 
-int gs__stack_intact(const struct gs_stack *s)
+int gs__stack_intact(const struct gs_stack *s, const void *sp)
 {
-	return s->kind != GS_STACK_CHUNK || *(const uint64_t *)s->lo == CANARY;
+	return s->kind == GS_STACK_NONE || (const char *)sp >= (const char *)s->lo;
 }
 
 void gs__stack_stats(struct gs_stack_stats *st)

@@ -7,7 +7,7 @@
 enum gs_stack_kind {
 	GS_STACK_NONE,    /* no stack of ours (a root context) */
 	GS_STACK_GUARDED, /* own mapping, PROT_NONE guard below: 2 map entries */
-	GS_STACK_CHUNK,   /* carved from a shared mapping, canary instead of guard */
+	GS_STACK_CHUNK,   /* carved from a shared mapping: no guard, bounds checked at switches */
 	GS_STACK_USER,    /* the program's own memory (pthread_attr_setstack) */
 };
 
@@ -22,8 +22,8 @@ struct gs_stack {
 /* 0 or -EAGAIN (no memory or address space). */
 int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard);
 void gs__stack_free(struct gs_stack *s);
-/* 1 when a chunk stack's canary is intact (always 1 for other kinds). */
-int gs__stack_intact(const struct gs_stack *s);
+/* 1 when sp, the stack pointer of a thread running on s, is inside it. */
+int gs__stack_intact(const struct gs_stack *s, const void *sp);
 /* Figures for benchmarks and the inspector. */
 struct gs_stack_stats { unsigned long guarded, chunked, pooled; };
 void gs__stack_stats(struct gs_stack_stats *st);

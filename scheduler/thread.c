@@ -105,6 +105,10 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 	if (t == self)
 		return -EDEADLK;
 	gs_spin_lock(&t->exit_lock);
+	if (try && t->state != GS_T_ZOMBIE) { /* glibc: "still running" comes first */
+		gs_spin_unlock(&t->exit_lock);
+		return -EBUSY;
+	}
 	if ((t->flags & GS_TF_DETACHED) || t->joined) {
 		gs_spin_unlock(&t->exit_lock);
 		return -EINVAL;
