@@ -3,13 +3,24 @@
  * Barrier: the count-th arrival releases the round's waiters and returns
  * PTHREAD_BARRIER_SERIAL_THREAD; the others return 0.  A process-shared
  * barrier keeps glibc's format (its __shared word at offset 12).
- * Spinlock: glibc's format (an int, 0 free); a green thread that finds it
- * taken yields, since the holder can only run if it does. */
+ * Spinlock: glibc's format, which is per architecture (on x86 1 is free and
+ * locking decrements; elsewhere 0 is free), so init, trylock and unlock
+ * stay glibc's; lock is ours because a green thread that finds it taken
+ * must yield, since the holder can only run if it does. */
 #include <errno.h>
 #include <limits.h>
 
 #include "config.h"
 #include "real.h"
+
+/* glibc's spinlock values (sysdeps/x86/nptl: 1 free, 0 held). */
+#if defined(__x86_64__) || defined(__i386__)
+#define GS_SPIN_FREE 1
+#define GS_SPIN_HELD 0
+#else
+#define GS_SPIN_FREE 0
+#define GS_SPIN_HELD 1
+#endif
 
 struct gs_barrier {
 	_Atomic int qlock;
@@ -85,8 +96,10 @@ GS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 	if (!gs_thread_on())
 		return gs_real.pthread_spin_lock(l);
 	_Atomic int *a = (_Atomic int *)l;
-	for (unsigned spins = 0;; spins++) {
-		if (!atomic_exchange_explicit(a, 1, memory_order_acquire))
+	for (;;) {
+		int expected = GS_SPIN_FREE;
+		if (atomic_compare_exchange_weak_explicit(a, &expected, GS_SPIN_HELD,
+							  memory_order_acquire, memory_order_relaxed))
 			return 0;
 		if (gs_can_park())
 			gs_yield();

@@ -280,11 +280,22 @@ static void hub_main(void *arg)
 	}
 }
 
+static struct gs_hub *hub_create(void);
+
 struct gs_hub *gs__hub(void)
 {
 	struct gs_hub *h = gs__os.hub;
 	if (gs_likely(h))
 		return h;
+	int saved = errno; /* creating the loop probes, and may leave errno set */
+	h = hub_create();
+	errno = saved;
+	return h;
+}
+
+static struct gs_hub *hub_create(void)
+{
+	struct gs_hub *h;
 	struct gs_thread *root = gs_self();
 	if (root->flags & GS_TF_HUB)
 		return NULL;

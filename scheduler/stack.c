@@ -1,27 +1,33 @@
 /* Stacks for green threads.
  *
- * vm.max_map_count (65530 by default) limits how many mappings a process
- * may have.  A stack with a PROT_NONE guard page below it costs two map
- * entries (the guard and the stack cannot merge with their neighbours), so
- * guarded stacks alone would stop near 30,000 threads.  We therefore hand
- * out guarded stacks while they fit in half of what the limit leaves after
- * a reserve for the program, and beyond that carve stacks out of shared
- * chunk mappings (adjacent stacks merge into one map entry).  A chunk stack
- * has no hardware guard: the scheduler checks the stack pointer of every
- * thread that switches out against its stack's bounds, so an overflow in
- * progress is reported by name.  (A canary word at the bottom would catch
- * more, but would cost every thread a second page and page table.)
+ * Costs that shape this file (measured on the 2-core VM this project runs
+ * on): a separate mmap + mprotect per stack costs ~17 us; carving stacks
+ * from a chunk mapping with one mprotect each, ~6 us; and every mapping
+ * counts against vm.max_map_count (65530 by default).  A stack with a
+ * PROT_NONE guard below it costs two map entries, so guarded stacks alone
+ * would stop near 30,000 threads.
  *
- * Freed stacks go to a pool per (size, guard) class and are reused; the
- * pool of a class is bounded for guarded stacks (the rest are unmapped),
- * chunk stacks are always pooled since unmapping one would split a map
- * entry.  Stacks are MAP_NORESERVE: a thread pays in memory only for the
- * pages it touches.
+ * So stacks of one (size, guard) class are carved from chunks of
+ * CHUNK_STACKS slots.  While the guard budget lasts (half of what the map
+ * limit leaves after MAP_RESERVE entries for the program), chunks are
+ * mapped PROT_NONE and each slot's usable part is made read-write when
+ * first handed out: the guard is the PROT_NONE page left below it.  Past
+ * the budget, chunks are mapped read-write whole, with no guard (adjacent
+ * slots merge into one map entry); the scheduler then checks each thread's
+ * stack pointer against its bounds at every switch, so an overflow in
+ * progress is reported by name.  (A canary word at the bottom would catch
+ * more, but cost every thread a second page and page table.)
+ *
+ * Freed stacks stay in their chunk for reuse: nothing is unmapped.  When
+ * every slot of a chunk is free and more than TRIM_ABOVE stacks of the
+ * class are idle, the chunk's memory is given back with one madvise.
+ * Stacks are MAP_NORESERVE: a thread pays only for the pages it touches.
+ * Sizes that do not fit in one of CLASSES classes get a mapping of their
+ * own (SOLO), unmapped when freed.
  */
 #include <errno.h>
-#include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -29,21 +35,31 @@
 #include "gs.h"
 #include "stack.h"
 
-#define CHUNK_STACKS 64      /* stacks per chunk mapping */
-#define MAP_RESERVE 8192     /* map entries left to the program */
-#define POOL_CLASSES 8
-#define POOL_KEEP_GUARDED 4096
+#define CHUNK_STACKS 64
+#define MAP_RESERVE 8192
+#define CLASSES 8
+#define TRIM_ABOVE 1024
 
-struct pool_class {
-	size_t size, guard;
-	struct gs_stack *free; /* free stacks of this class (records live at their tops) */
-	unsigned long count;
+struct gs_chunk {
+	char *base;                /* the mapping */
+	size_t slot;               /* bytes per slot: guard + size */
+	int guarded;               /* slots have a PROT_NONE guard */
+	unsigned handed;           /* slots handed out at least once (bump index) */
+	unsigned nfree;            /* entries in free_idx */
+	unsigned char free_idx[CHUNK_STACKS]; /* freed slots, LIFO */
+	struct gs_chunk *next;     /* next chunk of the class with a slot to give */
+	int listed;                /* on its class's list */
 };
 
-static _Atomic int pool_lock;
-static struct pool_class pools[POOL_CLASSES];
-static long guarded_budget = -1;  /* guarded stacks we may still map */
-static unsigned long n_guarded, n_chunked, n_pooled;
+struct stack_class {
+	size_t size, guard;
+	struct gs_chunk *avail;    /* chunks with a free or never-used slot */
+	unsigned long idle;        /* freed stacks waiting for reuse */
+};
+
+static _Atomic int lock;
+static struct stack_class classes[CLASSES];
+static long guard_budget = -1; /* guarded slots we may still hand out */
 
 static size_t page_size(void)
 {
@@ -65,30 +81,76 @@ static long read_max_map_count(void)
 	return v;
 }
 
-/* The free record of a pooled stack sits at its top, so reuse touches no
- * new page. */
-static struct gs_stack *record_of(void *lo, size_t size)
+static struct stack_class *class_for(size_t size, size_t guard)
 {
-	return (struct gs_stack *)((char *)lo + size - sizeof(struct gs_stack));
-}
-
-static struct pool_class *pool_find(size_t size, size_t guard, int create)
-{
-	for (int i = 0; i < POOL_CLASSES; i++)
-		if (pools[i].size == size && pools[i].guard == guard)
-			return &pools[i];
-	if (!create)
-		return NULL;
-	for (int i = 0; i < POOL_CLASSES; i++)
-		if (pools[i].size == 0) {
-			pools[i].size = size;
-			pools[i].guard = guard;
-			return &pools[i];
+	for (int i = 0; i < CLASSES; i++)
+		if (classes[i].size == size && classes[i].guard == guard)
+			return &classes[i];
+	for (int i = 0; i < CLASSES; i++)
+		if (classes[i].size == 0) {
+			classes[i].size = size;
+			classes[i].guard = guard;
+			return &classes[i];
 		}
 	return NULL;
 }
 
-static int map_guarded(struct gs_stack *s, size_t size, size_t guard)
+static struct gs_chunk *new_chunk(struct stack_class *c)
+{
+	struct gs_chunk *k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	k->guarded = guard_budget >= CHUNK_STACKS;
+	k->slot = c->size + (k->guarded ? c->guard : 0);
+	k->base = mmap(NULL, k->slot * CHUNK_STACKS, k->guarded ? PROT_NONE : PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (k->base == MAP_FAILED) {
+		free(k);
+		return NULL;
+	}
+	if (k->guarded)
+		guard_budget -= CHUNK_STACKS;
+	k->next = c->avail;
+	k->listed = 1;
+	c->avail = k;
+	return k;
+}
+
+static void fill(struct gs_stack *s, struct stack_class *c, struct gs_chunk *k, unsigned idx)
+{
+	s->lo = k->base + (size_t)idx * k->slot + (k->guarded ? c->guard : 0);
+	s->size = c->size;
+	s->guard = c->guard;
+	s->kind = k->guarded ? GS_STACK_GUARDED : GS_STACK_BARE;
+	s->chunk = k;
+}
+
+/* With the lock held: a slot of class c, or -EAGAIN. */
+static int take(struct gs_stack *s, struct stack_class *c)
+{
+	for (;;) {
+		struct gs_chunk *k = c->avail;
+		if (!k && !(k = new_chunk(c)))
+			return -EAGAIN;
+		if (k->nfree) {
+			fill(s, c, k, k->free_idx[--k->nfree]);
+			c->idle--;
+			return 0;
+		}
+		if (k->handed < CHUNK_STACKS) {
+			unsigned idx = k->handed;
+			fill(s, c, k, idx);
+			if (k->guarded && mprotect(s->lo, s->size, PROT_READ | PROT_WRITE) != 0)
+				return -EAGAIN;
+			k->handed++;
+			return 0;
+		}
+		c->avail = k->next; /* nothing left here */
+		k->listed = 0;
+	}
+}
+
+static int solo_alloc(struct gs_stack *s, size_t size, size_t guard)
 {
 	char *p = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -98,35 +160,7 @@ static int map_guarded(struct gs_stack *s, size_t size, size_t guard)
 		munmap(p, size + guard);
 		return -EAGAIN;
 	}
-	s->lo = p + guard;
-	s->size = size;
-	s->guard = guard;
-	s->kind = GS_STACK_GUARDED;
-	return 0;
-}
-
-/* Maps a chunk of CHUNK_STACKS stacks of this class and pools all but one. */
-static int map_chunk(struct gs_stack *s, struct pool_class *pc, size_t size, size_t guard)
-{
-	char *p = mmap(NULL, size * CHUNK_STACKS, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (p == MAP_FAILED)
-		return -EAGAIN;
-	for (int i = 1; i < CHUNK_STACKS; i++) {
-		struct gs_stack *r = record_of(p + i * size, size);
-		r->lo = p + i * size;
-		r->size = size;
-		r->guard = guard;
-		r->kind = GS_STACK_CHUNK;
-		r->pool_next = pc->free;
-		pc->free = r;
-		pc->count++;
-	}
-	s->lo = p;
-	s->size = size;
-	s->guard = guard;
-	s->kind = GS_STACK_CHUNK;
-	n_chunked += CHUNK_STACKS;
+	*s = (struct gs_stack){ .lo = p + guard, .size = size, .guard = guard, .kind = GS_STACK_SOLO };
 	return 0;
 }
 
@@ -137,73 +171,43 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 	guard = (guard + ps - 1) & ~(ps - 1);
 	if (size < ps * 4)
 		size = ps * 4;
-
-	gs_spin_lock(&pool_lock);
-	if (guarded_budget < 0)
-		guarded_budget = (read_max_map_count() - MAP_RESERVE) / 2;
-	struct pool_class *pc = pool_find(size, guard, 1);
-	if (pc && pc->free) {
-		struct gs_stack *r = pc->free;
-		pc->free = r->pool_next;
-		pc->count--;
-		*s = *r;
-		gs_spin_unlock(&pool_lock);
-		s->pool_next = NULL;
-		return 0;
-	}
-	int rc;
-	if (guarded_budget > 0 || !pc) {
-		guarded_budget--;
-		n_guarded++;
-		gs_spin_unlock(&pool_lock);
-		rc = map_guarded(s, size, guard);
-		if (rc) {
-			gs_spin_lock(&pool_lock);
-			guarded_budget++;
-			n_guarded--;
-			gs_spin_unlock(&pool_lock);
-		}
-		return rc;
-	}
-	rc = map_chunk(s, pc, size, guard);
-	gs_spin_unlock(&pool_lock);
-	return rc;
+	gs_spin_lock(&lock);
+	if (guard_budget < 0)
+		guard_budget = (read_max_map_count() - MAP_RESERVE) / 2;
+	struct stack_class *c = class_for(size, guard);
+	int rc = c ? take(s, c) : 1;
+	gs_spin_unlock(&lock);
+	return rc == 1 ? solo_alloc(s, size, guard) : rc;
 }
 
 void gs__stack_free(struct gs_stack *s)
 {
-	if (s->kind != GS_STACK_GUARDED && s->kind != GS_STACK_CHUNK)
-		return;
-	gs_spin_lock(&pool_lock);
-	struct pool_class *pc = pool_find(s->size, s->guard, 1);
-	if (pc && (s->kind == GS_STACK_CHUNK || pc->count < POOL_KEEP_GUARDED)) {
-		struct gs_stack *r = record_of(s->lo, s->size);
-		*r = *s;
-		r->pool_next = pc->free;
-		pc->free = r;
-		pc->count++;
-		n_pooled++;
-		gs_spin_unlock(&pool_lock);
+	if (s->kind == GS_STACK_SOLO) {
+		munmap((char *)s->lo - s->guard, s->size + s->guard);
 		return;
 	}
-	/* Only guarded stacks get here (chunk stacks always have a class:
-	 * their class was created when the chunk was mapped). */
-	guarded_budget++;
-	n_guarded--;
-	gs_spin_unlock(&pool_lock);
-	munmap((char *)s->lo - s->guard, s->size + s->guard);
+	if (s->kind != GS_STACK_GUARDED && s->kind != GS_STACK_BARE)
+		return;
+	struct gs_chunk *k = s->chunk;
+	gs_spin_lock(&lock);
+	struct stack_class *c = class_for(s->size, s->guard);
+	unsigned idx = (unsigned)(((char *)s->lo - k->base) / k->slot);
+	k->free_idx[k->nfree++] = (unsigned char)idx;
+	c->idle++;
+	if (!k->listed) {
+		k->next = c->avail;
+		c->avail = k;
+		k->listed = 1;
+	}
+	/* Every slot of the chunk is idle: give its memory back (under the
+	 * lock, so no slot of it is handed out meanwhile). */
+	if (k->nfree == k->handed && c->idle > TRIM_ABOVE)
+		madvise(k->base, k->slot * CHUNK_STACKS, MADV_DONTNEED);
+	gs_spin_unlock(&lock);
+	s->kind = GS_STACK_NONE;
 }
 
 int gs__stack_intact(const struct gs_stack *s, const void *sp)
 {
 	return s->kind == GS_STACK_NONE || (const char *)sp >= (const char *)s->lo;
-}
-
-void gs__stack_stats(struct gs_stack_stats *st)
-{
-	gs_spin_lock(&pool_lock);
-	st->guarded = n_guarded;
-	st->chunked = n_chunked;
-	st->pooled = n_pooled;
-	gs_spin_unlock(&pool_lock);
 }

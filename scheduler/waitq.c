@@ -265,13 +265,18 @@ static void deadline_fired(struct gs_thread *t)
 
 /* ---- waiting --------------------------------------------------------- */
 
+static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int interruptible);
+
 static int wait_native(struct gs_waiter *w, const struct gs_deadline *d)
 {
 	for (;;) {
 		int s = atomic_load_explicit(&w->state, memory_order_acquire);
 		if (s != GS_WAITING)
 			return s;
-		if (gs__futex_wait(&w->state, GS_WAITING, d) == -ETIMEDOUT) {
+		/* Whatever the futex says (a negative time is EINVAL to it), the
+		 * deadline's clock decides whether the wait is over. */
+		gs__futex_wait(&w->state, GS_WAITING, d);
+		if (d) {
 			struct timespec left;
 			gs_deadline_left(d, &left);
 			if (!left.tv_sec && !left.tv_nsec)
@@ -280,10 +285,18 @@ static int wait_native(struct gs_waiter *w, const struct gs_deadline *d)
 	}
 }
 
+/* Leaves errno as it found it: pthread functions never touch errno, and
+ * the futex and clock calls below may. */
 int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 {
-	if (w->native)
-		return wait_native(w, d);
+	int saved = errno;
+	int how = w->native ? wait_native(w, d) : wait_green(w, d, interruptible);
+	errno = saved;
+	return how;
+}
+
+static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
+{
 	struct gs_thread *t = w->thread;
 	t->waiting = w;
 	t->deadline = d;

@@ -1,0 +1,626 @@
+/*
+ * run_programs — runs the unmodified test programs of tests/programs/
+ * natively and under the greenshim preload and compares what they do.
+ *
+ * usage: run_programs BUILDDIR [SRCDIR [FILTER]]
+ *   BUILDDIR  holds libgreenshim.so and tests/programs/NAME
+ *   SRCDIR    the programs' sources (default tests/programs); every NAME.c
+ *             there must have an entry in the table below
+ *   FILTER    optional cmocka test filter, e.g. "mutex_*" (wildcards * ?)
+ *
+ * One cmocka test per (program, mode), all in the table `tests` below.
+ * Modes:
+ *   COMPARE          run natively, then under LD_PRELOAD=<lib>, then under
+ *                    the preload with GREENSHIM_THREAD=0.  The native run
+ *                    must exit with the entry's status (default 0); each
+ *                    preload run must exit with the same status and print
+ *                    byte-identical stdout.  stderr is not compared, only
+ *                    shown when something fails.
+ *   SHIM_ONLY        only under the preload (with the entry's env): exit 0
+ *                    and stdout equal to the entry's expected text.  For
+ *                    things that cannot run natively (100,000 threads).
+ *   STDERR_CONTAINS  like SHIM_ONLY, and stderr must also contain a given
+ *                    substring (the shim's warnings about bad env flags).
+ *
+ * Every run is a child in its own process group with a timeout (per entry,
+ * default 20 s); on timeout the whole group gets SIGKILL and the test fails
+ * naming the program and the run.  stdout and stderr go to unlinked temp
+ * files, so a chatty program can never block on a full pipe.  Children
+ * start with stdin from /dev/null, default signal dispositions, an empty
+ * signal mask, and an environment stripped of LD_PRELOAD and every
+ * GREENSHIM_* variable the runner inherited, so results do not depend on
+ * the caller's shell; the entry's env (e.g. GREENSHIM_TIME=0) is added to
+ * every run of that entry, native ones included.
+ *
+ * When a preload run's stdout differs from the native one, the runner runs
+ * the program natively once more: if that differs too, the message says
+ * the program is not deterministic (a test bug) rather than blaming the
+ * shim.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+extern char **environ;
+
+enum mode { M_COMPARE, M_SHIM_ONLY, M_STDERR_CONTAINS };
+
+#define MAX_ENV 4
+#define DEFAULT_TIMEOUT 20
+
+struct entry {
+	const char *prog;           /* tests/programs/<prog>.c */
+	enum mode mode;
+	int timeout;                /* seconds per run; 0: DEFAULT_TIMEOUT */
+	int status;                 /* COMPARE: the native exit status */
+	const char *env[MAX_ENV];   /* extra "NAME=value" for every run */
+	const char *expect_out;     /* SHIM_ONLY, STDERR_CONTAINS: stdout */
+	const char *stderr_has;     /* STDERR_CONTAINS: substring of stderr */
+};
+
+static void run_entry(void **state);
+
+#define ENTRY(p, label, ...)                                                                    \
+	{                                                                                       \
+		.name = p "/" label, .test_func = run_entry,                                    \
+		.initial_state = &(struct entry){ .prog = p, __VA_ARGS__ },                     \
+	}
+#define COMPARE(p, ...) ENTRY(p, "compare", .mode = M_COMPARE, __VA_ARGS__)
+#define SHIM_ONLY(p, label, out, ...) ENTRY(p, label, .mode = M_SHIM_ONLY, .expect_out = out, __VA_ARGS__)
+#define STDERR_CONTAINS(p, label, out, needle, ...)                                              \
+	ENTRY(p, label, .mode = M_STDERR_CONTAINS, .expect_out = out, .stderr_has = needle, __VA_ARGS__)
+
+static void check_table(void **state);
+
+/* The table: one line per (program, mode). */
+static const struct CMUnitTest tests[] = {
+	{ .name = "table/lists-every-program", .test_func = check_table },
+
+	/* time */
+	COMPARE("time_sleep"),
+	COMPARE("time_interrupt"),
+	COMPARE("time_order"),
+	/* threads */
+	COMPARE("thread_basic"),
+	COMPARE("thread_join_np"),
+	COMPARE("thread_join_badtime"), /* pins glibc's spin-then-0, see the file */
+	COMPARE("thread_exit_main"),
+	COMPARE("thread_exit_status", .status = 3), /* exit(3) from a thread */
+	COMPARE("thread_stack"),
+	COMPARE("thread_many", .timeout = 30),
+	COMPARE("thread_count"), /* fails with a do-nothing stand-in library */
+	COMPARE("thread_misc"),
+	/* thread-specific data, once */
+	COMPARE("tsd_keys"),
+	COMPARE("once"),
+	/* mutexes */
+	COMPARE("mutex_kinds"),
+	COMPARE("mutex_timed"),
+	COMPARE("mutex_contended"),
+	/* condition variables */
+	COMPARE("cond_basic"),
+	COMPARE("cond_timed"),
+	/* rwlocks, barriers, spinlocks, semaphores, yield */
+	COMPARE("rwlock"),
+	COMPARE("barrier"),
+	COMPARE("spin"),
+	COMPARE("sem"),
+	COMPARE("sem_signal"),
+	COMPARE("yield_pingpong"),
+	/* C11 threads */
+	COMPARE("c11_threads"),
+	COMPARE("c11_sync"),
+	/* per-thread state the shim must switch */
+	COMPARE("errno_threads"),
+	COMPARE("sigmask_threads"),
+
+	/* greenshim only */
+	SHIM_ONLY("many_green", "shim-only", "count 100000\nthreads 1\n", .timeout = 60),
+	SHIM_ONLY("env_flags", "shim-only default",
+		  "sleep lets other threads run: yes\nos threads while 2 run: 1\n"),
+	SHIM_ONLY("env_flags", "shim-only GREENSHIM_TIME=0",
+		  "sleep lets other threads run: no\nos threads while 2 run: 1\n",
+		  .env = { "GREENSHIM_TIME=0" }),
+	SHIM_ONLY("env_flags", "shim-only GREENSHIM_THREAD=0",
+		  "sleep lets other threads run: yes\nos threads while 2 run: 3\n",
+		  .env = { "GREENSHIM_THREAD=0" }),
+	/* a bad value or an unknown GREENSHIM_ variable: a warning naming it,
+	 * and the defaults stay */
+	STDERR_CONTAINS("env_flags", "warns GREENSHIM_TIME=2",
+			"sleep lets other threads run: yes\nos threads while 2 run: 1\n",
+			"GREENSHIM_TIME", .env = { "GREENSHIM_TIME=2" }),
+	STDERR_CONTAINS("env_flags", "warns GREENSHIM_THREAD=yes",
+			"sleep lets other threads run: yes\nos threads while 2 run: 1\n",
+			"GREENSHIM_THREAD", .env = { "GREENSHIM_THREAD=yes" }),
+	STDERR_CONTAINS("env_flags", "warns GREENSHIM_FOO=1",
+			"sleep lets other threads run: yes\nos threads while 2 run: 1\n",
+			"GREENSHIM_FOO", .env = { "GREENSHIM_FOO=1" }),
+};
+
+/* ---- configuration from the command line ------------------------------ */
+
+static const char *build_dir;
+static const char *src_dir = "tests/programs";
+static char lib_path[PATH_MAX]; /* absolute; empty when missing */
+
+/* ---- one run of a program ----------------------------------------------- */
+
+enum { R_EXITED, R_SIGNALED, R_TIMEOUT, R_ERROR };
+
+struct run {
+	const char *what;   /* "native", "preload", ... for messages */
+	int how;            /* R_* */
+	int code;           /* exit status or signal */
+	char *out, *err;    /* NUL-terminated (may also contain NULs) */
+	size_t out_len, err_len;
+	double secs;
+};
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static char *slurp(int fd, size_t *len)
+{
+	struct stat st;
+	size_t cap = 0, n = 0;
+	char *buf;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		cap = (size_t)st.st_size;
+	buf = malloc(cap + 1);
+	if (!buf)
+		return NULL;
+	if (lseek(fd, 0, SEEK_SET) == 0) {
+		while (n < cap) {
+			ssize_t k = read(fd, buf + n, cap - n);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;
+			n += (size_t)k;
+		}
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static int temp_fd(void)
+{
+	char tmpl[] = "/tmp/run_programs.XXXXXX";
+	int fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(tmpl);
+	return fd;
+}
+
+/* The inherited environment minus LD_PRELOAD and GREENSHIM_*, plus the
+ * given additions (later ones win over earlier ones with the same name). */
+static char **make_env(const char *const *add, size_t nadd)
+{
+	size_t n = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	char **env = calloc(n + nadd + 1, sizeof *env);
+	size_t k = 0;
+	if (!env)
+		return NULL;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) != 0 && strncmp(*e, "GREENSHIM_", 10) != 0)
+			env[k++] = *e;
+	for (size_t i = 0; i < nadd; i++) {
+		if (!add[i])
+			continue;
+		size_t name_len = strcspn(add[i], "=");
+		size_t j;
+		for (j = 0; j < k; j++)
+			if (strncmp(env[j], add[i], name_len + 1) == 0)
+				break;
+		env[j] = (char *)add[i];
+		if (j == k)
+			k++;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+static void run_program(const char *path, char **env, int timeout, struct run *r)
+{
+	int out = temp_fd(), err = temp_fd();
+	memset((char *)r + offsetof(struct run, how), 0, sizeof *r - offsetof(struct run, how));
+	r->how = R_ERROR;
+	if (out < 0 || err < 0) {
+		r->err = strdup("run_programs: cannot create temp files");
+		goto done;
+	}
+	fflush(NULL);
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid < 0) {
+		r->err = strdup("run_programs: fork failed");
+		goto done;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		setpgid(0, 0);
+		for (int s = 1; s < NSIG; s++)
+			signal(s, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int in = open("/dev/null", O_RDONLY);
+		if (in >= 0)
+			dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		char *argv[] = { (char *)path, NULL };
+		execve(path, argv, env);
+		dprintf(2, "run_programs: cannot execute %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also done by the child: whoever is first */
+
+	int exited = 0;
+	for (long spins = 0;; spins++) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) {
+			exited = 1;
+			break;
+		}
+		if (now_s() - t0 >= timeout)
+			break;
+		struct timespec nap = { 0, spins < 200 ? 1000000L : 10000000L };
+		nanosleep(&nap, NULL);
+	}
+	/* Leftovers of the group (none expected) go too, then reap. */
+	kill(-pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	r->secs = now_s() - t0;
+	if (!exited) {
+		r->how = R_TIMEOUT;
+		r->code = timeout;
+	} else if (WIFEXITED(st)) {
+		r->how = R_EXITED;
+		r->code = WEXITSTATUS(st);
+	} else {
+		r->how = R_SIGNALED;
+		r->code = WTERMSIG(st);
+	}
+	r->out = slurp(out, &r->out_len);
+	r->err = slurp(err, &r->err_len);
+done:
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+	if (!r->out)
+		r->out = strdup("");
+	if (!r->err)
+		r->err = strdup("");
+}
+
+static const char *status_text(const struct run *r, char *buf, size_t len)
+{
+	switch (r->how) {
+	case R_EXITED:
+		snprintf(buf, len, "exit status %d", r->code);
+		break;
+	case R_SIGNALED:
+		snprintf(buf, len, "killed by signal %d (%s)", r->code, strsignal(r->code));
+		break;
+	case R_TIMEOUT:
+		snprintf(buf, len, "TIMEOUT after %d s (process group killed)", r->code);
+		break;
+	default:
+		snprintf(buf, len, "could not be run");
+	}
+	return buf;
+}
+
+static int same_status(const struct run *a, const struct run *b)
+{
+	return a->how == b->how && a->code == b->code;
+}
+
+/* ---- messages --------------------------------------------------------- */
+
+/* One line of output, made printable, at most 240 characters. */
+static void show_line(const char *tag, const char *s, size_t len)
+{
+	char buf[1024];
+	size_t k = 0;
+	if (!s) {
+		print_error("    %s <end of output>\n", tag);
+		return;
+	}
+	for (size_t i = 0; i < len && k < 240; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 32 && c < 127 && c != '\\')
+			buf[k++] = (char)c;
+		else
+			k += (size_t)snprintf(buf + k, sizeof buf - k, "\\x%02x", c);
+	}
+	buf[k] = '\0';
+	print_error("    %s \"%s\"%s\n", tag, buf, k >= 240 ? "..." : "");
+}
+
+/* Prints the first line where two outputs differ. */
+static void show_diff(const char *name_a, const char *a, size_t alen, const char *name_b,
+		      const char *b, size_t blen)
+{
+	size_t i = 0, line = 1, start = 0;
+	while (i < alen && i < blen && a[i] == b[i]) {
+		if (a[i] == '\n') {
+			line++;
+			start = i + 1;
+		}
+		i++;
+	}
+	size_t ae = start, be = start;
+	while (ae < alen && a[ae] != '\n')
+		ae++;
+	while (be < blen && b[be] != '\n')
+		be++;
+	print_error("    first difference in line %zu (byte %zu); %zu vs %zu bytes in all\n", line,
+		    i + 1, alen, blen);
+	char ta[64], tb[64];
+	snprintf(ta, sizeof ta, "%-8s:", name_a);
+	snprintf(tb, sizeof tb, "%-8s:", name_b);
+	show_line(ta, start < alen ? a + start : NULL, ae - start);
+	show_line(tb, start < blen ? b + start : NULL, be - start);
+}
+
+static void show_stderr(const struct run *r)
+{
+	if (r->err_len == 0) {
+		print_error("    (%s stderr empty)\n", r->what);
+		return;
+	}
+	print_error("    --- %s stderr (%zu bytes) ---\n", r->what, r->err_len);
+	if (r->err_len <= 4096)
+		print_error("%s%s", r->err, r->err[r->err_len - 1] == '\n' ? "" : "\n");
+	else
+		print_error("%.2048s\n    [... %zu bytes ...]\n%s\n", r->err, r->err_len - 4096,
+			    r->err + r->err_len - 2048);
+	print_error("    ---\n");
+}
+
+static void describe(const struct entry *e, const struct run *r, const char *env_note)
+{
+	char st[128];
+	print_error("  %s, %s%s: %s in %.2f s\n", e->prog, r->what, env_note,
+		    status_text(r, st, sizeof st), r->secs);
+}
+
+/* ---- the test ------------------------------------------------------------ */
+
+static void run_entry(void **state)
+{
+	const struct entry *e = *state;
+	char path[PATH_MAX];
+	int timeout = e->timeout ? e->timeout : DEFAULT_TIMEOUT;
+	int failed = 0;
+	char envnote[256] = "";
+
+	snprintf(path, sizeof path, "%s/tests/programs/%s", build_dir, e->prog);
+	if (access(path, X_OK) != 0)
+		fail_msg("%s: program not built: %s", e->prog, path);
+	if (!lib_path[0])
+		fail_msg("%s: %s/libgreenshim.so not found", e->prog, build_dir);
+	for (int i = 0; i < MAX_ENV && e->env[i]; i++) {
+		size_t n = strlen(envnote);
+		snprintf(envnote + n, sizeof envnote - n, " %s", e->env[i]);
+	}
+
+	char preload[PATH_MAX + 16];
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", lib_path);
+
+	if (e->mode == M_COMPARE) {
+		const char *add[MAX_ENV + 2];
+		size_t n = 0;
+		for (int i = 0; i < MAX_ENV && e->env[i]; i++)
+			add[n++] = e->env[i];
+
+		char **env_native = make_env(add, n);
+		add[n] = preload;
+		char **env_shim = make_env(add, n + 1);
+		add[n + 1] = "GREENSHIM_THREAD=0";
+		char **env_nothread = make_env(add, n + 2);
+		if (!env_native || !env_shim || !env_nothread)
+			fail_msg("out of memory");
+
+		struct run native = { .what = "native" };
+		run_program(path, env_native, timeout, &native);
+		if (native.how != R_EXITED || native.code != e->status) {
+			char st[128];
+			status_text(&native, st, sizeof st);
+			describe(e, &native, envnote);
+			show_stderr(&native);
+			print_error("  the native run must end with exit status %d: the program itself "
+				    "is broken (or the machine is badly overloaded)\n",
+				    e->status);
+			run_free(&native);
+			fail_msg("%s: native run failed (%s)", e->prog, st);
+		}
+
+		struct run shim[2] = { { .what = "preload" }, { .what = "preload GREENSHIM_THREAD=0" } };
+		char **envs[2] = { env_shim, env_nothread };
+		char summary[512] = "";
+		int mismatch_out = 0;
+		for (int k = 0; k < 2; k++) {
+			run_program(path, envs[k], timeout, &shim[k]);
+			int bad_status = !same_status(&native, &shim[k]);
+			int bad_out = native.out_len != shim[k].out_len ||
+				      memcmp(native.out, shim[k].out, native.out_len) != 0;
+			if (shim[k].secs > timeout / 2.0 && !bad_status && !bad_out)
+				print_message("  note: %s (%s) took %.1f s of its %d s timeout\n", e->prog,
+					      shim[k].what, shim[k].secs, timeout);
+			if (!bad_status && !bad_out)
+				continue;
+			failed = 1;
+			describe(e, &shim[k], envnote);
+			char st[128];
+			size_t sl = strlen(summary);
+			snprintf(summary + sl, sizeof summary - sl, "%s[%s] %s", sl ? "; " : "",
+				 shim[k].what,
+				 bad_status ? status_text(&shim[k], st, sizeof st) : "stdout differs");
+			if (bad_status) {
+				char a[128];
+				print_error("    status differs: native %s, %s %s\n",
+					    status_text(&native, a, sizeof a), shim[k].what, st);
+			}
+			if (bad_out) {
+				mismatch_out |= shim[k].how == R_EXITED || shim[k].how == R_SIGNALED;
+				print_error("    stdout differs from the native run%s:\n",
+					     shim[k].how == R_TIMEOUT ? " (up to the timeout)" : "");
+				show_diff("native", native.out, native.out_len, "shim", shim[k].out,
+					  shim[k].out_len);
+			}
+			show_stderr(&shim[k]);
+		}
+		if (mismatch_out) {
+			/* Is the program itself deterministic? */
+			struct run again = { .what = "native (again)" };
+			run_program(path, env_native, timeout, &again);
+			if (!same_status(&native, &again) || again.out_len != native.out_len ||
+			    memcmp(again.out, native.out, native.out_len) != 0) {
+				print_error("  NOTE: a second native run differs from the first: the "
+					    "program is not deterministic (a test bug, not necessarily "
+					    "a shim bug)\n");
+				show_diff("native", native.out, native.out_len, "again", again.out,
+					  again.out_len);
+			}
+			run_free(&again);
+		}
+		run_free(&native);
+		run_free(&shim[0]);
+		run_free(&shim[1]);
+		free(env_native);
+		free(env_shim);
+		free(env_nothread);
+		if (failed)
+			fail_msg("%s/compare: %s", e->prog, summary);
+		return;
+	}
+
+	/* SHIM_ONLY and STDERR_CONTAINS */
+	const char *add[MAX_ENV + 1];
+	size_t n = 0;
+	add[n++] = preload;
+	for (int i = 0; i < MAX_ENV && e->env[i]; i++)
+		add[n++] = e->env[i];
+	char **env = make_env(add, n);
+	if (!env)
+		fail_msg("out of memory");
+	struct run r = { .what = "preload" };
+	run_program(path, env, timeout, &r);
+	free(env);
+	size_t want_len = strlen(e->expect_out);
+	int bad_status = r.how != R_EXITED || r.code != 0;
+	int bad_out = r.out_len != want_len || memcmp(r.out, e->expect_out, want_len) != 0;
+	int bad_err = e->mode == M_STDERR_CONTAINS &&
+		      !memmem(r.err, r.err_len, e->stderr_has, strlen(e->stderr_has));
+	if (bad_status || bad_out || bad_err) {
+		describe(e, &r, envnote);
+		if (bad_status)
+			print_error("    expected exit status 0\n");
+		if (bad_out) {
+			print_error("    stdout differs from the expected text:\n");
+			show_diff("expected", e->expect_out, want_len, "shim", r.out, r.out_len);
+		}
+		if (bad_err)
+			print_error("    stderr does not contain \"%s\"\n", e->stderr_has);
+		show_stderr(&r);
+		char st[128];
+		status_text(&r, st, sizeof st);
+		run_free(&r);
+		fail_msg("%s [preload%s]: %s%s%s%s", e->prog, envnote, st,
+			 bad_status ? " (want exit status 0)" : "", bad_out ? "; wrong stdout" : "",
+			 bad_err ? "; warning missing from stderr" : "");
+	}
+	run_free(&r);
+}
+
+/* Every SRCDIR/NAME.c has at least one table entry. */
+static void check_table(void **state)
+{
+	DIR *d = opendir(src_dir);
+	int missing = 0;
+	if (!d)
+		fail_msg("cannot open %s: %s", src_dir, strerror(errno));
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0)
+			continue;
+		int found = 0;
+		for (size_t i = 0; i < sizeof tests / sizeof tests[0] && !found; i++) {
+			const struct entry *e = tests[i].initial_state;
+			found = e && strlen(e->prog) == len - 2 &&
+				strncmp(e->prog, de->d_name, len - 2) == 0;
+		}
+		if (!found) {
+			print_error("  %s/%s has no entry in the table of %s\n", src_dir, de->d_name,
+				    __FILE__);
+			missing++;
+		}
+	}
+	closedir(d);
+	if (missing)
+		fail_msg("%d program(s) not in the table", missing);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: %s BUILDDIR [SRCDIR [FILTER]]\n", argv[0]);
+		return 2;
+	}
+	build_dir = argv[1];
+	if (argc >= 3)
+		src_dir = argv[2];
+	if (argc >= 4)
+		cmocka_set_test_filter(argv[3]);
+
+	char lib[PATH_MAX];
+	snprintf(lib, sizeof lib, "%s/libgreenshim.so", build_dir);
+	if (!realpath(lib, lib_path))
+		lib_path[0] = '\0';
+	const char *pre = getenv("LD_PRELOAD");
+	if (pre && strstr(pre, "greenshim"))
+		fprintf(stderr, "run_programs: note: the runner itself runs under LD_PRELOAD=%s; "
+				"that is not intended (children get their own environment)\n",
+			pre);
+	printf("run_programs: library %s, programs %s/tests/programs\n",
+	       lib_path[0] ? lib_path : "(missing)", build_dir);
+	fflush(stdout);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
