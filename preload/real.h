@@ -117,6 +117,9 @@
 	X(void, tss_delete, (tss_t), NULL)                                                       \
 	X(void, call_once, (once_flag *, void (*)(void)), NULL)                                  \
 	X(int, sigaction, (int, const struct sigaction *, struct sigaction *), NULL)             \
+	X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *), NULL)                       \
+	X(int, sigprocmask, (int, const sigset_t *, sigset_t *), NULL)                           \
+	X(int, sigpending, (sigset_t *), NULL)                                                   \
 	X(__sighandler_t, signal, (int, __sighandler_t), NULL)                                   \
 	X(__sighandler_t, sysv_signal, (int, __sighandler_t), NULL)
 

@@ -67,6 +67,24 @@ static int try_take(struct gs_sem *g)
 	return 0;
 }
 
+/* Gives one unit: to the oldest waiter if any, else to the value.
+ * 0 or EOVERFLOW. */
+static int post(struct gs_sem *g)
+{
+	gs_spin_lock(&g->qlock);
+	struct gs_waiter *w = gs_waitq_pop(&g->waiters);
+	if (w) {
+		gs_waiter_wake(w, GS_WOKEN);
+	} else if (atomic_load_explicit(&g->value, memory_order_relaxed) >= SEM_VALUE_MAX) {
+		gs_spin_unlock(&g->qlock);
+		return EOVERFLOW;
+	} else {
+		atomic_fetch_add_explicit(&g->value, 1, memory_order_release);
+	}
+	gs_spin_unlock(&g->qlock);
+	return 0;
+}
+
 static int wait(sem_t *s, const struct gs_deadline *d)
 {
 	struct gs_sem *g = gsem(s);
@@ -81,14 +99,19 @@ static int wait(sem_t *s, const struct gs_deadline *d)
 	gs_waiter_init(&w);
 	gs_waitq_push(&g->waiters, &g->qlock, &w);
 	gs_spin_unlock(&g->qlock);
-	switch (gs_wait(&w, d, 1)) {
-	case GS_WOKEN:
-		return 0;
-	case GS_INTERRUPTED:
+	/* Linux: a timed wait always ends with EINTR when a handler runs, an
+	 * untimed one is restarted after an SA_RESTART handler. */
+	int how = gs_wait(&w, d, d ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART);
+	if (how == GS_WOKEN && w.interrupted) {
+		/* Handed a unit, but a handler ran for us first (perhaps the
+		 * very one that posted): glibc reports EINTR and leaves the unit
+		 * in the semaphore. */
+		post(g);
 		return fail(EINTR);
-	default:
-		return fail(ETIMEDOUT);
 	}
+	if (how == GS_WOKEN)
+		return 0;
+	return fail(how == GS_INTERRUPTED ? EINTR : ETIMEDOUT);
 }
 
 GS_EXPORT int sem_wait(sem_t *s)
@@ -133,19 +156,8 @@ GS_EXPORT int sem_post(sem_t *s)
 {
 	if (!ours(s))
 		return gs_real.sem_post(s);
-	struct gs_sem *g = gsem(s);
-	gs_spin_lock(&g->qlock);
-	struct gs_waiter *w = gs_waitq_pop(&g->waiters);
-	if (w) {
-		gs_waiter_wake(w, GS_WOKEN);
-	} else if (atomic_load_explicit(&g->value, memory_order_relaxed) >= SEM_VALUE_MAX) {
-		gs_spin_unlock(&g->qlock);
-		return fail(EOVERFLOW);
-	} else {
-		atomic_fetch_add_explicit(&g->value, 1, memory_order_release);
-	}
-	gs_spin_unlock(&g->qlock);
-	return 0;
+	int rc = post(gsem(s));
+	return rc ? fail(rc) : 0;
 }
 
 GS_EXPORT int sem_getvalue(sem_t *s, int *value)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
@@ -36,7 +37,7 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)
 		((void (*)(int))fn)(sig);
 	saved = errno;
-	gs_signal_ran(si && si->si_code == SI_TKILL);
+	gs_signal_ran(si && si->si_code == SI_TKILL, flags & SA_RESTART);
 	errno = saved;
 }
 
@@ -117,4 +118,56 @@ GS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
 	if (!wrapping())
 		return gs_real.sysv_signal(sig, handler);
 	return install(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+}
+
+/* ---- masks: one per green thread ---------------------------------------- */
+
+/* glibc never lets a program block its two internal signals (SIGCANCEL,
+ * SIGSETXID: 32 and 33); it removes them from the set silently. */
+#define INTERNAL_SIGNALS ((1ULL << 31) | (1ULL << 32))
+
+static int mask(int how, const sigset_t *set, sigset_t *old)
+{
+	uint64_t in = 0, out = 0;
+	if (set) {
+		memcpy(&in, set, sizeof in);
+		in &= ~INTERNAL_SIGNALS;
+	}
+	int rc = gs_sigmask(how, set ? &in : NULL, &out);
+	if (rc)
+		return -rc;
+	if (old) {
+		sigemptyset(old);
+		memcpy(old, &out, sizeof out);
+	}
+	return 0;
+}
+
+GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!gs_thread_on())
+		return gs_real.pthread_sigmask(how, set, old);
+	return mask(how, set, old);
+}
+
+GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!gs_thread_on())
+		return gs_real.sigprocmask(how, set, old);
+	int rc = mask(how, set, old);
+	if (rc) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+GS_EXPORT int sigpending(sigset_t *set)
+{
+	if (!gs_thread_on())
+		return gs_real.sigpending(set);
+	uint64_t p = gs_sigpending();
+	sigemptyset(set);
+	memcpy(set, &p, sizeof p);
+	return 0;
 }

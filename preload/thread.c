@@ -326,11 +326,9 @@ static int signal_thread(struct gs_thread *t, int sig, const union sigval *value
 	gs_thread_info(t, &i);
 	if (i.exited || sig == 0)
 		return 0; /* glibc 2.34+: an exited, unjoined thread takes no signal */
-	/* The handler runs on this OS thread, now; a greened interruptible
-	 * call the target is parked in ends with EINTR, as natively. */
-	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int rc;
-	if (value) {
+	if (value && t == gs_self()) {
+		/* To ourselves with a value: the kernel queues it with its
+		 * siginfo, and a green thread's mask is the OS thread's. */
 		siginfo_t si;
 		memset(&si, 0, sizeof si);
 		si.si_signo = sig;
@@ -338,14 +336,11 @@ static int signal_thread(struct gs_thread *t, int sig, const union sigval *value
 		si.si_pid = getpid();
 		si.si_uid = getuid();
 		si.si_value = *value;
-		rc = (int)syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, sig, &si);
-	} else {
-		rc = (int)syscall(SYS_tgkill, getpid(), tid, sig);
+		if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), sig, &si) < 0)
+			return errno;
+		return 0;
 	}
-	if (rc < 0)
-		return errno;
-	if (t != gs_self())
-		gs_thread_interrupt(t);
+	gs_signal_thread(t, sig);
 	return 0;
 }
 

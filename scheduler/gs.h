@@ -99,7 +99,14 @@ struct gs_waiter {
 	_Atomic int state;             /* GS_WAITING until woken/timed out */
 	int native;                    /* 1: an OS thread with no hub, sleeps on state */
 	uintptr_t data;                /* the primitive's own use (rwlock: writer?) */
+	int interrupted;               /* a signal handler ran for this wait */
 };
+
+/* How a wait reacts to a signal handler running for its thread (the
+ * `interruptible` argument of gs_wait), as the Linux calls they stand for:
+ * nanosleep and timed waits always end with EINTR; an untimed sem_wait is
+ * restarted when the handler has SA_RESTART. */
+enum { GS_INTR_NEVER = 0, GS_INTR_ALWAYS = 1, GS_INTR_UNLESS_RESTART = 2 };
 
 struct gs_waitq {
 	struct gs_waiter *head, *tail; /* FIFO */
@@ -121,8 +128,9 @@ void gs_waiter_wake(struct gs_waiter *w, int how);
 void gs_waiter_init(struct gs_waiter *w);
 /* Sleeps until w leaves GS_WAITING; w must be queued (lock released) or,
  * with q NULL, stand alone (a plain sleep).  Returns the final state.
- * With interruptible, a signal handler running for this thread ends the
- * wait with GS_INTERRUPTED. */
+ * interruptible (GS_INTR_*) says whether a signal handler running for this
+ * thread ends the wait with GS_INTERRUPTED; a waker may have won the race,
+ * then the state is GS_WOKEN and w->interrupted is set. */
 int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible);
 
 /* Sleeps until d: 0, or -EINTR when a signal handler ran. */
@@ -130,11 +138,20 @@ int gs_sleep_until(const struct gs_deadline *d);
 
 /* ---- signals -------------------------------------------------------- */
 
-/* Called from a signal handler wrapper: a handler for sig has just run on
- * this OS thread.  Async-signal-safe. */
-void gs_signal_ran(int thread_directed);
-/* A handler ran on behalf of t (pthread_kill): end its interruptible wait. */
-void gs_thread_interrupt(struct gs_thread *t);
+/* Called by the handler wrapper after a program's handler ran on this OS
+ * thread: thread_directed (tgkill/raise), restart (it had SA_RESTART).
+ * Async-signal-safe. */
+void gs_signal_ran(int thread_directed, int restart);
+/* pthread_sigmask for the calling thread; sets are in the kernel's 64-bit
+ * format.  0 or -EINVAL. */
+int gs_sigmask(int how, const uint64_t *set, uint64_t *old);
+/* pthread_kill of a green thread of this hub: the signal is delivered in
+ * t's own context when t runs with it unblocked; an interruptible greened
+ * wait of t ends with EINTR.  Returns 1 when t is on another OS thread's
+ * hub: then it only gets the signal when it next runs. */
+int gs_signal_thread(struct gs_thread *t, int sig);
+/* sigpending for the calling thread: the OS thread's and its own. */
+uint64_t gs_sigpending(void);
 
 /* ---- thread-specific data (pthread keys) ---------------------------- */
 

@@ -92,6 +92,7 @@ struct gs_thread *gs__adopt(void)
 	t->flags = GS_TF_ROOT;
 	t->id = gs__next_id();
 	t->state = GS_T_RUNNING;
+	t->sigmask = gs__get_os_mask();
 	gs__os.current = t;
 	if (getpid() == (pid_t)syscall(SYS_gettid))
 		t->flags |= GS_TF_MAIN;
@@ -173,10 +174,14 @@ static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 	prev->saved_errno = errno;
 	gs__os.current = next;
 	next->state = GS_T_RUNNING;
+	if (gs_unlikely(prev->sigmask != next->sigmask))
+		gs__set_os_mask(next->sigmask);
 	gs__ctx_switch(&prev->ctx, &next->ctx);
 	/* Resumed: we are prev again. */
 	gs__release_dead(prev->hub);
 	errno = prev->saved_errno;
+	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask))
+		gs__deliver_pending(prev);
 }
 
 void gs__ready(struct gs_thread *t)
@@ -224,6 +229,8 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	struct gs_thread *next = pick_next(h);
 	gs__os.current = next;
 	next->state = GS_T_RUNNING;
+	if (self->sigmask != next->sigmask)
+		gs__set_os_mask(next->sigmask);
 	gs__ctx_switch(&scratch, &next->ctx);
 	__builtin_unreachable();
 }
@@ -262,7 +269,6 @@ static void remote_cb(struct ev_loop *loop, ev_async *w, int revents)
 	drain_remote(ev_userdata(loop));
 }
 
-void gs__deliver_signals(struct gs_hub *h); /* waitq.c */
 
 static void hub_main(void *arg)
 {
@@ -321,6 +327,7 @@ static struct gs_hub *hub_create(void)
 	h->sched.flags = GS_TF_HUB;
 	h->sched.hub = h;
 	h->sched.id = gs__next_id();
+	h->sched.sigmask = root->sigmask; /* the hub polls with main's mask */
 	gs__ctx_make(&h->sched.ctx, (char *)h->sched.stack.lo + h->sched.stack.size,
 		     h->sched.stack.size, hub_main, h);
 	root->hub = h;

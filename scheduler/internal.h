@@ -25,7 +25,13 @@ enum gs_thread_flags {
 	GS_TF_MAIN = 16,    /* the process's main thread */
 };
 
-struct gs_tsd_block; /* tsd.c */
+struct gs_tsd_block; /* signals.c */
+void gs__set_os_mask(uint64_t mask);
+uint64_t gs__get_os_mask(void);
+void gs__deliver_pending(struct gs_thread *t);
+void gs__deliver_signals(struct gs_hub *h);
+
+/* tsd.c */
 
 /* A green thread.  First field: the magic that tells our pthread_t from
  * glibc's (glibc's struct pthread starts with a pointer to itself). */
@@ -57,6 +63,9 @@ struct gs_thread {
 	ev_timer timer;                /* relative deadlines */
 	ev_periodic periodic;          /* CLOCK_REALTIME deadlines */
 
+	uint64_t sigmask;              /* blocked signals, kernel format (bit sig-1) */
+	_Atomic uint64_t sigpending;   /* sent to this thread, not yet delivered */
+
 	struct gs_tsd_block **tsd;     /* pthread keys, allocated on first set */
 	unsigned char extra[GS_THREAD_EXTRA_SIZE] __attribute__((aligned(8))); /* preload/'s */
 };
@@ -74,6 +83,7 @@ struct gs_hub {
 	struct gs_thread *_Atomic remote; /* LIFO of threads woken from other OS threads */
 	_Atomic unsigned signal_gen;   /* bumped by gs_signal_ran */
 	unsigned signal_seen;          /* the hub's view of signal_gen */
+	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
 };
 
 /* Per OS thread. */
@@ -93,9 +103,18 @@ void gs__release_dead(struct gs_hub *h);     /* free what an exited thread left 
 struct gs_thread *gs__adopt(void);          /* record for this OS thread */
 int gs__next_id(void);
 
+/* signals.c */
+void gs__set_os_mask(uint64_t mask);
+uint64_t gs__get_os_mask(void);
+void gs__deliver_pending(struct gs_thread *t);
+void gs__deliver_signals(struct gs_hub *h);
+
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);
 void gs__tsd_free(struct gs_thread *t);
+
+/* waitq.c: ends w's wait with how unless a waker got there first. */
+void gs__end_wait(struct gs_waiter *w, int how);
 
 /* Futex helpers (waitq.c). */
 int gs__futex_wait(_Atomic int *addr, int val, const struct gs_deadline *d);

@@ -49,6 +49,7 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	t->start = fn;
 	t->arg = arg;
 	t->flags = (a->detached ? GS_TF_DETACHED : 0) | (a->c11 ? GS_TF_C11 : 0);
+	t->sigmask = gs_self()->sigmask; /* a new thread inherits its creator's mask */
 	gs__ctx_make(&t->ctx, (char *)t->stack.lo + t->stack.size, t->stack.size, thread_entry, t);
 	h->live++;
 	*out = t;

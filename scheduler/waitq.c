@@ -126,6 +126,7 @@ void gs_waiter_init(struct gs_waiter *w)
 	w->qlock = NULL;
 	w->thread = t;
 	w->data = 0;
+	w->interrupted = 0;
 	atomic_store_explicit(&w->state, GS_WAITING, memory_order_relaxed);
 	/* With a hub the thread parks; without one it sleeps on a futex.
 	 * The hub is created by sleeps and thread creation, not here: an OS
@@ -150,7 +151,7 @@ void gs_waiter_wake(struct gs_waiter *w, int how)
 
 /* The timer, a signal or a cancellation ends w's wait with `how`, unless a
  * waker got there first. */
-static void end_wait(struct gs_waiter *w, int how)
+void gs__end_wait(struct gs_waiter *w, int how)
 {
 	_Atomic int *ql = w->qlock;
 	if (ql) {
@@ -260,14 +261,17 @@ static void deadline_fired(struct gs_thread *t)
 		arm(t);
 		return;
 	}
-	end_wait(t->waiting, GS_TIMEDOUT);
+	gs__end_wait(t->waiting, GS_TIMEDOUT);
 }
 
 /* ---- waiting --------------------------------------------------------- */
 
 static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int interruptible);
 
-static int wait_native(struct gs_waiter *w, const struct gs_deadline *d)
+/* The kernel already applies Linux's rules to a futex wait: an untimed one
+ * is restarted after an SA_RESTART handler, a timed one never is, so its
+ * EINTR is exactly when the call we stand for would fail with EINTR. */
+static int wait_native(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 {
 	for (;;) {
 		int s = atomic_load_explicit(&w->state, memory_order_acquire);
@@ -275,12 +279,15 @@ static int wait_native(struct gs_waiter *w, const struct gs_deadline *d)
 			return s;
 		/* Whatever the futex says (a negative time is EINVAL to it), the
 		 * deadline's clock decides whether the wait is over. */
-		gs__futex_wait(&w->state, GS_WAITING, d);
+		if (gs__futex_wait(&w->state, GS_WAITING, d) == -EINTR && interruptible) {
+			w->interrupted = 1;
+			gs__end_wait(w, GS_INTERRUPTED);
+		}
 		if (d) {
 			struct timespec left;
 			gs_deadline_left(d, &left);
 			if (!left.tv_sec && !left.tv_nsec)
-				end_wait(w, GS_TIMEDOUT);
+				gs__end_wait(w, GS_TIMEDOUT);
 		}
 	}
 }
@@ -290,7 +297,7 @@ static int wait_native(struct gs_waiter *w, const struct gs_deadline *d)
 int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 {
 	int saved = errno;
-	int how = w->native ? wait_native(w, d) : wait_green(w, d, interruptible);
+	int how = w->native ? wait_native(w, d, interruptible) : wait_green(w, d, interruptible);
 	errno = saved;
 	return how;
 }
@@ -320,42 +327,6 @@ int gs_sleep_until(const struct gs_deadline *d)
 	if (!gs__hub())
 		return -EAGAIN;
 	gs_waiter_init(&w);
-	return gs_wait(&w, d, 1) == GS_INTERRUPTED ? -EINTR : 0;
+	return gs_wait(&w, d, GS_INTR_ALWAYS) == GS_INTERRUPTED ? -EINTR : 0;
 }
 
-/* ---- signals --------------------------------------------------------- */
-
-/* A signal handler ran on this OS thread.  Natively a process-directed
- * signal goes to the main thread when it does not block it (the kernel
- * gives it "first crack"), so it is the root thread's interruptible wait
- * that ends with EINTR; a thread-directed one (tgkill, raise) interrupts
- * only the thread it was sent to, which here is whatever ran.  This only
- * records; the hub acts on it (spinlocks are not async-signal-safe). */
-void gs_signal_ran(int thread_directed)
-{
-	struct gs_hub *h = gs__os.hub;
-	if (!h || thread_directed)
-		return;
-	atomic_fetch_add_explicit(&h->signal_gen, 1, memory_order_relaxed);
-	/* Make sure the loop looks: ev_async_send is async-signal-safe. */
-	ev_async_send(h->loop, &h->remote_wake);
-}
-
-void gs__deliver_signals(struct gs_hub *h)
-{
-	unsigned gen = atomic_load_explicit(&h->signal_gen, memory_order_relaxed);
-	if (gen == h->signal_seen)
-		return;
-	h->signal_seen = gen;
-	struct gs_thread *r = h->root;
-	if (r->state == GS_T_PARKED && r->interruptible && r->waiting)
-		end_wait(r->waiting, GS_INTERRUPTED);
-}
-
-/* pthread_kill and friends: a handler ran for t; if t sits in an
- * interruptible greened call on this hub, that call ends with EINTR. */
-void gs_thread_interrupt(struct gs_thread *t)
-{
-	if (t->hub == gs__os.hub && t->state == GS_T_PARKED && t->interruptible && t->waiting)
-		end_wait(t->waiting, GS_INTERRUPTED);
-}

@@ -1,0 +1,142 @@
+/* Signals and green threads.
+ *
+ * Signal masks are per OS thread in the kernel; here each green thread has
+ * its own (sigmask), and a switch changes the OS thread's mask only when
+ * the two threads' masks differ.  The hub's own context polls with the
+ * root thread's mask, so a process-directed signal is taken whenever the
+ * main thread would take it natively.
+ *
+ * pthread_kill of a green thread marks the signal pending on that thread
+ * (sigpending) and delivers it, with a real tgkill to our own OS thread,
+ * the next time the thread runs with it unblocked: so the handler runs in
+ * the target's context, and a blocked signal stays pending until the
+ * target unblocks it, as natively.  If the target is in an interruptible
+ * greened wait (nanosleep, sem_wait), that wait ends with EINTR.
+ *
+ * A handler that runs while the hub polls (a process-directed signal, or a
+ * raw tgkill to the OS thread) ends the root thread's interruptible wait:
+ * Linux offers a process-directed signal to the main thread first.  The
+ * handler wrapper only records (gs_signal_ran); the hub acts. */
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define BIT(sig) (1ULL << ((sig) - 1))
+
+void gs__set_os_mask(uint64_t mask)
+{
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
+}
+
+uint64_t gs__get_os_mask(void)
+{
+	uint64_t mask = 0;
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, sizeof mask);
+	return mask;
+}
+
+/* Runs t's deliverable pending signals now, on its own stack: each tgkill
+ * to ourselves with the signal unblocked is taken before it returns. */
+void gs__deliver_pending(struct gs_thread *t)
+{
+	int saved = errno;
+	uint64_t ready;
+	while ((ready = atomic_load(&t->sigpending) & ~t->sigmask)) {
+		int sig = __builtin_ctzll(ready) + 1;
+		atomic_fetch_and(&t->sigpending, ~BIT(sig));
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	}
+	errno = saved;
+}
+
+int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
+{
+	struct gs_thread *t = gs_self();
+	uint64_t cur = t->sigmask, next = cur;
+	if (set) {
+		switch (how) {
+		case SIG_BLOCK:
+			next = cur | *set;
+			break;
+		case SIG_UNBLOCK:
+			next = cur & ~*set;
+			break;
+		case SIG_SETMASK:
+			next = *set;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (old)
+		*old = cur;
+	if (next != cur) {
+		t->sigmask = next;
+		gs__set_os_mask(next);
+		struct gs_hub *h = t->hub;
+		if (h && t == h->root)
+			h->sched.sigmask = next; /* the hub polls with main's mask */
+		gs__deliver_pending(t);
+	}
+	return 0;
+}
+
+int gs_signal_thread(struct gs_thread *t, int sig)
+{
+	struct gs_thread *self = gs_self();
+	atomic_fetch_or(&t->sigpending, BIT(sig));
+	if (t != self && t->hub != gs__os.hub)
+		return 1; /* delivered when it next runs; its hub is not ours to touch */
+	if (t == self) {
+		gs__deliver_pending(t);
+		return 0;
+	}
+	if (!(t->sigmask & BIT(sig)) && t->state == GS_T_PARKED && t->interruptible && t->waiting) {
+		t->waiting->interrupted = 1;
+		gs__end_wait(t->waiting, GS_INTERRUPTED);
+	}
+	return 0;
+}
+
+void gs_signal_ran(int thread_directed, int restart)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (!h)
+		return;
+	/* A handler that ran inside a green thread's own code was its own:
+	 * if it was aimed at this OS thread, nobody else is interrupted. */
+	if (thread_directed && gs__os.current != &h->sched)
+		return;
+	atomic_store_explicit(&h->signal_restart, restart, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->signal_gen, 1, memory_order_release);
+	ev_async_send(h->loop, &h->remote_wake); /* async-signal-safe, says libev */
+}
+
+void gs__deliver_signals(struct gs_hub *h)
+{
+	unsigned gen = atomic_load_explicit(&h->signal_gen, memory_order_acquire);
+	if (gen == h->signal_seen)
+		return;
+	h->signal_seen = gen;
+	struct gs_thread *r = h->root;
+	struct gs_waiter *w = r->waiting;
+	if (!w || !r->interruptible)
+		return;
+	if (r->interruptible == GS_INTR_UNLESS_RESTART &&
+	    atomic_load_explicit(&h->signal_restart, memory_order_relaxed))
+		return;
+	/* Even if a waker (say, the handler's own sem_post) got there first,
+	 * the call reports EINTR, as natively. */
+	w->interrupted = 1;
+	gs__end_wait(w, GS_INTERRUPTED);
+}
+
+uint64_t gs_sigpending(void)
+{
+	uint64_t os = 0;
+	syscall(SYS_rt_sigpending, &os, sizeof os);
+	return os | atomic_load(&gs_self()->sigpending);
+}
