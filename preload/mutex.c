@@ -38,7 +38,7 @@ static int ours(pthread_mutex_t *m)
 static int lock_slow(struct gs_mutex *m, int self, const struct gs_deadline *d)
 {
 	gs_spin_lock(&m->qlock);
-	if (atomic_exchange_explicit(&m->word, 2, memory_order_acquire) == 0) {
+	if (gs_xchg(&m->word, 2) == 0) {
 		gs_spin_unlock(&m->qlock);
 		atomic_store_explicit(&m->owner, self, memory_order_relaxed);
 		return 0;
@@ -62,7 +62,7 @@ static int lock_slow(struct gs_mutex *m, int self, const struct gs_deadline *d)
 int gs__mutex_lock(struct gs_mutex *m, const struct gs_deadline *d)
 {
 	int kind = m->kind;
-	int self = gs_thread_id(gs_self());
+	int self = gs__current_id ? gs__current_id : gs_thread_id(gs_self());
 	int type = kind & GS_MUTEX_KIND_MASK;
 	if (gs_unlikely(kind == GS_MUTEX_DESTROYED))
 		return EINVAL;
@@ -76,9 +76,7 @@ int gs__mutex_lock(struct gs_mutex *m, const struct gs_deadline *d)
 			return 0;
 		}
 	}
-	int expected = 0;
-	if (gs_likely(atomic_compare_exchange_strong_explicit(&m->word, &expected, 1,
-							      memory_order_acquire, memory_order_relaxed))) {
+	if (gs_likely(gs_cas(&m->word, 0, 1))) {
 		atomic_store_explicit(&m->owner, self, memory_order_relaxed);
 		return 0;
 	}
@@ -100,9 +98,7 @@ int gs__mutex_unlock(struct gs_mutex *m)
 		}
 	}
 	atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
-	int expected = 1;
-	if (gs_likely(atomic_compare_exchange_strong_explicit(&m->word, &expected, 0,
-							      memory_order_release, memory_order_relaxed)))
+	if (gs_likely(gs_cas(&m->word, 1, 0)))
 		return 0;
 	gs_spin_lock(&m->qlock);
 	struct gs_waiter *w = gs_waitq_pop(&m->waiters);
@@ -151,11 +147,19 @@ GS_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 	return 0;
 }
 
+/* Fast paths first (STYLE.md): a default private mutex, free, taken by a
+ * thread that already has a record. */
 GS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+	struct gs_mutex *g = gm(m);
+	int self = gs__current_id;
+	if (gs_likely(gs_cfg.thread > 0 && g->kind == 0 && self && gs_cas(&g->word, 0, 1))) {
+		atomic_store_explicit(&g->owner, self, memory_order_relaxed);
+		return 0;
+	}
 	if (!ours(m))
 		return gs_real.pthread_mutex_lock(m);
-	return gs__mutex_lock(gm(m), NULL);
+	return gs__mutex_lock(g, NULL);
 }
 
 GS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -174,9 +178,7 @@ GS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 		g->count++;
 		return 0;
 	}
-	int expected = 0;
-	if (atomic_compare_exchange_strong_explicit(&g->word, &expected, 1, memory_order_acquire,
-						    memory_order_relaxed)) {
+	if (gs_cas(&g->word, 0, 1)) {
 		atomic_store_explicit(&g->owner, self, memory_order_relaxed);
 		return 0;
 	}
@@ -220,6 +222,12 @@ GS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
 
 GS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
+	struct gs_mutex *g = gm(m);
+	if (gs_likely(gs_cfg.thread > 0 && g->kind == 0)) {
+		atomic_store_explicit(&g->owner, 0, memory_order_relaxed);
+		if (gs_likely(gs_cas(&g->word, 1, 0)))
+			return 0;
+	}
 	if (!ours(m))
 		return gs_real.pthread_mutex_unlock(m);
 	return gs__mutex_unlock(gm(m));

@@ -19,7 +19,9 @@
  *   sp+48  rbp
  *   sp+56  return address (a new context: gs__ctx_trampoline)
  *
- * struct gs_ctx holds only sp, at offset 0.
+ * struct gs_ctx holds only sp, at offset 0.  ldmxcsr and fldcw are slow,
+ * so each is executed only when the incoming value differs from the one
+ * just saved (r8/r9 are scratch registers in this ABI).
  */
 	.text
 
@@ -38,11 +40,17 @@ gs__ctx_switch:
 	subq	$8, %rsp
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movl	(%rsp), %r8d		/* keep ours to compare: the loads are slow */
+	movzwl	4(%rsp), %r9d
 	movq	%rsp, (%rdi)		/* from->sp */
 	movq	(%rsi), %rsp		/* to->sp */
+	cmpl	(%rsp), %r8d
+	je	1f
 	ldmxcsr	(%rsp)
+1:	cmpw	4(%rsp), %r9w
+	je	2f
 	fldcw	4(%rsp)
-	addq	$8, %rsp
+2:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13

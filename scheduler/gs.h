@@ -48,8 +48,17 @@ struct gs_thread_attr {
 };
 
 /* The calling context's thread: a green thread, or the record of this OS
- * thread (created on first use).  Never NULL. */
-struct gs_thread *gs_self(void);
+ * thread (created on first use).  Never NULL.  The first field of the
+ * per-OS-thread state (scheduler/internal.h) is the running thread. */
+extern __thread struct gs_thread *gs__os_current __attribute__((tls_model("initial-exec")));
+struct gs_thread *gs__self_slow(void);
+static inline struct gs_thread *gs_self(void)
+{
+	struct gs_thread *t = gs__os_current;
+	return gs_likely(t != NULL) ? t : gs__self_slow();
+}
+/* gs_thread_id(gs_self()), or 0 before this OS thread has a record. */
+extern __thread int gs__current_id __attribute__((tls_model("initial-exec")));
 /* 1 when the caller may park: it is not the hub's own context. */
 int gs_can_park(void);
 /* Owner id of a thread: unique, never 0, stable for its life. */
@@ -112,8 +121,52 @@ struct gs_waitq {
 	struct gs_waiter *head, *tail; /* FIFO */
 };
 
-void gs_spin_lock(_Atomic int *l);
-void gs_spin_unlock(_Atomic int *l);
+/* One OS thread in the process (glibc's own flag, cleared for good by the
+ * first real pthread_create, before that thread runs): nothing can race
+ * with us, so read-modify-write operations need no lock prefix.  With the
+ * thread subsystem on, green threads never clear it.  Spinlocks are never
+ * held across a park or a thread creation, so every one is free at the
+ * moment the flag changes. */
+extern char __libc_single_threaded;
+static inline int gs_single(void)
+{
+	return __libc_single_threaded;
+}
+
+void gs__spin_lock_contended(_Atomic int *l);
+static inline void gs_spin_lock(_Atomic int *l)
+{
+	if (gs_likely(gs_single()))
+		atomic_store_explicit(l, 1, memory_order_relaxed);
+	else if (atomic_exchange_explicit(l, 1, memory_order_acquire))
+		gs__spin_lock_contended(l);
+}
+static inline void gs_spin_unlock(_Atomic int *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* compare-and-swap of an int, cheap when the process is single-threaded. */
+static inline int gs_cas(_Atomic int *p, int expected, int desired)
+{
+	if (gs_likely(gs_single())) {
+		if (atomic_load_explicit(p, memory_order_relaxed) != expected)
+			return 0;
+		atomic_store_explicit(p, desired, memory_order_relaxed);
+		return 1;
+	}
+	return atomic_compare_exchange_strong_explicit(p, &expected, desired, memory_order_acq_rel,
+						       memory_order_relaxed);
+}
+static inline int gs_xchg(_Atomic int *p, int v)
+{
+	if (gs_likely(gs_single())) {
+		int old = atomic_load_explicit(p, memory_order_relaxed);
+		atomic_store_explicit(p, v, memory_order_relaxed);
+		return old;
+	}
+	return atomic_exchange_explicit(p, v, memory_order_acq_rel);
+}
 
 /* All with the queue's lock held. */
 void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w);

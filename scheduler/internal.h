@@ -86,9 +86,9 @@ struct gs_hub {
 	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
 };
 
-/* Per OS thread. */
+/* Per OS thread.
+ * The running context is gs__os_current (gs.h), NULL before first use. */
 struct gs_os {
-	struct gs_thread *current;     /* running context, NULL before first use */
 	struct gs_hub *hub;            /* NULL until something parks here */
 	_Atomic int signal_pending;    /* a handler ran while current was running */
 };

@@ -108,7 +108,7 @@ void gs_signal_ran(int thread_directed, int restart)
 		return;
 	/* A handler that ran inside a green thread's own code was its own:
 	 * if it was aimed at this OS thread, nobody else is interrupted. */
-	if (thread_directed && gs__os.current != &h->sched)
+	if (thread_directed && gs__os_current != &h->sched)
 		return;
 	atomic_store_explicit(&h->signal_restart, restart, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->signal_gen, 1, memory_order_release);

@@ -206,8 +206,3 @@ void gs__stack_free(struct gs_stack *s)
 	gs_spin_unlock(&lock);
 	s->kind = GS_STACK_NONE;
 }
-
-int gs__stack_intact(const struct gs_stack *s, const void *sp)
-{
-	return s->kind == GS_STACK_NONE || (const char *)sp >= (const char *)s->lo;
-}

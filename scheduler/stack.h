@@ -26,7 +26,5 @@ struct gs_stack {
 /* 0 or -EAGAIN (no memory or address space). */
 int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard);
 void gs__stack_free(struct gs_stack *s);
-/* 1 when sp, the stack pointer of a thread running on s, is inside it. */
-int gs__stack_intact(const struct gs_stack *s, const void *sp);
 
 #endif

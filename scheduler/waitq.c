@@ -26,23 +26,18 @@
 
 /* Held only for a few instructions and never across a park, so contention
  * exists only between OS threads; sched_yield covers a preempted holder. */
-void gs_spin_lock(_Atomic int *l)
+void gs__spin_lock_contended(_Atomic int *l)
 {
 	for (unsigned spins = 0;; spins++) {
-		if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
-			return;
 		while (atomic_load_explicit(l, memory_order_relaxed)) {
 			if (++spins > 100)
 				syscall(SYS_sched_yield);
 			else
 				__builtin_ia32_pause();
 		}
+		if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
+			return;
 	}
-}
-
-void gs_spin_unlock(_Atomic int *l)
-{
-	atomic_store_explicit(l, 0, memory_order_release);
 }
 
 /* ---- queues ---------------------------------------------------------- */
@@ -138,9 +133,7 @@ void gs_waiter_wake(struct gs_waiter *w, int how)
 {
 	struct gs_thread *t = w->thread;
 	int native = w->native;
-	int expected = GS_WAITING;
-	if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, how,
-						     memory_order_release, memory_order_relaxed))
+	if (!gs_cas(&w->state, GS_WAITING, how))
 		return;
 	/* From here on w may be gone (its owner may have returned). */
 	if (native)
@@ -296,6 +289,8 @@ static int wait_native(struct gs_waiter *w, const struct gs_deadline *d, int int
  * the futex and clock calls below may. */
 int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 {
+	if (gs_likely(!w->native && !d))
+		return wait_green(w, NULL, interruptible); /* no system call: errno is safe */
 	int saved = errno;
 	int how = w->native ? wait_native(w, d, interruptible) : wait_green(w, d, interruptible);
 	errno = saved;
