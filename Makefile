@@ -36,7 +36,7 @@ PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check unit programs bench example install clean deps
+.PHONY: all check memcheck unit programs bench example install clean deps
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
@@ -77,6 +77,19 @@ $(BUILD)/bench/%: bench/%.c
 check: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; timeout 120 $$t; done
 	$(BUILD)/tests/run_programs $(BUILD) tests/programs
+	$(MAKE) --no-print-directory memcheck
+
+# The scheduler's unit tests again, under ASan+UBSan and under valgrind
+# (stack switching hides memory bugs from ordinary runs).
+memcheck: $(UNIT_BINS)
+	@set -e; $(MAKE) --no-print-directory -s BUILD=$(BUILD)/asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(UNIT_BINS)); \
+	for t in $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(UNIT_BINS)); do echo "== asan $$t"; \
+	    ASAN_OPTIONS=detect_stack_use_after_return=0 timeout 300 $$t; done; \
+	if command -v valgrind >/dev/null; then for t in $(UNIT_BINS); do echo "== valgrind $$t"; \
+	    timeout 300 valgrind -q --error-exitcode=9 $$t; done; \
+	else echo "memcheck: valgrind not installed, skipped"; fi
 
 # The built-in example: 100,000 threads that each sleep 1 s, then lock a
 # shared mutex; natively this machine cannot even create them (pid_max).

@@ -34,6 +34,7 @@
 
 #include "gs.h"
 #include "stack.h"
+#include "valgrind_hooks.h"
 
 #define CHUNK_STACKS 64
 #define MAP_RESERVE 8192
@@ -177,17 +178,31 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 	struct stack_class *c = class_for(size, guard);
 	int rc = c ? take(s, c) : 1;
 	gs_spin_unlock(&lock);
-	return rc == 1 ? solo_alloc(s, size, guard) : rc;
+	if (rc == 1)
+		rc = solo_alloc(s, size, guard);
+	if (rc == 0)
+		s->vg_id = GS_VG_STACK_REGISTER((char *)s->lo, (char *)s->lo + s->size);
+	return rc;
+}
+
+void gs__stack_adopt(struct gs_stack *s, void *lo, size_t size)
+{
+	*s = (struct gs_stack){ .lo = lo, .size = size, .kind = GS_STACK_USER };
+	s->vg_id = GS_VG_STACK_REGISTER((char *)lo, (char *)lo + size);
 }
 
 void gs__stack_free(struct gs_stack *s)
 {
+	if (s->kind != GS_STACK_NONE)
+		GS_VG_STACK_DEREGISTER(s->vg_id);
 	if (s->kind == GS_STACK_SOLO) {
 		munmap((char *)s->lo - s->guard, s->size + s->guard);
 		return;
 	}
-	if (s->kind != GS_STACK_GUARDED && s->kind != GS_STACK_BARE)
+	if (s->kind != GS_STACK_GUARDED && s->kind != GS_STACK_BARE) {
+		s->kind = GS_STACK_NONE;
 		return;
+	}
 	struct gs_chunk *k = s->chunk;
 	gs_spin_lock(&lock);
 	struct stack_class *c = class_for(s->size, s->guard);

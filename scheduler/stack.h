@@ -21,7 +21,11 @@ struct gs_stack {
 	size_t guard;           /* guard size asked for (mapped only for GUARDED/SOLO) */
 	int kind;               /* enum gs_stack_kind */
 	struct gs_chunk *chunk; /* the chunk it was carved from, if any */
+	unsigned vg_id;         /* valgrind's id for it (valgrind_hooks.h) */
 };
+
+/* Registers a stack the program owns (pthread_attr_setstack). */
+void gs__stack_adopt(struct gs_stack *s, void *lo, size_t size);
 
 /* 0 or -EAGAIN (no memory or address space). */
 int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard);

@@ -34,12 +34,9 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	struct gs_thread *t = calloc(1, sizeof *t);
 	if (!t)
 		return -EAGAIN;
-	if (a->stackaddr) {
-		t->stack.lo = a->stackaddr;
-		t->stack.size = a->stacksize;
-		t->stack.guard = 0;
-		t->stack.kind = GS_STACK_USER;
-	} else if (gs__stack_alloc(&t->stack, a->stacksize, a->guardsize) != 0) {
+	if (a->stackaddr)
+		gs__stack_adopt(&t->stack, a->stackaddr, a->stacksize);
+	else if (gs__stack_alloc(&t->stack, a->stacksize, a->guardsize) != 0) {
 		free(t);
 		return -EAGAIN;
 	}
