@@ -118,7 +118,8 @@ int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), 
 		extra_of(t)->policy = policy;
 		extra_of(t)->priority = prio;
 	}
-	*out = (pthread_t)t;
+	*out = (pthread_t)t; /* before it runs, as glibc does */
+	gs_thread_start(t);
 	return 0;
 }
 

@@ -66,8 +66,10 @@ int gs_thread_id(const struct gs_thread *t);
 /* 1 if p points to a live or zombie gs_thread (a pthread_t we handed out). */
 int gs_is_thread(const void *p);
 
+/* Makes a thread that has not run yet; gs_thread_start lets it run. */
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 		     void *(*fn)(void *), void *arg);
+void gs_thread_start(struct gs_thread *t);
 /* Ends the calling thread.  Returns (-1) only for an OS thread that is
  * alone on its hub and not main: the caller must end it for real. */
 int gs_thread_exit(void *retval);

@@ -245,6 +245,19 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	__builtin_unreachable();
 }
 
+/* Switches to t now, leaving self first in line to run next. */
+void gs__run_now(struct gs_thread *self, struct gs_thread *t)
+{
+	struct gs_hub *h = self->hub;
+	self->state = GS_T_READY;
+	self->next_ready = h->ready_head;
+	h->ready_head = self;
+	if (!h->ready_tail)
+		h->ready_tail = self;
+	check_stack(self);
+	switch_to(self, t);
+}
+
 void gs_yield(void)
 {
 	struct gs_thread *self = gs_self();

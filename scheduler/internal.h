@@ -98,6 +98,7 @@ extern __thread struct gs_os gs__os __attribute__((tls_model("initial-exec")));
 struct gs_hub *gs__hub(void);               /* this OS thread's hub, created on demand */
 void gs__ready(struct gs_thread *t);        /* make t runnable (any OS thread) */
 void gs__park(void);                        /* switch away until gs__ready(current) */
+void gs__run_now(struct gs_thread *self, struct gs_thread *t); /* t now, self next */
 _Noreturn void gs__exit_switch(struct gs_thread *self); /* leave for good */
 void gs__release_dead(struct gs_hub *h);     /* free what an exited thread left */
 struct gs_thread *gs__adopt(void);          /* record for this OS thread */

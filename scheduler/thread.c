@@ -50,8 +50,22 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	gs__ctx_make(&t->ctx, (char *)t->stack.lo + t->stack.size, t->stack.size, thread_entry, t);
 	h->live++;
 	*out = t;
-	gs__ready(t);
 	return 0;
+}
+
+/* The new thread runs at once, as a native one would start running, and
+ * its creator continues as soon as it blocks (the creator goes to the head
+ * of the ready queue).  Started from the hub's own context or an OS thread
+ * record elsewhere, it just queues. */
+void gs_thread_start(struct gs_thread *t)
+{
+	struct gs_thread *self = gs_self();
+	struct gs_hub *h = t->hub;
+	if (self->hub != h || (self->flags & GS_TF_HUB)) {
+		gs__ready(t);
+		return;
+	}
+	gs__run_now(self, t);
 }
 
 int gs_thread_exit(void *retval)

@@ -127,13 +127,22 @@ static struct gs_thread_attr default_attr(void)
 	return a;
 }
 
+/* Create and start: the new thread runs at once, up to its first wait. */
+static int spawn(struct gs_thread **t, const struct gs_thread_attr *a, void *(*fn)(void *), void *arg)
+{
+	int rc = gs_thread_create(t, a, fn, arg);
+	if (rc == 0)
+		gs_thread_start(*t);
+	return rc;
+}
+
 static void test_threads_run_fifo_and_join(void **state)
 {
 	struct gs_thread_attr a = default_attr();
 	struct gs_thread *t[3];
 	order_n = 0;
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(gs_thread_create(&t[i], &a, logger, (void *)(intptr_t)(i + 1)), 0);
+		assert_int_equal(spawn(&t[i], &a, logger, (void *)(intptr_t)(i + 1)), 0);
 	for (int i = 0; i < 3; i++) {
 		void *r;
 		assert_int_equal(gs_thread_join(t[i], &r, 0, NULL), 0);
@@ -155,13 +164,13 @@ static void test_join_errors(void **state)
 	struct gs_thread *t;
 	assert_int_equal(gs_thread_join(gs_self(), NULL, 0, NULL), -EDEADLK);
 	assert_int_equal(gs_thread_create(&t, &a, returns_quickly, NULL), 0);
-	assert_int_equal(gs_thread_join(t, NULL, 1, NULL), -EBUSY); /* not run yet */
-	gs_yield();
+	assert_int_equal(gs_thread_join(t, NULL, 1, NULL), -EBUSY); /* not started */
+	gs_thread_start(t); /* runs to its end before we continue */
 	assert_int_equal(gs_thread_join(t, NULL, 1, NULL), 0);
 	a.detached = 1;
 	assert_int_equal(gs_thread_create(&t, &a, returns_quickly, NULL), 0);
 	assert_int_equal(gs_thread_join(t, NULL, 0, NULL), -EINVAL);
-	gs_yield();
+	gs_thread_start(t); /* ends and frees itself */
 }
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -188,8 +197,8 @@ static void test_waitq_wakes_in_fifo_order(void **state)
 	struct gs_thread *t[4];
 	woken_n = 0;
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(gs_thread_create(&t[i], &a, queue_waiter, (void *)(intptr_t)(i + 1)), 0);
-	gs_yield(); /* all four queue up */
+		assert_int_equal(spawn(&t[i], &a, queue_waiter, (void *)(intptr_t)(i + 1)), 0);
+	/* each ran up to its wait: all four are queued, in order */
 	for (int i = 0; i < 4; i++) {
 		gs_spin_lock(&qlock);
 		struct gs_waiter *w = gs_waitq_pop(&q);
@@ -264,7 +273,7 @@ static void test_keys_are_per_thread_with_destructors(void **state)
 	assert_int_equal(gs_key_set(key, (void *)1000), 0);
 	struct gs_thread *t;
 	void *r;
-	assert_int_equal(gs_thread_create(&t, &a, set_key, (void *)7), 0);
+	assert_int_equal(spawn(&t, &a, set_key, (void *)7), 0);
 	assert_int_equal(gs_thread_join(t, &r, 0, NULL), 0);
 	assert_int_equal((intptr_t)r, 7);
 	assert_int_equal(dtor_calls, 7);            /* ran at the thread's exit */
