@@ -56,6 +56,7 @@ static void mutex_lock(pthread_mutex_t *m)
 static int wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
 {
 	struct gs_cond *c = gc(cv);
+	gs_testcancel(); /* a cancellation point */
 	struct gs_waiter w;
 	gs_waiter_init(&w);
 	gs_spin_lock(&c->qlock);
@@ -69,8 +70,10 @@ static int wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline
 		gs_spin_unlock(&c->qlock);
 		return err;
 	}
-	int how = gs_wait(&w, d, 0);
-	mutex_lock(m);
+	int how = gs_wait(&w, d, GS_WAIT_CANCELLABLE);
+	mutex_lock(m); /* also before cancellation handlers run (POSIX) */
+	if (how == GS_CANCELED)
+		gs_testcancel();
 	return how == GS_TIMEDOUT ? ETIMEDOUT : 0;
 }
 

@@ -47,6 +47,12 @@
 	X(int, pthread_setaffinity_np, (pthread_t, size_t, const cpu_set_t *), NULL)             \
 	X(int, pthread_getaffinity_np, (pthread_t, size_t, cpu_set_t *), NULL)                   \
 	X(int, pthread_cancel, (pthread_t), NULL)                                                \
+	X(void, pthread_testcancel, (void), NULL)                                                \
+	X(int, pthread_setcancelstate, (int, int *), NULL)                                       \
+	X(int, pthread_setcanceltype, (int, int *), NULL)                                        \
+	X(void, __pthread_register_cancel, (__pthread_unwind_buf_t *), NULL)                     \
+	X(void, __pthread_unregister_cancel, (__pthread_unwind_buf_t *), NULL)                   \
+	X(void, __pthread_unwind_next, (__pthread_unwind_buf_t *), NULL)                         \
 	X(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *), NULL)       \
 	X(int, pthread_mutex_destroy, (pthread_mutex_t *), NULL)                                 \
 	X(int, pthread_mutex_lock, (pthread_mutex_t *), NULL)                                    \

@@ -88,6 +88,7 @@ static int post(struct gs_sem *g)
 static int wait(sem_t *s, const struct gs_deadline *d)
 {
 	struct gs_sem *g = gsem(s);
+	gs_testcancel(); /* a cancellation point */
 	if (try_take(g))
 		return 0;
 	gs_spin_lock(&g->qlock);
@@ -101,7 +102,9 @@ static int wait(sem_t *s, const struct gs_deadline *d)
 	gs_spin_unlock(&g->qlock);
 	/* Linux: a timed wait always ends with EINTR when a handler runs, an
 	 * untimed one is restarted after an SA_RESTART handler. */
-	int how = gs_wait(&w, d, d ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART);
+	int how = gs_wait(&w, d, (d ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART) | GS_WAIT_CANCELLABLE);
+	if (how == GS_CANCELED)
+		gs_testcancel();
 	if (how == GS_WOKEN && w.interrupted) {
 		/* Handed a unit, but a handler ran for us first (perhaps the
 		 * very one that posted): glibc reports EINTR and leaves the unit

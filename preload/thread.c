@@ -132,10 +132,9 @@ GS_EXPORT int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(
 
 GS_EXPORT _Noreturn void pthread_exit(void *ret)
 {
-	if (gs_thread_on())
-		gs_thread_exit(ret); /* returns only for an OS thread alone on its hub */
-	gs_real.pthread_exit(ret);
-	__builtin_unreachable();
+	if (!gs_thread_on())
+		gs_real.pthread_exit(ret);
+	gs_thread_exit_unwinding(ret);
 }
 
 GS_EXPORT pthread_t pthread_self(void)

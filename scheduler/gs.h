@@ -95,7 +95,7 @@ void *gs_thread_extra(struct gs_thread *t);
 /* ---- parking -------------------------------------------------------- */
 
 /* Outcome of a wait. */
-enum { GS_WAITING = 0, GS_WOKEN = 1, GS_TIMEDOUT = 2, GS_INTERRUPTED = 3 };
+enum { GS_WAITING = 0, GS_WOKEN = 1, GS_TIMEDOUT = 2, GS_INTERRUPTED = 3, GS_CANCELED = 4 };
 
 /* One waiting thread, on the waiter's own stack.  A waiter is queued and
  * unqueued only with the queue's spinlock held, and its state leaves
@@ -118,6 +118,11 @@ struct gs_waiter {
  * nanosleep and timed waits always end with EINTR; an untimed sem_wait is
  * restarted when the handler has SA_RESTART. */
 enum { GS_INTR_NEVER = 0, GS_INTR_ALWAYS = 1, GS_INTR_UNLESS_RESTART = 2 };
+/* Or'ed into the same argument: the wait is a cancellation point, and a
+ * pthread_cancel ends it with GS_CANCELED (the caller then tidies up, e.g.
+ * relocks a condvar's mutex, and calls gs_testcancel). */
+#define GS_WAIT_CANCELLABLE 4
+#define GS_INTR_MODE(flags) ((flags) & 3)
 
 struct gs_waitq {
 	struct gs_waiter *head, *tail; /* FIFO */
@@ -207,6 +212,23 @@ int gs_sigmask(int how, const uint64_t *set, uint64_t *old);
 int gs_signal_thread(struct gs_thread *t, int sig);
 /* sigpending for the calling thread: the OS thread's and its own. */
 uint64_t gs_sigpending(void);
+
+/* ---- exit and cancellation (unwind.c) ------------------------------- */
+
+#define GS_CANCELED_VALUE ((void *)-1) /* PTHREAD_CANCELED */
+/* pthread_exit: cleanup handlers, C++ unwinding, key destructors, exit. */
+_Noreturn void gs_thread_exit_unwinding(void *retval);
+/* __pthread_register_cancel, __pthread_unregister_cancel,
+ * __pthread_unwind_next for the calling green thread. */
+void gs_cleanup_register(void *buf);
+void gs_cleanup_unregister(void *buf);
+_Noreturn void gs_cleanup_next(void *buf);
+/* Deferred cancellation: gs_cancel marks t and ends its cancellable wait;
+ * gs_testcancel acts on a pending request (never returns then). */
+int gs_cancel(struct gs_thread *t);
+void gs_testcancel(void);
+int gs_setcancelstate(int disable, int *old_disabled);
+int gs_setcanceltype(int async, int *old_async);
 
 /* ---- thread-specific data (pthread keys) ---------------------------- */
 

@@ -3,6 +3,7 @@
 #define GS_INTERNAL_H
 
 #include <ev.h>
+#include <unwind.h>
 
 #include "ctx.h"
 #include "gs.h"
@@ -30,6 +31,9 @@ void gs__set_os_mask(uint64_t mask);
 uint64_t gs__get_os_mask(void);
 void gs__deliver_pending(struct gs_thread *t);
 void gs__deliver_signals(struct gs_hub *h);
+
+/* thread.c: ends an OS thread alone on its hub for real (pthread_exit). */
+_Noreturn void gs__exit_os_thread(void *retval);
 
 /* tsd.c */
 
@@ -65,6 +69,14 @@ struct gs_thread {
 
 	uint64_t sigmask;              /* blocked signals, kernel format (bit sig-1) */
 	_Atomic uint64_t sigpending;   /* sent to this thread, not yet delivered */
+
+	/* Exit and cancellation (unwind.c). */
+	void *cleanup;                 /* innermost registered cleanup buffer */
+	void *exit_jb;                 /* thread_entry's jump buffer: the end of unwinding */
+	int cancel_disabled;           /* PTHREAD_CANCEL_DISABLE (or exiting) */
+	int cancel_async;              /* PTHREAD_CANCEL_ASYNCHRONOUS */
+	_Atomic int cancel_pending;    /* pthread_cancel was called */
+	struct _Unwind_Exception exc;  /* the forced unwind in progress */
 
 	struct gs_tsd_block **tsd;     /* pthread keys, allocated on first set */
 	unsigned char extra[GS_THREAD_EXTRA_SIZE] __attribute__((aligned(8))); /* preload/'s */
@@ -109,6 +121,9 @@ void gs__set_os_mask(uint64_t mask);
 uint64_t gs__get_os_mask(void);
 void gs__deliver_pending(struct gs_thread *t);
 void gs__deliver_signals(struct gs_hub *h);
+
+/* thread.c: ends an OS thread alone on its hub for real (pthread_exit). */
+_Noreturn void gs__exit_os_thread(void *retval);
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

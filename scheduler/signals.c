@@ -94,7 +94,8 @@ int gs_signal_thread(struct gs_thread *t, int sig)
 		gs__deliver_pending(t);
 		return 0;
 	}
-	if (!(t->sigmask & BIT(sig)) && t->state == GS_T_PARKED && t->interruptible && t->waiting) {
+	if (!(t->sigmask & BIT(sig)) && t->state == GS_T_PARKED && GS_INTR_MODE(t->interruptible) &&
+	    t->waiting) {
 		t->waiting->interrupted = 1;
 		gs__end_wait(t->waiting, GS_INTERRUPTED);
 	}
@@ -123,9 +124,9 @@ void gs__deliver_signals(struct gs_hub *h)
 	h->signal_seen = gen;
 	struct gs_thread *r = h->root;
 	struct gs_waiter *w = r->waiting;
-	if (!w || !r->interruptible)
+	if (!w || !GS_INTR_MODE(r->interruptible))
 		return;
-	if (r->interruptible == GS_INTR_UNLESS_RESTART &&
+	if (GS_INTR_MODE(r->interruptible) == GS_INTR_UNLESS_RESTART &&
 	    atomic_load_explicit(&h->signal_restart, memory_order_relaxed))
 		return;
 	/* Even if a waker (say, the handler's own sem_post) got there first,

@@ -8,7 +8,9 @@
  * exit_lock orders exit, detach and join, which may come from different OS
  * threads: whoever sees the thread's state under the lock acts on it.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +19,25 @@
 static void thread_entry(void *arg)
 {
 	struct gs_thread *t = arg;
+	jmp_buf end; /* where unwinding ends (unwind.c) */
 	gs__release_dead(t->hub); /* first run: like a resume */
 	errno = 0;
-	void *r = t->start(t->arg);
-	if (t->flags & GS_TF_C11)
-		r = (void *)(intptr_t)(int)(intptr_t)r;
-	gs_thread_exit(r);
+	t->exit_jb = &end;
+	if (setjmp(end) == 0) {
+		void *r = t->start(t->arg);
+		if (t->flags & GS_TF_C11)
+			r = (void *)(intptr_t)(int)(intptr_t)r;
+		t->retval = r;
+	}
+	t->cleanup = NULL;
+	gs_thread_exit(t->retval); /* a green thread never comes back */
+}
+
+_Noreturn void gs__exit_os_thread(void *retval)
+{
+	void (*real_exit)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
+	real_exit(retval);
+	abort();
 }
 
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
@@ -135,6 +150,13 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 		gs_spin_unlock(&t->exit_lock);
 		return -EBUSY;
 	}
+	gs_spin_unlock(&t->exit_lock);
+	gs_testcancel(); /* a cancellation point */
+	gs_spin_lock(&t->exit_lock);
+	if (t->joined) {
+		gs_spin_unlock(&t->exit_lock);
+		return -EINVAL;
+	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
 	t->joined = 1;
@@ -149,11 +171,13 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 	}
 	gs_waitq_push(&t->joinq, &t->exit_lock, &w);
 	gs_spin_unlock(&t->exit_lock);
-	int how = gs_wait(&w, d, 0);
-	if (how == GS_TIMEDOUT) {
+	int how = gs_wait(&w, d, GS_WAIT_CANCELLABLE);
+	if (how == GS_TIMEDOUT || how == GS_CANCELED) {
 		gs_spin_lock(&t->exit_lock);
-		t->joined = 0;
+		t->joined = 0; /* a cancelled joiner leaves the thread joinable */
 		gs_spin_unlock(&t->exit_lock);
+		if (how == GS_CANCELED)
+			gs_testcancel();
 		return -ETIMEDOUT;
 	}
 	while (!atomic_load_explicit(&t->released, memory_order_acquire))

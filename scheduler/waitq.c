@@ -272,7 +272,7 @@ static int wait_native(struct gs_waiter *w, const struct gs_deadline *d, int int
 			return s;
 		/* Whatever the futex says (a negative time is EINVAL to it), the
 		 * deadline's clock decides whether the wait is over. */
-		if (gs__futex_wait(&w->state, GS_WAITING, d) == -EINTR && interruptible) {
+		if (gs__futex_wait(&w->state, GS_WAITING, d) == -EINTR && GS_INTR_MODE(interruptible)) {
 			w->interrupted = 1;
 			gs__end_wait(w, GS_INTERRUPTED);
 		}
@@ -321,7 +321,11 @@ int gs_sleep_until(const struct gs_deadline *d)
 	struct gs_waiter w;
 	if (!gs__hub())
 		return -EAGAIN;
+	gs_testcancel(); /* sleeps are cancellation points */
 	gs_waiter_init(&w);
-	return gs_wait(&w, d, GS_INTR_ALWAYS) == GS_INTERRUPTED ? -EINTR : 0;
+	int how = gs_wait(&w, d, GS_INTR_ALWAYS | GS_WAIT_CANCELLABLE);
+	if (how == GS_CANCELED)
+		gs_testcancel();
+	return how == GS_INTERRUPTED ? -EINTR : 0;
 }
 

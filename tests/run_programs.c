@@ -106,6 +106,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("thread_many", .timeout = 30),
 	COMPARE("thread_count"), /* fails with a do-nothing stand-in library */
 	COMPARE("thread_misc"),
+	COMPARE("cancel"), /* cleanup handlers at each greened cancellation point */
 	/* thread-specific data, once */
 	COMPARE("tsd_keys"),
 	COMPARE("once"),

@@ -1,0 +1,173 @@
+/* Leaving a green thread the way glibc leaves a thread: pthread_exit and
+ * acted-upon cancellation run the cleanup handlers (innermost first), C++
+ * destructors and catch(...)-rethrow blocks of the frames in between, then
+ * the key destructors.
+ *
+ * C cleanup handlers (pthread_cleanup_push without -fexceptions) register a
+ * jump buffer with __pthread_register_cancel; we keep each green thread's
+ * chain of them (linked through the buffer's spare words).  Frames compiled
+ * with unwind tables are walked by libgcc's _Unwind_ForcedUnwind, loaded on
+ * first use as glibc does; our stop function jumps into the innermost
+ * cleanup buffer once its frame is reached, and into thread_entry's own
+ * buffer at the end of the stack (the trampoline marks it).  The handler
+ * then calls __pthread_unwind_next, which goes on with the next buffer.
+ * Without libgcc_s, and for root threads (their stack ends in libc's
+ * start-up code, not in ours), only the C cleanup buffers are run. */
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
+
+#include "internal.h"
+
+/* glibc's __pthread_unwind_buf_t, as the cleanup macros lay it out. */
+struct unwind_buf {
+	struct {
+		long jmp_buf[8];
+		int mask_was_saved;
+	} cancel_jmp_buf[1];
+	void *pad[4]; /* pad[0]: our link to the next outer buffer */
+};
+
+typedef _Unwind_Reason_Code (*forced_unwind_fn)(struct _Unwind_Exception *, _Unwind_Stop_Fn, void *);
+typedef _Unwind_Word (*get_cfa_fn)(struct _Unwind_Context *);
+static forced_unwind_fn forced_unwind;
+static get_cfa_fn get_cfa;
+static _Atomic int unwinder_state; /* 0 unknown, 1 loaded, -1 unavailable */
+
+static int load_unwinder(void)
+{
+	int st = atomic_load(&unwinder_state);
+	if (st)
+		return st > 0;
+	void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+	void *f = h ? dlsym(h, "_Unwind_ForcedUnwind") : NULL;
+	void *c = h ? dlsym(h, "_Unwind_GetCFA") : NULL;
+	if (f && c) {
+		forced_unwind = (forced_unwind_fn)f;
+		get_cfa = (get_cfa_fn)c;
+	}
+	atomic_store(&unwinder_state, f && c ? 1 : -1);
+	return f && c;
+}
+
+void gs_cleanup_register(void *buf)
+{
+	struct gs_thread *t = gs_self();
+	struct unwind_buf *b = buf;
+	b->pad[0] = t->cleanup;
+	t->cleanup = b;
+}
+
+void gs_cleanup_unregister(void *buf)
+{
+	struct gs_thread *t = gs_self();
+	struct unwind_buf *b = buf;
+	t->cleanup = b->pad[0];
+}
+
+/* A cleanup buffer is a jmp_buf without the saved-mask tail (its
+ * mask_was_saved is 0, so longjmp never reads past it), as glibc uses it. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+static _Noreturn void jump(void *jb)
+{
+	longjmp(*(jmp_buf *)jb, 1);
+}
+#pragma GCC diagnostic pop
+
+static void exception_dropped(_Unwind_Reason_Code reason, struct _Unwind_Exception *exc)
+{
+	gs_warn("greenshim: a thread's exit or cancellation was caught and not rethrown");
+	abort();
+}
+
+static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exception_Class cls,
+				struct _Unwind_Exception *exc, struct _Unwind_Context *ctx, void *arg)
+{
+	struct gs_thread *t = arg;
+	struct unwind_buf *b = t->cleanup;
+	if (b && (uintptr_t)b < (uintptr_t)get_cfa(ctx))
+		jump(b->cancel_jmp_buf[0].jmp_buf); /* its frame is next: run its handler */
+	if (actions & _UA_END_OF_STACK)
+		jump(t->exit_jb);
+	return _URC_NO_REASON;
+}
+
+/* Runs the next cleanup handler, or finishes the exit. */
+static _Noreturn void unwind_on(struct gs_thread *t)
+{
+	if (!(t->flags & GS_TF_ROOT) && t->exit_jb && load_unwinder()) {
+		memset(&t->exc, 0, sizeof t->exc); /* not catchable: no class */
+		t->exc.exception_cleanup = exception_dropped;
+		forced_unwind(&t->exc, stop, t);
+		/* The unwinder gave up (a frame without unwind tables): fall
+		 * back to the C handlers only. */
+	}
+	struct unwind_buf *b = t->cleanup;
+	if (b)
+		jump(b->cancel_jmp_buf[0].jmp_buf);
+	gs_thread_exit(t->retval);
+	gs__exit_os_thread(t->retval);
+}
+
+_Noreturn void gs_thread_exit_unwinding(void *retval)
+{
+	struct gs_thread *t = gs_self();
+	t->retval = retval;
+	t->cancel_disabled = 1; /* exiting: no second cancellation */
+	unwind_on(t);
+}
+
+_Noreturn void gs_cleanup_next(void *buf)
+{
+	struct gs_thread *t = gs_self();
+	struct unwind_buf *b = buf;
+	t->cleanup = b->pad[0];
+	unwind_on(t);
+}
+
+/* ---- cancellation ------------------------------------------------------ */
+
+int gs_cancel(struct gs_thread *t)
+{
+	atomic_store(&t->cancel_pending, 1);
+	if (t->cancel_disabled)
+		return 0;
+	if (t == gs_self()) {
+		if (t->cancel_async)
+			gs_thread_exit_unwinding(GS_CANCELED_VALUE);
+		return 0;
+	}
+	if (t->hub == gs__os.hub && t->state == GS_T_PARKED && t->waiting &&
+	    (t->interruptible & GS_WAIT_CANCELLABLE))
+		gs__end_wait(t->waiting, GS_CANCELED);
+	return 0;
+}
+
+void gs_testcancel(void)
+{
+	struct gs_thread *t = gs_self();
+	if (gs_unlikely(atomic_load_explicit(&t->cancel_pending, memory_order_relaxed)) &&
+	    !t->cancel_disabled)
+		gs_thread_exit_unwinding(GS_CANCELED_VALUE);
+}
+
+int gs_setcancelstate(int disable, int *old_disabled)
+{
+	struct gs_thread *t = gs_self();
+	*old_disabled = t->cancel_disabled;
+	t->cancel_disabled = disable;
+	return 0;
+}
+
+int gs_setcanceltype(int async, int *old_async)
+{
+	struct gs_thread *t = gs_self();
+	*old_async = t->cancel_async;
+	t->cancel_async = async;
+	if (async) /* glibc acts at once on a pending request */
+		gs_testcancel();
+	return 0;
+}
