@@ -152,11 +152,9 @@ static inline struct gs_thread *pop_ready(struct gs_hub *h)
 /* What an exited thread leaves for the next context to release: it
  * cannot unmap the stack it is running on.  Called by every context right
  * after it is switched to. */
-void gs__release_dead(struct gs_hub *h)
+void gs__release_dead_slow(struct gs_hub *h)
 {
 	struct gs_thread *d = h->dead;
-	if (!d)
-		return;
 	h->dead = NULL;
 	gs__stack_free(&d->stack);
 	gs_spin_lock(&d->exit_lock);
@@ -179,7 +177,8 @@ static void check_stack(struct gs_thread *t)
 
 static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 {
-	prev->saved_errno = errno;
+	int *errno_p = prev->hub->errno_p;
+	prev->saved_errno = *errno_p;
 	gs__os_current = next;
 	gs__current_id = next->id;
 	next->state = GS_T_RUNNING;
@@ -188,7 +187,7 @@ static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 	gs__ctx_switch(&prev->ctx, &next->ctx);
 	/* Resumed: we are prev again. */
 	gs__release_dead(prev->hub);
-	errno = prev->saved_errno;
+	*errno_p = prev->saved_errno;
 	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask))
 		gs__deliver_pending(prev);
 }
@@ -344,6 +343,7 @@ static struct gs_hub *hub_create(void)
 		return NULL;
 	}
 	ev_set_userdata(h->loop, h);
+	h->errno_p = &errno;
 	ev_async_init(&h->remote_wake, remote_cb);
 	ev_async_start(h->loop, &h->remote_wake);
 	h->sched.magic = GS_THREAD_MAGIC;

@@ -96,6 +96,7 @@ struct gs_hub {
 	_Atomic unsigned signal_gen;   /* bumped by gs_signal_ran */
 	unsigned signal_seen;          /* the hub's view of signal_gen */
 	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
+	int *errno_p;                  /* this OS thread's errno (a call to find) */
 };
 
 /* Per OS thread.
@@ -112,7 +113,12 @@ void gs__ready(struct gs_thread *t);        /* make t runnable (any OS thread) *
 void gs__park(void);                        /* switch away until gs__ready(current) */
 void gs__run_now(struct gs_thread *self, struct gs_thread *t); /* t now, self next */
 _Noreturn void gs__exit_switch(struct gs_thread *self); /* leave for good */
-void gs__release_dead(struct gs_hub *h);     /* free what an exited thread left */
+void gs__release_dead_slow(struct gs_hub *h);
+static inline void gs__release_dead(struct gs_hub *h) /* free what an exited thread left */
+{
+	if (gs_unlikely(h->dead != NULL))
+		gs__release_dead_slow(h);
+}
 struct gs_thread *gs__adopt(void);          /* record for this OS thread */
 int gs__next_id(void);
 
