@@ -28,7 +28,7 @@ static int run(const char *cmd, char *out, size_t size)
 
 static void test_run_sets_preload_and_flags(void **state)
 {
-	char cmd[2 * PATH_MAX], out[65536], want[PATH_MAX + 16];
+	char cmd[2 * PATH_MAX + 128], out[65536], want[PATH_MAX + 64];
 	snprintf(cmd, sizeof cmd, "env -u LD_PRELOAD %s run --no-thread --no-time -- env 2>&1", tool);
 	assert_int_equal(run(cmd, out, sizeof out), 0);
 	snprintf(want, sizeof want, "LD_PRELOAD=%s\n", lib);
@@ -40,7 +40,7 @@ static void test_run_sets_preload_and_flags(void **state)
 
 static void test_run_keeps_existing_preload(void **state)
 {
-	char cmd[2 * PATH_MAX], out[65536], want[PATH_MAX + 32];
+	char cmd[2 * PATH_MAX + 128], out[65536], want[PATH_MAX + 64];
 	snprintf(cmd, sizeof cmd, "LD_PRELOAD=libfoo.so %s run -- env 2>&1", tool);
 	assert_int_equal(run(cmd, out, sizeof out), 0);
 	snprintf(want, sizeof want, "LD_PRELOAD=%s:libfoo.so\n", lib);
@@ -49,7 +49,7 @@ static void test_run_keeps_existing_preload(void **state)
 
 static void test_bad_usage_is_a_clear_error(void **state)
 {
-	char cmd[2 * PATH_MAX], out[4096];
+	char cmd[2 * PATH_MAX + 128], out[4096];
 	snprintf(cmd, sizeof cmd, "%s run --no-such-flag -- true 2>&1", tool);
 	assert_int_equal(run(cmd, out, sizeof out), 2);
 	assert_non_null(strstr(out, "unknown option --no-such-flag"));
