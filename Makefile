@@ -62,7 +62,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HEADERS)
 	$(CC) $(CFLAGS) $(BASE) -o $@ $< $(UNIT_OBJS) -lcmocka -lev -ldl -lm
 
 # Test programs are ordinary, unmodified pthread programs: no shim headers.
-$(BUILD)/tests/programs/%: tests/programs/%.c
+$(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm
 

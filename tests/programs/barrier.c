@@ -18,20 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define N 5
 #define ROUNDS 20
 #define ORDERED 3
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
 
 static pthread_barrier_t b;
 static int serial[ROUNDS], zero[ROUNDS], other[ROUNDS], early[ROUNDS];

@@ -21,42 +21,7 @@
 #include <string.h>
 #include <threads.h>
 #include <time.h>
-
-#define MS 1000000LL
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static const char *tr(int r)
-{
-	switch (r) {
-	case thrd_success: return "thrd_success";
-	case thrd_busy: return "thrd_busy";
-	case thrd_error: return "thrd_error";
-	case thrd_nomem: return "thrd_nomem";
-	case thrd_timedout: return "thrd_timedout";
-	default: return "?";
-	}
-}
-
-static long long now_ns(clockid_t c)
-{
-	struct timespec t;
-	clock_gettime(c, &t);
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static struct timespec ts_of(long long ns)
-{
-	return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
-}
-
-static void must(int r, const char *what)
-{
-	if (r != thrd_success) {
-		fprintf(stderr, "%s: %s\n", what, tr(r));
-		exit(1);
-	}
-}
+#include "testutil.h"
 
 static void msleep(long ms) { thrd_sleep(&(struct timespec){ ms / 1000, ms % 1000 * MS }, NULL); }
 
@@ -103,7 +68,7 @@ static thrd_t start_holder(mtx_t *m, long ms)
 	thrd_t t;
 	holding = let_go = 0;
 	hold_ms = ms;
-	must(thrd_create(&t, holder, m), "thrd_create");
+	must_thrd(thrd_create(&t, holder, m), "thrd_create");
 	mtx_lock(&ctl);
 	while (!holding)
 		cnd_wait(&ctl_cv, &ctl);
@@ -128,33 +93,33 @@ static void exercise(const char *label, int type)
 	int recursive = type & mtx_recursive;
 
 	printf("-- %s\n", label);
-	printf("mtx_init = %s\n", tr(mtx_init(&m, type)));
-	printf("lock = %s", tr(mtx_lock(&m)));
+	printf("mtx_init = %s\n", thrd_str(mtx_init(&m, type)));
+	printf("lock = %s", thrd_str(mtx_lock(&m)));
 	r = mtx_trylock(&m);
-	printf(", owner trylock = %s", tr(r));
+	printf(", owner trylock = %s", thrd_str(r));
 	int depth = 1 + (r == thrd_success);
 	if (recursive) {
 		r = mtx_lock(&m);
-		printf(", owner lock = %s", tr(r));
+		printf(", owner lock = %s", thrd_str(r));
 		depth += r == thrd_success;
 	}
-	must(thrd_create(&t, try_it, &m), "thrd_create");
+	must_thrd(thrd_create(&t, try_it, &m), "thrd_create");
 	thrd_join(t, &r);
-	printf(", other thread trylock = %s\n", tr(r));
+	printf(", other thread trylock = %s\n", thrd_str(r));
 	printf("unlocks:");
 	for (int i = 0; i < depth; i++)
-		printf(" %s", tr(mtx_unlock(&m)));
+		printf(" %s", thrd_str(mtx_unlock(&m)));
 	printf("\n");
 	got_it = 0;
 	r = mtx_trylock(&m);
-	printf("trylock when free = %s", tr(r));
-	must(thrd_create(&t, lock_it, &m), "thrd_create");
+	printf("trylock when free = %s", thrd_str(r));
+	must_thrd(thrd_create(&t, lock_it, &m), "thrd_create");
 	msleep(20);
 	printf(", a locker waits %s", yesno(!__atomic_load_n(&got_it, __ATOMIC_SEQ_CST)));
 	if (r == thrd_success)
 		mtx_unlock(&m);
 	thrd_join(t, &r);
-	printf(", then gets it %s (%s)\n", yesno(got_it), tr(r));
+	printf(", then gets it %s (%s)\n", yesno(got_it), thrd_str(r));
 
 	if (type & mtx_timed) {
 		t = start_holder(&m, 0);
@@ -162,18 +127,18 @@ static void exercise(const char *label, int type)
 		struct timespec at = ts_of(dl);
 		long long t0 = now_ns(CLOCK_MONOTONIC);
 		r = mtx_timedlock(&m, &at);
-		printf("timedlock(+50ms) = %s, reached deadline %s, not late %s\n", tr(r),
+		printf("timedlock(+50ms) = %s, reached deadline %s, not late %s\n", thrd_str(r),
 		       yesno(now_ns(CLOCK_REALTIME) >= dl),
 		       yesno(now_ns(CLOCK_MONOTONIC) - t0 < 1550 * MS));
 		at = ts_of(now_ns(CLOCK_REALTIME) - 1000 * MS);
-		printf("timedlock(past) = %s", tr(mtx_timedlock(&m, &at)));
+		printf("timedlock(past) = %s", thrd_str(mtx_timedlock(&m, &at)));
 		at = (struct timespec){ time(NULL) + 1, 1000000000L };
-		printf(", timedlock(tv_nsec=1e9) = %s\n", tr(mtx_timedlock(&m, &at)));
+		printf(", timedlock(tv_nsec=1e9) = %s\n", thrd_str(mtx_timedlock(&m, &at)));
 		stop_holder(t);
 		t = start_holder(&m, 50);
 		at = ts_of(now_ns(CLOCK_REALTIME) + 2000 * MS);
 		r = mtx_timedlock(&m, &at);
-		printf("timedlock(+2s) while the holder lets go after 50ms = %s\n", tr(r));
+		printf("timedlock(+2s) while the holder lets go after 50ms = %s\n", thrd_str(r));
 		if (r == thrd_success)
 			mtx_unlock(&m);
 		thrd_join(t, NULL);
@@ -260,26 +225,26 @@ int main(void)
 	thrd_t t[4];
 	mtx_init(&cm, mtx_plain);
 	for (int i = 0; i < 4; i++)
-		must(thrd_create(&t[i], bump, NULL), "thrd_create");
+		must_thrd(thrd_create(&t[i], bump, NULL), "thrd_create");
 	for (int i = 0; i < 4; i++)
 		thrd_join(t[i], NULL);
 	printf("counter %ld (want 4000)\n", counter);
 
 	printf("-- cnd\n");
 	mtx_init(&qm, mtx_plain);
-	printf("cnd_init = %s\n", tr(cnd_init(&cv)));
+	printf("cnd_init = %s\n", thrd_str(cnd_init(&cv)));
 	cnd_init(&not_empty);
 	cnd_init(&not_full);
 	printf("cnd_signal with no waiters = %s, cnd_broadcast with no waiters = %s\n",
-	       tr(cnd_signal(&cv)), tr(cnd_broadcast(&cv)));
-	must(thrd_create(&t[0], consume, NULL), "thrd_create");
-	must(thrd_create(&t[1], produce, NULL), "thrd_create");
+	       thrd_str(cnd_signal(&cv)), thrd_str(cnd_broadcast(&cv)));
+	must_thrd(thrd_create(&t[0], consume, NULL), "thrd_create");
+	must_thrd(thrd_create(&t[1], produce, NULL), "thrd_create");
 	thrd_join(t[0], NULL);
 	thrd_join(t[1], NULL);
 	printf("producer/consumer sum %d (want %d)\n", consumed_sum, 300 * 301 / 2);
 
 	for (int i = 0; i < 4; i++)
-		must(thrd_create(&t[i], gen_waiter, NULL), "thrd_create");
+		must_thrd(thrd_create(&t[i], gen_waiter, NULL), "thrd_create");
 	for (int i = 0; i < 3000; i++) {
 		mtx_lock(&qm);
 		int w = waiting;
@@ -290,7 +255,7 @@ int main(void)
 	}
 	mtx_lock(&qm);
 	gen++;
-	printf("cnd_broadcast = %s", tr(cnd_broadcast(&cv)));
+	printf("cnd_broadcast = %s", thrd_str(cnd_broadcast(&cv)));
 	mtx_unlock(&qm);
 	int woke = 0, r;
 	for (int i = 0; i < 4; i++) {
@@ -309,16 +274,17 @@ int main(void)
 	int reached = now_ns(CLOCK_REALTIME) >= dl;
 	int late = now_ns(CLOCK_MONOTONIC) - t0 >= 1550 * MS;
 	int other;
-	must(thrd_create(&t[0], try_it, &qm), "thrd_create");
+	must_thrd(thrd_create(&t[0], try_it, &qm), "thrd_create");
 	thrd_join(t[0], &other);
 	printf("cnd_timedwait(+50ms) = %s, reached deadline %s, not late %s, mutex held (other "
 	       "trylock %s)\n",
-	       tr(r), yesno(reached), yesno(!late), tr(other));
+	       thrd_str(r), yesno(reached), yesno(!late), thrd_str(other));
 	at = (struct timespec){ time(NULL) + 1, 1000000000L };
 	r = cnd_timedwait(&cv, &qm, &at);
-	must(thrd_create(&t[0], try_it, &qm), "thrd_create");
+	must_thrd(thrd_create(&t[0], try_it, &qm), "thrd_create");
 	thrd_join(t[0], &other);
-	printf("cnd_timedwait(tv_nsec=1e9) = %s, mutex held (other trylock %s)\n", tr(r), tr(other));
+	printf("cnd_timedwait(tv_nsec=1e9) = %s, mutex held (other trylock %s)\n", thrd_str(r),
+	       thrd_str(other));
 	mtx_unlock(&qm);
 	cnd_destroy(&cv);
 	return 0;

@@ -23,37 +23,7 @@
 #include <sys/time.h>
 #include <threads.h>
 #include <time.h>
-
-#define MS 1000000LL
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static const char *tr(int r)
-{
-	switch (r) {
-	case thrd_success: return "thrd_success";
-	case thrd_busy: return "thrd_busy";
-	case thrd_error: return "thrd_error";
-	case thrd_nomem: return "thrd_nomem";
-	case thrd_timedout: return "thrd_timedout";
-	default: return "?";
-	}
-}
-
-static long long now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void must(int r, const char *what)
-{
-	if (r != thrd_success) {
-		fprintf(stderr, "%s: %s\n", what, tr(r));
-		exit(1);
-	}
-}
+#include "testutil.h"
 
 /* ---- values ----------------------------------------------------------- */
 
@@ -162,9 +132,10 @@ int main(void)
 	 * only land in main */
 	struct timespec zero = { 0, 0 }, rem = { 9, 9 };
 	printf("thrd_sleep(0) = %d\n", thrd_sleep(&zero, NULL));
-	long long t0 = now_ns();
+	long long t0 = now_ns(CLOCK_MONOTONIC);
 	int r = thrd_sleep(&(struct timespec){ 0, 50 * MS }, &rem);
-	printf("thrd_sleep(50ms) = %d, took >= 50ms %s\n", r, yesno(now_ns() - t0 >= 50 * MS));
+	printf("thrd_sleep(50ms) = %d, took >= 50ms %s\n", r,
+	       yesno(now_ns(CLOCK_MONOTONIC) - t0 >= 50 * MS));
 	r = thrd_sleep(&(struct timespec){ 0, 1000000000L }, NULL);
 	printf("thrd_sleep(tv_nsec=1e9) = %d (negative, not -1: %s)\n", r, yesno(r < -1));
 	struct sigaction sa;
@@ -174,29 +145,30 @@ int main(void)
 	struct itimerval it = { { 0, 0 }, { 0, 100000 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 	rem = (struct timespec){ 9, 9 };
-	t0 = now_ns();
+	t0 = now_ns(CLOCK_MONOTONIC);
 	r = thrd_sleep(&(struct timespec){ 2, 0 }, &rem);
 	long long left = rem.tv_sec * 1000000000LL + rem.tv_nsec;
 	printf("thrd_sleep(2s) interrupted = %d, handler ran %d, early %s, remaining in (0.5s, 2s) %s\n",
-	       r, (int)hits, yesno(now_ns() - t0 < 1500 * MS), yesno(left > 500 * MS && left < 2000 * MS));
+	       r, (int)hits, yesno(now_ns(CLOCK_MONOTONIC) - t0 < 1500 * MS),
+	       yesno(left > 500 * MS && left < 2000 * MS));
 
 	for (long i = 0; i < 4; i++)
-		must(thrd_create(&t[i], triple, (void *)i), "thrd_create");
+		must_thrd(thrd_create(&t[i], triple, (void *)i), "thrd_create");
 	printf("join results:");
 	for (int i = 0; i < 4; i++) {
-		must(thrd_join(t[i], &res), "thrd_join");
+		must_thrd(thrd_join(t[i], &res), "thrd_join");
 		printf(" %d", res);
 	}
 	printf("\n");
-	must(thrd_create(&t[0], exits, (void *)5), "thrd_create");
-	must(thrd_join(t[0], &res), "thrd_join");
+	must_thrd(thrd_create(&t[0], exits, (void *)5), "thrd_create");
+	must_thrd(thrd_join(t[0], &res), "thrd_join");
 	printf("thrd_exit value: %d\n", res);
-	must(thrd_create(&t[0], triple, (void *)1), "thrd_create");
-	printf("join with NULL result = %s\n", tr(thrd_join(t[0], NULL)));
+	must_thrd(thrd_create(&t[0], triple, (void *)1), "thrd_create");
+	printf("join with NULL result = %s\n", thrd_str(thrd_join(t[0], NULL)));
 
 	thrd_t seen;
-	must(thrd_create(&t[0], report_self, &seen), "thrd_create");
-	must(thrd_join(t[0], NULL), "thrd_join");
+	must_thrd(thrd_create(&t[0], report_self, &seen), "thrd_create");
+	must_thrd(thrd_join(t[0], NULL), "thrd_join");
 	printf("thrd_current inside equals thrd_create's id: %s\n", yesno(thrd_equal(seen, t[0])));
 	printf("thrd_equal(main, main): %s, thrd_equal(main, it): %s\n",
 	       yesno(thrd_equal(thrd_current(), thrd_current())), yesno(thrd_equal(thrd_current(), t[0])));
@@ -204,9 +176,9 @@ int main(void)
 	/* detach */
 	mtx_init(&dm, mtx_plain);
 	cnd_init(&dc);
-	must(thrd_create(&t[0], held, NULL), "thrd_create");
-	printf("thrd_detach = %s\n", tr(thrd_detach(t[0])));
-	printf("thrd_join(detached) = %s\n", tr(thrd_join(t[0], NULL)));
+	must_thrd(thrd_create(&t[0], held, NULL), "thrd_create");
+	printf("thrd_detach = %s\n", thrd_str(thrd_detach(t[0])));
+	printf("thrd_join(detached) = %s\n", thrd_str(thrd_join(t[0], NULL)));
 	mtx_lock(&dm);
 	released = 1;
 	cnd_broadcast(&dc);
@@ -217,8 +189,8 @@ int main(void)
 
 	/* thrd_yield */
 	turn = 0;
-	must(thrd_create(&t[0], pingpong, (void *)0), "thrd_create");
-	must(thrd_create(&t[1], pingpong, (void *)1), "thrd_create");
+	must_thrd(thrd_create(&t[0], pingpong, (void *)0), "thrd_create");
+	must_thrd(thrd_create(&t[1], pingpong, (void *)1), "thrd_create");
 	int n0, n1;
 	thrd_join(t[0], &n0);
 	thrd_join(t[1], &n1);
@@ -226,14 +198,14 @@ int main(void)
 
 	/* tss */
 	mtx_init(&tm, mtx_plain);
-	printf("tss_create = %s\n", tr(tss_create(&key, tss_dtor)));
+	printf("tss_create = %s\n", thrd_str(tss_create(&key, tss_dtor)));
 	printf("main: tss_get of a new key is NULL %s\n", yesno(tss_get(key) == NULL));
 	tss_set(key, (void *)1000);
 	for (long i = 1; i <= 3; i++)
-		must(thrd_create(&t[i], tss_user, (void *)i), "thrd_create");
+		must_thrd(thrd_create(&t[i], tss_user, (void *)i), "thrd_create");
 	int oks = 0;
 	for (int i = 1; i <= 3; i++) {
-		must(thrd_join(t[i], &res), "thrd_join");
+		must_thrd(thrd_join(t[i], &res), "thrd_join");
 		oks += res;
 	}
 	printf("tss: %d threads saw their own values, destructor calls %d, sum %ld, main keeps %s\n", oks,
@@ -243,10 +215,10 @@ int main(void)
 
 	/* call_once */
 	for (int i = 0; i < 6; i++)
-		must(thrd_create(&t[i], once_caller, NULL), "thrd_create");
+		must_thrd(thrd_create(&t[i], once_caller, NULL), "thrd_create");
 	int done = 0;
 	for (int i = 0; i < 6; i++) {
-		must(thrd_join(t[i], &res), "thrd_join");
+		must_thrd(thrd_join(t[i], &res), "thrd_join");
 		done += res;
 	}
 	call_once(&flag, once_fn);

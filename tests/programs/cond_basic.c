@@ -22,36 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MS 1000000LL
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static void must(int e, const char *what)
-{
-	if (e != 0) {
-		fprintf(stderr, "%s: %s\n", what, strerror(e));
-		exit(1);
-	}
-}
-
-static struct timespec in_ms(long ms)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	long long ns = (long long)t.tv_sec * 1000000000LL + t.tv_nsec + ms * MS;
-	return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
-}
+#include "testutil.h"
 
 /* ---- producer / consumer ------------------------------------------------ */
 
@@ -118,7 +89,7 @@ static void *gen_waiter(void *arg)
 	pthread_mutex_lock(&em);
 	int my_gen = gen;
 	waiting++;
-	struct timespec dl = in_ms(3000);
+	struct timespec dl = deadline_ms(CLOCK_REALTIME, 3000);
 	r->wait_result = 0;
 	while (gen == my_gen && r->wait_result == 0)
 		r->wait_result = pthread_cond_timedwait(&cv, &em, &dl);
@@ -133,7 +104,7 @@ static void *token_waiter(void *arg)
 	struct wres *r = arg;
 	pthread_mutex_lock(&em);
 	waiting++;
-	struct timespec dl = in_ms(3000);
+	struct timespec dl = deadline_ms(CLOCK_REALTIME, 3000);
 	r->wait_result = 0;
 	while (tokens == 0 && r->wait_result == 0)
 		r->wait_result = pthread_cond_timedwait(&cv, &em, &dl);
@@ -206,7 +177,7 @@ int main(void)
 	printf("signal with no waiters = %s, broadcast with no waiters = %s\n",
 	       en(pthread_cond_signal(&cv)), en(pthread_cond_broadcast(&cv)));
 	pthread_mutex_lock(&em);
-	struct timespec dl = in_ms(50);
+	struct timespec dl = deadline_ms(CLOCK_REALTIME, 50);
 	int r = pthread_cond_timedwait(&cv, &em, &dl);
 	printf("a later 50ms timedwait = %s, mutex held after it %s\n", en(r),
 	       yesno(pthread_mutex_unlock(&em) == 0));

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
 static int counter, a_done, ran_during;
 
@@ -50,20 +51,6 @@ static void *b_counts(void *arg)
 		}
 	}
 	return NULL;
-}
-
-static long status_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long n = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = strtol(line + 8, NULL, 10);
-	fclose(f);
-	return n;
 }
 
 int main(void)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "testutil.h"
 
 #define N 100000
 
@@ -36,20 +37,6 @@ static void *sleeper(void *arg)
 	counter++;
 	pthread_mutex_unlock(&lock);
 	return NULL;
-}
-
-static long status_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long n = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = strtol(line + 8, NULL, 10);
-	fclose(f);
-	return n;
 }
 
 int main(void)

@@ -19,18 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
+#include "testutil.h"
 
 enum kind { NORMAL, RECURSIVE, ERRORCHECK, ADAPTIVE };
 

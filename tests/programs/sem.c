@@ -25,32 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MS 1000000LL
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static long long now_ns(clockid_t c)
-{
-	struct timespec t;
-	clock_gettime(c, &t);
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static struct timespec ts_of(long long ns)
-{
-	return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
-}
+#include "testutil.h"
 
 /* "r errno E" for a syscall-style result */
 static const char *res(int r, int e)

@@ -22,8 +22,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
-
-#define MS 1000000LL
+#include "testutil.h"
 
 static sem_t s;
 static volatile sig_atomic_t hits, post_in_handler;
@@ -33,28 +32,6 @@ static void on_alarm(int sig)
 	hits++;
 	if (post_in_handler)
 		sem_post(&s); /* async-signal-safe */
-}
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static long long now_ns(clockid_t c)
-{
-	struct timespec t;
-	clock_gettime(c, &t);
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static struct timespec ts_of(long long ns)
-{
-	return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
 }
 
 static void arm(int post)

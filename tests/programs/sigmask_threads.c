@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
 static pthread_t ta, tb, tmain;
 static volatile sig_atomic_t in_a, in_b, in_main, in_other;
@@ -45,8 +46,6 @@ static int blocked(int sig)
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	return sigismember(&cur, sig);
 }
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
 
 struct a_report {
 	int usr1_inherited, pending, ran_before_unblock, ran_after_unblock, usr2_still;

@@ -17,19 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "testutil.h"
 
 #define THREADS 3
 #define ROUNDS 300
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
 
 static pthread_spinlock_t sl;
 static volatile long counter;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "testutil.h"
 
 static pthread_barrier_t start, stop;
 
@@ -27,20 +28,6 @@ static int green(void)
 {
 	const char *pre = getenv("LD_PRELOAD"), *thr = getenv("GREENSHIM_THREAD");
 	return pre && strstr(pre, "greenshim") && !(thr && strcmp(thr, "0") == 0);
-}
-
-static long status_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long n = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = strtol(line + 8, NULL, 10);
-	fclose(f);
-	return n;
 }
 
 int main(void)

@@ -21,16 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
+#include "testutil.h"
 
 static void *naps(void *arg)
 {
@@ -39,14 +30,6 @@ static void *naps(void *arg)
 }
 
 static void *quick(void *arg) { return arg; }
-
-static void must(int e, const char *what)
-{
-	if (e != 0) {
-		fprintf(stderr, "%s: %s\n", what, strerror(e));
-		exit(1);
-	}
-}
 
 int main(void)
 {

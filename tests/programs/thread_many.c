@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define JOINABLE 2000
 #define DETACHED 1000
@@ -40,14 +41,6 @@ static void *bump(void *arg)
 }
 
 static void *ident(void *arg) { return arg; }
-
-static void must(int e, const char *what)
-{
-	if (e != 0) {
-		fprintf(stderr, "%s: %s\n", what, strerror(e));
-		exit(1);
-	}
-}
 
 int main(void)
 {

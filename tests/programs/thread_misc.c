@@ -26,26 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static void must(int e, const char *what)
-{
-	if (e != 0) {
-		fprintf(stderr, "%s: %s\n", what, strerror(e));
-		exit(1);
-	}
-}
+#include "testutil.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;

@@ -29,26 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static void must(int e, const char *what)
-{
-	if (e != 0) {
-		fprintf(stderr, "%s: %s\n", what, strerror(e));
-		exit(1);
-	}
-}
+#include "testutil.h"
 
 struct probe {
 	size_t use;        /* bytes of stack to use below the start routine */

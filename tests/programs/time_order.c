@@ -18,25 +18,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define N 8
-#define MS 1000000LL
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int order[N], norder;
 static int failures;
-
-static long long now_ns(clockid_t c)
-{
-	struct timespec t;
-	clock_gettime(c, &t);
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static struct timespec ts_of(long long ns)
-{
-	return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
-}
 
 struct job {
 	int ms;     /* duration, also the thread's label */

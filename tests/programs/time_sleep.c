@@ -21,25 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
-#define MS 1000000L
-
-static const char *en(int e)
-{
-	static char buf[32];
-	const char *n = e ? strerrorname_np(e) : "0";
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "errno%d", e);
-	return buf;
-}
-
-static long long ns_of(const struct timespec *t)
-{
-	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
-static long long now_ns(clockid_t c)
+static long long now_ns_checked(clockid_t c)
 {
 	struct timespec t;
 	if (clock_gettime(c, &t) != 0) {
@@ -49,18 +33,16 @@ static long long now_ns(clockid_t c)
 	return ns_of(&t);
 }
 
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
 /* A sleep of want ns took between want and want + slack (1.5 s). */
 static const char *took(long long t0, long long want)
 {
-	long long d = now_ns(CLOCK_MONOTONIC) - t0;
+	long long d = now_ns_checked(CLOCK_MONOTONIC) - t0;
 	return yesno(d >= want && d < want + 1500 * MS);
 }
 
 static const char *quick(long long t0)
 {
-	return yesno(now_ns(CLOCK_MONOTONIC) - t0 < 500 * MS);
+	return yesno(now_ns_checked(CLOCK_MONOTONIC) - t0 < 500 * MS);
 }
 
 static const struct {
@@ -75,7 +57,7 @@ static const struct {
 
 static void test_zero(void)
 {
-	long long t0 = now_ns(CLOCK_MONOTONIC);
+	long long t0 = now_ns_checked(CLOCK_MONOTONIC);
 	errno = 4242;
 	unsigned u = sleep(0);
 	printf("sleep(0) = %u errno kept %s\n", u, yesno(errno == 4242));
@@ -93,31 +75,31 @@ static void test_zero(void)
 
 static void test_durations(void)
 {
-	long long t0 = now_ns(CLOCK_MONOTONIC);
+	long long t0 = now_ns_checked(CLOCK_MONOTONIC);
 	errno = 4242;
 	unsigned u = sleep(1);
 	printf("sleep(1) = %u, took >= 1s: %s, errno kept %s\n", u, took(t0, 1000 * MS),
 	       yesno(errno == 4242));
 
-	t0 = now_ns(CLOCK_MONOTONIC);
+	t0 = now_ns_checked(CLOCK_MONOTONIC);
 	int r = usleep(100000);
 	printf("usleep(100000) = %d, took >= 100ms: %s, errno kept %s\n", r,
 	       took(t0, 100 * MS), yesno(errno == 4242));
 
 	/* glibc accepts usleep >= 1,000,000 (it is not EINVAL on Linux). */
-	t0 = now_ns(CLOCK_MONOTONIC);
+	t0 = now_ns_checked(CLOCK_MONOTONIC);
 	r = usleep(1000050);
 	printf("usleep(1000050) = %d, took >= 1.00005s: %s\n", r, took(t0, 1000050000LL));
 
 	struct timespec ts = { 0, 100 * MS }, rem = { 7, 7 };
-	t0 = now_ns(CLOCK_MONOTONIC);
+	t0 = now_ns_checked(CLOCK_MONOTONIC);
 	r = nanosleep(&ts, &rem);
 	printf("nanosleep(100ms) = %d, took >= 100ms: %s, errno kept %s\n", r,
 	       took(t0, 100 * MS), yesno(errno == 4242));
 
 	for (unsigned i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
 		struct timespec d = { 0, 50 * MS };
-		t0 = now_ns(CLOCK_MONOTONIC);
+		t0 = now_ns_checked(CLOCK_MONOTONIC);
 		r = clock_nanosleep(clocks[i].id, 0, &d, NULL);
 		printf("clock_nanosleep(%s, rel 50ms) = %s, took >= 50ms: %s\n", clocks[i].name,
 		       en(r), took(t0, 50 * MS));
@@ -129,21 +111,21 @@ static void test_absolute(void)
 {
 	for (unsigned i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
 		clockid_t c = clocks[i].id;
-		long long dl = now_ns(c) + 60 * MS;
+		long long dl = now_ns_checked(c) + 60 * MS;
 		struct timespec at = { dl / 1000000000LL, dl % 1000000000LL };
-		long long t0 = now_ns(CLOCK_MONOTONIC);
+		long long t0 = now_ns_checked(CLOCK_MONOTONIC);
 		int r = clock_nanosleep(c, TIMER_ABSTIME, &at, NULL);
-		long long after = now_ns(c);
+		long long after = now_ns_checked(c);
 		printf("clock_nanosleep(%s, abs +60ms) = %s, reached deadline: %s, "
 		       "not late: %s\n",
 		       clocks[i].name, en(r), yesno(after >= dl),
-		       yesno(now_ns(CLOCK_MONOTONIC) - t0 < 1500 * MS));
+		       yesno(now_ns_checked(CLOCK_MONOTONIC) - t0 < 1500 * MS));
 
 		/* A deadline in the past (1 s ago, and the epoch) returns at once. */
-		long long past = now_ns(c) - 1000 * MS;
+		long long past = now_ns_checked(c) - 1000 * MS;
 		struct timespec p = { past / 1000000000LL, past % 1000000000LL };
 		struct timespec epoch = { 0, 0 };
-		t0 = now_ns(CLOCK_MONOTONIC);
+		t0 = now_ns_checked(CLOCK_MONOTONIC);
 		r = clock_nanosleep(c, TIMER_ABSTIME, &p, NULL);
 		int r2 = clock_nanosleep(c, TIMER_ABSTIME, &epoch, NULL);
 		printf("clock_nanosleep(%s, abs past) = %s, abs 0 = %s, quick: %s\n",
@@ -163,7 +145,7 @@ static void test_invalid(void)
 		{ { -1, 0 }, "tv_sec=-1" },
 		{ { -1, 500 }, "tv_sec=-1,tv_nsec=500" },
 	};
-	long long t0 = now_ns(CLOCK_MONOTONIC);
+	long long t0 = now_ns_checked(CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct timespec rem = { 7, 7 };
 		errno = 4242;
@@ -199,7 +181,7 @@ static void test_bad_clock(void)
 		{ 12345, "12345" },
 		{ 1000, "1000" },
 	};
-	long long t0 = now_ns(CLOCK_MONOTONIC);
+	long long t0 = now_ns_checked(CLOCK_MONOTONIC);
 	struct timespec d = { 0, 10 * MS };
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 4242;

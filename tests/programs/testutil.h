@@ -1,0 +1,112 @@
+/*
+ * testutil.h — helpers shared by the test programs in this directory.
+ *
+ * The programs are otherwise plain libc/pthreads programs (no shim
+ * headers); this header uses only libc as well.  Everything here is
+ * static inline, so a program that does not use a helper gets no code
+ * and no unused-function warning.
+ *
+ *   MS                 nanoseconds per millisecond
+ *   en(e)              an error number's name ("EINVAL"; "0" for 0)
+ *   yesno(b)           "yes" / "no"
+ *   must(e, what)      exit(1) with a message unless a pthread-style
+ *                      call returned 0
+ *   ns_of(ts)          a timespec in nanoseconds
+ *   now_ns(clock)      a clock's current time in nanoseconds
+ *   ts_of(ns)          nanoseconds as a timespec
+ *   deadline_ms(c, ms) a timespec ms milliseconds from now on clock c
+ *   status_threads()   the Threads: line of /proc/self/status (-1 if
+ *                      unreadable)
+ * and, when <threads.h> was included before this header:
+ *   thrd_str(r)        a C11 thrd_* result's name
+ *   must_thrd(r, what) exit(1) with a message unless r is thrd_success
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MS 1000000LL
+
+static inline const char *en(int e)
+{
+	static char buf[32];
+	const char *n = e ? strerrorname_np(e) : "0";
+	if (n)
+		return n;
+	snprintf(buf, sizeof buf, "errno%d", e);
+	return buf;
+}
+
+static inline const char *yesno(int b) { return b ? "yes" : "no"; }
+
+static inline void must(int e, const char *what)
+{
+	if (e != 0) {
+		fprintf(stderr, "%s: %s\n", what, strerror(e));
+		exit(1);
+	}
+}
+
+static inline long long ns_of(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static inline long long now_ns(clockid_t c)
+{
+	struct timespec t;
+	clock_gettime(c, &t);
+	return ns_of(&t);
+}
+
+static inline struct timespec ts_of(long long ns)
+{
+	return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL };
+}
+
+static inline struct timespec deadline_ms(clockid_t c, long long ms)
+{
+	return ts_of(now_ns(c) + ms * MS);
+}
+
+static inline long status_threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long n = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = strtol(line + 8, NULL, 10);
+	fclose(f);
+	return n;
+}
+
+#ifdef ONCE_FLAG_INIT /* <threads.h> is included */
+static inline const char *thrd_str(int r)
+{
+	switch (r) {
+	case thrd_success: return "thrd_success";
+	case thrd_busy: return "thrd_busy";
+	case thrd_error: return "thrd_error";
+	case thrd_nomem: return "thrd_nomem";
+	case thrd_timedout: return "thrd_timedout";
+	default: return "?";
+	}
+}
+
+static inline void must_thrd(int r, const char *what)
+{
+	if (r != thrd_success) {
+		fprintf(stderr, "%s: %s\n", what, thrd_str(r));
+		exit(1);
+	}
+}
+#endif
+
+#endif
