@@ -362,6 +362,7 @@ static struct gs_hub *hub_create(void)
 
 static void hub_destroy(struct gs_hub *h)
 {
+	gs__precise_free(h);
 	ev_async_stop(h->loop, &h->remote_wake);
 	ev_loop_destroy(h->loop);
 	gs__stack_free(&h->sched.stack);

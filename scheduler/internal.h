@@ -35,6 +35,10 @@ void gs__deliver_signals(struct gs_hub *h);
 /* thread.c: ends an OS thread alone on its hub for real (pthread_exit). */
 _Noreturn void gs__exit_os_thread(void *retval);
 
+/* precise.c: wake the hub left seconds from now, to the microsecond. */
+void gs__precise_arm(struct gs_hub *h, double left);
+void gs__precise_free(struct gs_hub *h);
+
 /* tsd.c */
 
 /* A green thread.  First field: the magic that tells our pthread_t from
@@ -97,6 +101,13 @@ struct gs_hub {
 	unsigned signal_seen;          /* the hub's view of signal_gen */
 	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
 	int *errno_p;                  /* this OS thread's errno (a call to find) */
+	/* precise.c: a timerfd armed at the earliest deadline (0: not made
+	 * yet, -1: unavailable), and the heap of deadlines (CLOCK_MONOTONIC). */
+	int tfd;
+	double tfd_at;
+	ev_io tfd_watcher;
+	double *heap;
+	unsigned heap_n, heap_cap;
 };
 
 /* Per OS thread.
@@ -130,6 +141,10 @@ void gs__deliver_signals(struct gs_hub *h);
 
 /* thread.c: ends an OS thread alone on its hub for real (pthread_exit). */
 _Noreturn void gs__exit_os_thread(void *retval);
+
+/* precise.c: wake the hub left seconds from now, to the microsecond. */
+void gs__precise_arm(struct gs_hub *h, double left);
+void gs__precise_free(struct gs_hub *h);
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

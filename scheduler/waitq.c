@@ -224,15 +224,17 @@ static void arm(struct gs_thread *t)
 	struct ev_loop *loop = t->hub->loop;
 	const struct gs_deadline *d = t->deadline;
 	ev_now_update(loop);
+	double left = left_seconds(d);
 	if (d->clock == CLOCK_REALTIME) {
 		ev_periodic_init(&t->periodic, periodic_cb, d->at.tv_sec + d->at.tv_nsec * 1e-9, 0., 0);
 		t->periodic.data = t;
 		ev_periodic_start(loop, &t->periodic);
 	} else {
-		ev_timer_init(&t->timer, timer_cb, left_seconds(d), 0.);
+		ev_timer_init(&t->timer, timer_cb, left, 0.);
 		t->timer.data = t;
 		ev_timer_start(loop, &t->timer);
 	}
+	gs__precise_arm(t->hub, left);
 }
 
 static void disarm(struct gs_thread *t)
