@@ -14,6 +14,7 @@
 # What runs (each bench program prints one "result key=value ..." line):
 #   pingpong     mutex + 2 condvars hand-off, ns per round trip
 #   create_join  pthread_create + pthread_join, ns per pair
+#   short_sleep  what usleep(100) really takes, ns per call
 #   mutex        uncontended lock+unlock, ns per pair; once with an idle
 #                helper thread (the usual case), once in a process that
 #                never created a thread ("solo": glibc's non-atomic fast path)
@@ -54,7 +55,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 2; }
 [ -d "$BUILD" ] || die "no build directory '$BUILD' (run make first)"
 LIB=$(cd "$BUILD" && pwd)/libgreenshim.so
 [ -f "$LIB" ] || die "$LIB not found (run make first)"
-for b in pingpong create_join mutex sleepers; do
+for b in pingpong create_join mutex short_sleep sleepers; do
     [ -x "$BIN/$b" ] || die "$BIN/$b not built (run make bench)"
 done
 command -v timeout >/dev/null || die "timeout(1) not found"
@@ -181,6 +182,7 @@ micro pingpong    pingpong    2000    100000000
 micro create_join create_join 2000    100000000
 micro mutex       mutex       2000000 2000000000
 micro mutex_solo  mutex       2000000 2000000000 solo
+micro short_sleep short_sleep 200     20000
 
 # -------------------------------------------------------------- sleepers
 # sleepers N: VAL[sN.{done,seconds,threads,rss},mode]
@@ -323,6 +325,7 @@ micro_row pingpong    "pingpong round trip (ns)"          "<= 40 ns"  "s <= 40"
 micro_row create_join "create+join (ns)"                  "<= 300 ns" "s <= 300"
 micro_row mutex       "mutex lock+unlock (ns)"            "<= native (+5% noise)" "s <= n * 1.05"
 micro_row mutex_solo  "mutex lock+unlock, no thread (ns)" "<= native (+5% noise)" "s <= n * 1.05"
+micro_row short_sleep "usleep(100) takes (ns)"            ">= 100 us, <= native" "s >= 100000 && s <= n * 1.05"
 
 # sleepers rows; targets only for the 100k run (the figure)
 sleeper_rows() {
