@@ -226,7 +226,15 @@ _Noreturn void gs_cleanup_next(void *buf);
 /* Deferred cancellation: gs_cancel marks t and ends its cancellable wait;
  * gs_testcancel acts on a pending request (never returns then). */
 int gs_cancel(struct gs_thread *t);
-void gs_testcancel(void);
+/* Nonzero once any thread of the process was cancelled: until then a
+ * cancellation point costs one load. */
+extern _Atomic int gs__cancel_requested;
+void gs__testcancel(void);
+static inline void gs_testcancel(void)
+{
+	if (gs_unlikely(atomic_load_explicit(&gs__cancel_requested, memory_order_relaxed)))
+		gs__testcancel();
+}
 int gs_setcancelstate(int disable, int *old_disabled);
 int gs_setcanceltype(int async, int *old_async);
 

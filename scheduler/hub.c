@@ -16,6 +16,7 @@
  *   and restored when the thread is switched back in.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,59 @@ void gs_yield(void)
 	gs__park();
 }
 
+/* ---- the list of a hub's threads -------------------------------------- */
+
+void gs__hub_add(struct gs_hub *h, struct gs_thread *t)
+{
+	t->hub_prev = NULL;
+	t->hub_next = h->threads;
+	if (h->threads)
+		h->threads->hub_prev = t;
+	h->threads = t;
+}
+
+void gs__hub_remove(struct gs_hub *h, struct gs_thread *t)
+{
+	if (t->hub_prev)
+		t->hub_prev->hub_next = t->hub_next;
+	else if (h->threads == t)
+		h->threads = t->hub_next;
+	if (t->hub_next)
+		t->hub_next->hub_prev = t->hub_prev;
+	t->hub_next = t->hub_prev = NULL;
+}
+
+/* fork() in a process with green threads: the child keeps only the thread
+ * that forked (POSIX) and must not share the parent's epoll instance,
+ * eventfd or timerfd (shared file descriptions: the child's waits would
+ * steal or re-arm the parent's wake-ups).  So the other threads' timers
+ * go, their records and stacks are left as they are (unreachable, as the
+ * threads of a forked native process), libev makes new kernel objects, and
+ * the forking thread becomes the root of a hub with one thread. */
+static void after_fork_in_child(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	struct gs_thread *self = gs__os_current;
+	if (!h || !self)
+		return;
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {
+		if (t == self)
+			continue;
+		ev_timer_stop(h->loop, &t->timer);
+		ev_periodic_stop(h->loop, &t->periodic);
+	}
+	h->threads = NULL;
+	gs__hub_add(h, self);
+	h->ready_head = h->ready_tail = NULL;
+	atomic_store(&h->remote, NULL);
+	h->dead = NULL;
+	h->live = 1;
+	h->root = self;
+	h->sched.sigmask = self->sigmask;
+	gs__precise_after_fork(h);
+	ev_loop_fork(h->loop);
+}
+
 /* ---- the hub's own context ------------------------------------------- */
 
 static void drain_remote(struct gs_hub *h)
@@ -356,7 +410,11 @@ static struct gs_hub *hub_create(void)
 	root->hub = h;
 	h->root = root;
 	h->live = 1;
+	gs__hub_add(h, root);
 	gs__os.hub = h;
+	static _Atomic int atfork_registered;
+	if (!atomic_exchange(&atfork_registered, 1))
+		pthread_atfork(NULL, NULL, after_fork_in_child);
 	return h;
 }
 

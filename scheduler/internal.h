@@ -38,6 +38,7 @@ _Noreturn void gs__exit_os_thread(void *retval);
 /* precise.c: wake the hub left seconds from now, to the microsecond. */
 void gs__precise_arm(struct gs_hub *h, double left);
 void gs__precise_free(struct gs_hub *h);
+void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
 
 /* tsd.c */
 
@@ -48,6 +49,7 @@ struct gs_thread {
 	struct gs_ctx ctx;             /* saved context while not running */
 	struct gs_hub *hub;            /* the hub it runs on; NULL: hub-less OS thread */
 	struct gs_thread *next_ready;  /* hub ready queue link */
+	struct gs_thread *hub_next, *hub_prev; /* the hub's list of its living threads */
 	struct gs_thread *_Atomic next_remote; /* link in a hub's cross-thread wake stack */
 	int state;                     /* enum gs_run_state */
 	unsigned flags;                /* enum gs_thread_flags */
@@ -91,6 +93,7 @@ struct gs_hub {
 	struct ev_loop *loop;
 	struct gs_thread sched;        /* the hub's own context: runs the loop */
 	struct gs_thread *root;        /* the OS thread's original context */
+	struct gs_thread *threads;     /* every thread of this hub not yet exited */
 	struct gs_thread *ready_head, *ready_tail; /* FIFO of runnable threads */
 	unsigned since_poll;           /* direct switches since the loop last ran */
 	unsigned live;                 /* green threads not yet exited, root included */
@@ -131,6 +134,8 @@ static inline void gs__release_dead(struct gs_hub *h) /* free what an exited thr
 		gs__release_dead_slow(h);
 }
 struct gs_thread *gs__adopt(void);          /* record for this OS thread */
+void gs__hub_add(struct gs_hub *h, struct gs_thread *t);    /* into h->threads */
+void gs__hub_remove(struct gs_hub *h, struct gs_thread *t);
 int gs__next_id(void);
 
 /* signals.c */
@@ -145,6 +150,7 @@ _Noreturn void gs__exit_os_thread(void *retval);
 /* precise.c: wake the hub left seconds from now, to the microsecond. */
 void gs__precise_arm(struct gs_hub *h, double left);
 void gs__precise_free(struct gs_hub *h);
+void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

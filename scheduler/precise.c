@@ -115,3 +115,14 @@ void gs__precise_free(struct gs_hub *h)
 	}
 	free(h->heap);
 }
+
+void gs__precise_after_fork(struct gs_hub *h)
+{
+	if (h->tfd > 0) {
+		ev_io_stop(h->loop, &h->tfd_watcher);
+		close(h->tfd); /* our reference only: the parent keeps its own */
+	}
+	h->tfd = 0; /* made anew on first use */
+	h->tfd_at = INFINITY;
+	h->heap_n = 0;
+}

@@ -64,6 +64,7 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	t->sigmask = gs_self()->sigmask; /* a new thread inherits its creator's mask */
 	gs__ctx_make(&t->ctx, (char *)t->stack.lo + t->stack.size, t->stack.size, thread_entry, t);
 	h->live++;
+	gs__hub_add(h, t);
 	*out = t;
 	return 0;
 }
@@ -105,6 +106,7 @@ int gs_thread_exit(void *retval)
 
 	if (!h) /* main thread that never needed a hub: nothing else runs */
 		exit(0);
+	gs__hub_remove(h, self);
 	if (--h->live == 0)
 		exit(0); /* the last thread ends the process, as in glibc */
 	if (self->flags & GS_TF_ROOT) {

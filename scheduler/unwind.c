@@ -130,9 +130,12 @@ _Noreturn void gs_cleanup_next(void *buf)
 
 /* ---- cancellation ------------------------------------------------------ */
 
+_Atomic int gs__cancel_requested;
+
 int gs_cancel(struct gs_thread *t)
 {
 	atomic_store(&t->cancel_pending, 1);
+	atomic_store(&gs__cancel_requested, 1);
 	if (t->cancel_disabled)
 		return 0;
 	if (t == gs_self()) {
@@ -146,7 +149,7 @@ int gs_cancel(struct gs_thread *t)
 	return 0;
 }
 
-void gs_testcancel(void)
+void gs__testcancel(void)
 {
 	struct gs_thread *t = gs_self();
 	if (gs_unlikely(atomic_load_explicit(&t->cancel_pending, memory_order_relaxed)) &&

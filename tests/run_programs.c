@@ -107,6 +107,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("thread_count"), /* fails with a do-nothing stand-in library */
 	COMPARE("thread_misc"),
 	COMPARE("cancel"), /* cleanup handlers at each greened cancellation point */
+	COMPARE("fork_sleep"), /* the child keeps one thread and its own hub */
 	/* thread-specific data, once */
 	COMPARE("tsd_keys"),
 	COMPARE("once"),
