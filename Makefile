@@ -34,7 +34,9 @@ HEADERS  := $(wildcard scheduler/*.h preload/*.h)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 PROG_SRC  := $(wildcard tests/programs/*.c)
-PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC))
+PROG_CXX  := $(wildcard tests/programs/*.cc)
+PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)) \
+             $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(PROG_CXX))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -67,6 +69,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HEADERS)
 $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm
+
+$(BUILD)/tests/programs/%: tests/programs/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O1 -g -std=gnu++17 -Wall -pthread -o $@ $<
 
 $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)

@@ -108,6 +108,9 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("thread_misc"),
 	COMPARE("cancel"), /* cleanup handlers at each greened cancellation point */
 	COMPARE("fork_sleep"), /* the child keeps one thread and its own hub */
+	/* real runtimes nobody here wrote */
+	COMPARE("python_threads", .timeout = 30), /* CPython: GIL, threading, queue, futures */
+	COMPARE("cxx_threads"),                    /* libstdc++: std::thread, mutexes, async */
 	/* thread-specific data, once */
 	COMPARE("tsd_keys"),
 	COMPARE("once"),
@@ -571,7 +574,7 @@ static void run_entry(void **state)
 	run_free(&r);
 }
 
-/* Every SRCDIR/NAME.c has at least one table entry. */
+/* Every SRCDIR/NAME.c and NAME.cc has at least one table entry. */
 static void check_table(void **state)
 {
 	DIR *d = opendir(src_dir);
@@ -580,14 +583,17 @@ static void check_table(void **state)
 		fail_msg("cannot open %s: %s", src_dir, strerror(errno));
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0)
+		size_t len = strlen(de->d_name), stem;
+		if (len > 2 && strcmp(de->d_name + len - 2, ".c") == 0)
+			stem = len - 2;
+		else if (len > 3 && strcmp(de->d_name + len - 3, ".cc") == 0)
+			stem = len - 3;
+		else
 			continue;
 		int found = 0;
 		for (size_t i = 0; i < sizeof tests / sizeof tests[0] && !found; i++) {
 			const struct entry *e = tests[i].initial_state;
-			found = e && strlen(e->prog) == len - 2 &&
-				strncmp(e->prog, de->d_name, len - 2) == 0;
+			found = e && strlen(e->prog) == stem && strncmp(e->prog, de->d_name, stem) == 0;
 		}
 		if (!found) {
 			print_error("  %s/%s has no entry in the table of %s\n", src_dir, de->d_name,
