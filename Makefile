@@ -72,7 +72,7 @@ $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h
 
 $(BUILD)/tests/programs/%: tests/programs/%.cc
 	@mkdir -p $(dir $@)
-	$(CXX) -O1 -g -std=gnu++17 -Wall -pthread -o $@ $<
+	$(CXX) -O1 -g -std=gnu++20 -Wall -pthread -o $@ $<
 
 $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)

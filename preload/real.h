@@ -122,6 +122,7 @@
 	X(int, tss_set, (tss_t, void *), NULL)                                                   \
 	X(void, tss_delete, (tss_t), NULL)                                                       \
 	X(void, call_once, (once_flag *, void (*)(void)), NULL)                                  \
+	X(long, syscall, (long, ...), NULL)                                                      \
 	X(int, sigaction, (int, const struct sigaction *, struct sigaction *), NULL)             \
 	X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *), NULL)                       \
 	X(int, sigprocmask, (int, const sigset_t *, sigset_t *), NULL)                           \

@@ -213,6 +213,15 @@ int gs_signal_thread(struct gs_thread *t, int sig);
 /* sigpending for the calling thread: the OS thread's and its own. */
 uint64_t gs_sigpending(void);
 
+/* ---- futex words (parking.c) ------------------------------------------ */
+
+/* FUTEX_WAIT(_BITSET) for a thread that can park: 0 when woken, -EAGAIN
+ * when *addr != val, -ETIMEDOUT, -EINTR (interruptible: GS_INTR_*). */
+int gs_futex_wait(const _Atomic int *addr, int val, unsigned bitset, const struct gs_deadline *d,
+		  int interruptible);
+/* FUTEX_WAKE(_BITSET): wakes up to n parked waiters of addr; how many. */
+int gs_futex_wake(const void *addr, int n, unsigned bitset);
+
 /* ---- exit and cancellation (unwind.c) ------------------------------- */
 
 #define GS_CANCELED_VALUE ((void *)-1) /* PTHREAD_CANCELED */

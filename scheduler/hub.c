@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rawsys.h"
 
 /* Direct switches between two polls of the loop: often enough that timers
  * and I/O wait at most some tens of microseconds behind busy threads, rare
@@ -60,8 +61,7 @@ void gs_warn(const char *fmt, ...)
 		n = sizeof buf - 2;
 	buf[n++] = '\n';
 	/* A raw system call: never a greened write, never stdio's lock. */
-	if (syscall(SYS_write, 2, buf, (size_t)n) < 0)
-		errno = saved;
+	gs__sys(SYS_write, 2, (long)buf, n, 0, 0, 0);
 	errno = saved;
 }
 
@@ -101,7 +101,7 @@ struct gs_thread *gs__adopt(void)
 	t->sigmask = gs__get_os_mask();
 	gs__os_current = t;
 	gs__current_id = t->id;
-	if (getpid() == (pid_t)syscall(SYS_gettid))
+	if (getpid() == (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0))
 		t->flags |= GS_TF_MAIN;
 	else
 		__cxa_thread_atexit_impl(os_thread_gone, t, &__dso_handle);

@@ -23,18 +23,19 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rawsys.h"
 
 #define BIT(sig) (1ULL << ((sig) - 1))
 
 void gs__set_os_mask(uint64_t mask)
 {
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
+	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, sizeof mask, 0, 0);
 }
 
 uint64_t gs__get_os_mask(void)
 {
 	uint64_t mask = 0;
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, sizeof mask);
+	gs__sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&mask, sizeof mask, 0, 0);
 	return mask;
 }
 
@@ -47,7 +48,7 @@ void gs__deliver_pending(struct gs_thread *t)
 	while ((ready = atomic_load(&t->sigpending) & ~t->sigmask)) {
 		int sig = __builtin_ctzll(ready) + 1;
 		atomic_fetch_and(&t->sigpending, ~BIT(sig));
-		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+		gs__sys(SYS_tgkill, getpid(), gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
 	}
 	errno = saved;
 }
@@ -138,6 +139,6 @@ void gs__deliver_signals(struct gs_hub *h)
 uint64_t gs_sigpending(void)
 {
 	uint64_t os = 0;
-	syscall(SYS_rt_sigpending, &os, sizeof os);
+	gs__sys(SYS_rt_sigpending, (long)&os, sizeof os, 0, 0, 0, 0);
 	return os | atomic_load(&gs_self()->sigpending);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rawsys.h"
 
 /* ---- spinlocks ------------------------------------------------------- */
 
@@ -31,7 +32,7 @@ void gs__spin_lock_contended(_Atomic int *l)
 	for (unsigned spins = 0;; spins++) {
 		while (atomic_load_explicit(l, memory_order_relaxed)) {
 			if (++spins > 100)
-				syscall(SYS_sched_yield);
+				gs__sys(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 			else
 				__builtin_ia32_pause();
 		}
@@ -102,13 +103,13 @@ int gs__futex_wait(_Atomic int *addr, int val, const struct gs_deadline *d)
 		}
 		tp = &ts;
 	}
-	long r = syscall(SYS_futex, addr, op, val, tp, NULL, FUTEX_BITSET_MATCH_ANY);
-	return r < 0 ? -errno : 0;
+	long r = gs__sys(SYS_futex, (long)addr, op, val, (long)tp, 0, FUTEX_BITSET_MATCH_ANY);
+	return r < 0 ? (int)r : 0;
 }
 
 void gs__futex_wake(_Atomic int *addr, int n)
 {
-	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+	gs__sys(SYS_futex, (long)addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, 0, 0, 0);
 }
 
 /* ---- waking ---------------------------------------------------------- */

@@ -111,6 +111,7 @@ static const struct CMUnitTest tests[] = {
 	/* real runtimes nobody here wrote */
 	COMPARE("python_threads", .timeout = 30), /* CPython: GIL, threading, queue, futures */
 	COMPARE("cxx_threads"),                    /* libstdc++: std::thread, mutexes, async */
+	COMPARE("cxx20_futex"),                    /* semaphores, latch, barrier, atomic wait: futex */
 	/* thread-specific data, once */
 	COMPARE("tsd_keys"),
 	COMPARE("once"),

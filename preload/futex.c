@@ -1,0 +1,147 @@
+/* The futex system call, greened (thread subsystem).
+ *
+ * libstdc++ (C++20 semaphores, latches, barriers, atomic wait), abseil,
+ * folly and others call syscall(SYS_futex, ...) directly.  In a green
+ * thread, a process-private FUTEX_WAIT or FUTEX_WAIT_BITSET parks the
+ * thread in the scheduler's parking lot; FUTEX_WAKE and FUTEX_WAKE_BITSET
+ * wake parked waiters first and pass what is left of the count to the
+ * kernel, for threads that sleep there (OS threads without a hub).
+ * A "shared" operation (no FUTEX_PRIVATE_FLAG; libstdc++ 12 uses only
+ * those) is greened too when the word lies in a private mapping, which no
+ * other process can see (found in /proc/self/maps; known private ranges
+ * are cached).  Every other system call, every other futex operation, and
+ * words in MAP_SHARED memory go to the real syscall() untouched.  Timeouts as the kernel's: relative on
+ * CLOCK_MONOTONIC for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET, on
+ * CLOCK_REALTIME with FUTEX_CLOCK_REALTIME. */
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+
+#include "config.h"
+#include "real.h"
+
+static long fail(long err)
+{
+	errno = (int)err;
+	return -1;
+}
+
+/* ---- is an address private to this process? ---------------------------- */
+
+#define RANGES 32
+static struct {
+	uintptr_t lo, hi;
+} private_ranges[RANGES]; /* mappings seen private (MAP_PRIVATE or anonymous) */
+static unsigned ranges_next;
+static _Atomic int ranges_lock;
+
+static int in_private_mapping(uintptr_t a)
+{
+	gs_spin_lock(&ranges_lock);
+	for (unsigned i = 0; i < RANGES; i++)
+		if (a >= private_ranges[i].lo && a < private_ranges[i].hi) {
+			gs_spin_unlock(&ranges_lock);
+			return 1;
+		}
+	gs_spin_unlock(&ranges_lock);
+	int saved = errno, found = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (f) {
+		char line[512];
+		while (fgets(line, sizeof line, f)) {
+			unsigned long lo, hi;
+			char perms[8];
+			if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || a < lo || a >= hi)
+				continue;
+			found = perms[3] == 'p';
+			if (found) {
+				gs_spin_lock(&ranges_lock);
+				private_ranges[ranges_next % RANGES].lo = lo;
+				private_ranges[ranges_next % RANGES].hi = hi;
+				ranges_next++;
+				gs_spin_unlock(&ranges_lock);
+			}
+			break;
+		}
+		fclose(f);
+	}
+	errno = saved;
+	return found;
+}
+
+/* -1 when this call is not ours to green. */
+static long futex(long *a, int *handled)
+{
+	_Atomic int *addr = (_Atomic int *)a[0];
+	int op = (int)a[1];
+	int cmd = op & FUTEX_CMD_MASK;
+	int val = (int)a[2];
+	const struct timespec *ts = (const struct timespec *)a[3];
+	unsigned bitset = (unsigned)a[5];
+	*handled = 0;
+	if (!(op & FUTEX_PRIVATE_FLAG) && !in_private_mapping((uintptr_t)addr))
+		return 0;
+	switch (cmd) {
+	case FUTEX_WAKE:
+		bitset = FUTEX_BITSET_MATCH_ANY;
+		/* fall through */
+	case FUTEX_WAKE_BITSET: {
+		if (bitset == 0)
+			break; /* the kernel's EINVAL */
+		if (val <= 0)
+			break;
+		int woken = gs_futex_wake(addr, val, bitset);
+		*handled = 1;
+		if (woken >= val)
+			return woken;
+		long more = gs_real.syscall(SYS_futex, (long)addr, op, (long)(val - woken), 0L, 0L, a[5]);
+		return woken + (more > 0 ? more : 0);
+	}
+	case FUTEX_WAIT:
+		bitset = FUTEX_BITSET_MATCH_ANY;
+		/* fall through */
+	case FUTEX_WAIT_BITSET: {
+		if (!gs_can_park() || ((uintptr_t)addr & 3) || bitset == 0)
+			break;
+		struct gs_deadline d, *dp = NULL;
+		if (ts) {
+			if (!gs_timespec_valid(ts) || ts->tv_sec < 0)
+				break; /* the kernel's EINVAL */
+			if (cmd == FUTEX_WAIT) {
+				gs_deadline_in(&d, ts);
+			} else {
+				d.clock = (op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+				d.at = *ts;
+			}
+			dp = &d;
+		}
+		*handled = 1;
+		/* Linux: an untimed wait restarts after an SA_RESTART handler, a
+		 * timed one returns EINTR. */
+		int r = gs_futex_wait(addr, val, bitset, dp,
+				      dp ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART);
+		return r ? fail(-r) : 0;
+	}
+	}
+	return 0;
+}
+
+GS_EXPORT long syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_futex && gs_thread_on()) {
+		int handled;
+		long r = futex(a, &handled);
+		if (handled)
+			return r;
+	}
+	return gs_real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
