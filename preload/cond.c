@@ -71,6 +71,7 @@ static int wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline
 	gs_testcancel(); /* a cancellation point */
 	struct gs_waiter w;
 	gs_waiter_init(&w);
+	gs_waiter_describe(&w, "condition variable", c, 0);
 	gs_spin_lock(&c->qlock);
 	gs_waitq_push(&c->waiters, &c->qlock, &w);
 	gs_spin_unlock(&c->qlock);

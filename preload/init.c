@@ -39,9 +39,10 @@ static const struct flag flags[] = {
 	{ "SELECT", &gs_cfg.select }, { "THREAD", &gs_cfg.thread },
 };
 
-/* Every GREENSHIM_ variable is checked: a subsystem flag takes 0 or 1; any
- * other value, or a name we do not know, is reported and ignored, so a typo
- * never silently changes what is greened. */
+/* Every GREENSHIM_ variable is checked: a subsystem flag takes 0 or 1,
+ * GREENSHIM_DEADLOCK report or abort; any other value, or a name we do not
+ * know, is reported and ignored, so a typo never silently changes what the
+ * shim does. */
 static void read_environment(void)
 {
 	int values[sizeof flags / sizeof flags[0]];
@@ -54,6 +55,14 @@ static void read_environment(void)
 		const char *name = *e + 10, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		const char *val = eq ? eq + 1 : "";
+		if (len == 8 && !strncmp(name, "DEADLOCK", 8)) {
+			if (!strcmp(val, "abort"))
+				gs_deadlock_action = GS_DEADLOCK_ABORT;
+			else if (strcmp(val, "report") != 0)
+				gs_warn("greenshim: GREENSHIM_DEADLOCK=%s: expected report or abort; "
+					"keeping report", val);
+			continue;
+		}
 		size_t i;
 		for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
 			if (strlen(flags[i].name) == len && !strncmp(flags[i].name, name, len))

@@ -98,6 +98,7 @@ static int wait(sem_t *s, const struct gs_deadline *d)
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
+	gs_waiter_describe(&w, "semaphore", g, 0);
 	gs_waitq_push(&g->waiters, &g->qlock, &w);
 	gs_spin_unlock(&g->qlock);
 	/* Linux: a timed wait always ends with EINTR when a handler runs, an

@@ -111,7 +111,20 @@ struct gs_waiter {
 	int native;                    /* 1: an OS thread with no hub, sleeps on state */
 	uintptr_t data;                /* the primitive's own use (rwlock: writer?) */
 	int interrupted;               /* a signal handler ran for this wait */
+	/* What is waited for, for people (deadlock report, inspector): */
+	const char *what;              /* "mutex", "cond", "join", ... */
+	const void *object;            /* its address */
+	int holder;                    /* thread id holding it, 0 if none/unknown */
 };
+
+/* Describes w's wait (after gs_waiter_init). */
+static inline void gs_waiter_describe(struct gs_waiter *w, const char *what, const void *object,
+				      int holder)
+{
+	w->what = what;
+	w->object = object;
+	w->holder = holder;
+}
 
 /* How a wait reacts to a signal handler running for its thread (the
  * `interruptible` argument of gs_wait), as the Linux calls they stand for:
@@ -256,6 +269,11 @@ void *gs_key_get(unsigned key);
 int gs_key_set(unsigned key, const void *value);
 
 /* ---- diagnostics ---------------------------------------------------- */
+
+/* GREENSHIM_DEADLOCK: what the hub does when no thread can ever wake. */
+enum { GS_DEADLOCK_REPORT = 0, GS_DEADLOCK_ABORT = 1 };
+extern int gs_deadlock_action;
+
 void gs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -353,6 +353,8 @@ static void hub_main(void *arg)
 		gs__release_dead(h);
 		h->since_poll = 0;
 		gs__deliver_signals(h);
+		if (!h->ready_head)
+			gs__check_deadlock(h);
 		ev_run(h->loop, h->ready_head ? EVRUN_NOWAIT : EVRUN_ONCE);
 		drain_remote(h);
 		gs__deliver_signals(h);

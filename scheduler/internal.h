@@ -40,6 +40,9 @@ void gs__precise_arm(struct gs_hub *h, double left);
 void gs__precise_free(struct gs_hub *h);
 void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
 
+/* deadlock.c: called by the hub when nothing is ready, before it blocks. */
+void gs__check_deadlock(struct gs_hub *h);
+
 /* tsd.c */
 
 /* A green thread.  First field: the magic that tells our pthread_t from
@@ -104,6 +107,8 @@ struct gs_hub {
 	unsigned signal_seen;          /* the hub's view of signal_gen */
 	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
 	int *errno_p;                  /* this OS thread's errno (a call to find) */
+	unsigned armed;                /* threads waiting with a deadline */
+	int deadlock_reported;         /* the report is printed once */
 	/* precise.c: a timerfd armed at the earliest deadline (0: not made
 	 * yet, -1: unavailable), and the heap of deadlines (CLOCK_MONOTONIC). */
 	int tfd;
@@ -151,6 +156,9 @@ _Noreturn void gs__exit_os_thread(void *retval);
 void gs__precise_arm(struct gs_hub *h, double left);
 void gs__precise_free(struct gs_hub *h);
 void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
+
+/* deadlock.c: called by the hub when nothing is ready, before it blocks. */
+void gs__check_deadlock(struct gs_hub *h);
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

@@ -39,6 +39,7 @@ int gs_futex_wait(const _Atomic int *addr, int val, unsigned bitset, const struc
 	struct bucket *b = bucket_of(addr);
 	struct futex_waiter fw;
 	gs_waiter_init(&fw.w);
+	gs_waiter_describe(&fw.w, "futex", addr, 0);
 	fw.addr = addr;
 	fw.bitset = bitset;
 	gs_spin_lock(&b->lock);

@@ -161,6 +161,7 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
+	gs_waiter_describe(&w, "join", t, t->id);
 	t->joined = 1;
 	if (t->state == GS_T_ZOMBIE) {
 		/* Exited, but its stack is not released yet: that happens as

@@ -123,6 +123,9 @@ void gs_waiter_init(struct gs_waiter *w)
 	w->thread = t;
 	w->data = 0;
 	w->interrupted = 0;
+	w->what = NULL;
+	w->object = NULL;
+	w->holder = 0;
 	atomic_store_explicit(&w->state, GS_WAITING, memory_order_relaxed);
 	/* With a hub the thread parks; without one it sleeps on a futex.
 	 * The hub is created by sleeps and thread creation, not here: an OS
@@ -306,14 +309,18 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 	t->waiting = w;
 	t->deadline = d;
 	t->interruptible = interruptible;
-	if (d)
+	if (d) {
 		arm(t);
+		t->hub->armed++;
+	}
 	while (atomic_load_explicit(&w->state, memory_order_acquire) == GS_WAITING) {
 		t->state = GS_T_PARKED;
 		gs__park();
 	}
-	if (d)
+	if (d) {
 		disarm(t);
+		t->hub->armed--;
+	}
 	t->waiting = NULL;
 	t->interruptible = 0;
 	return atomic_load_explicit(&w->state, memory_order_relaxed);

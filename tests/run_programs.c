@@ -72,6 +72,7 @@ struct entry {
 	const char *env[MAX_ENV];   /* extra "NAME=value" for every run */
 	const char *expect_out;     /* SHIM_ONLY, STDERR_CONTAINS: stdout */
 	const char *stderr_has;     /* STDERR_CONTAINS: substring of stderr */
+	int signal;                 /* SHIM_ONLY, STDERR_CONTAINS: the run must end by it (0: exit 0) */
 };
 
 static void run_entry(void **state);
@@ -112,6 +113,9 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("python_threads", .timeout = 30), /* CPython: GIL, threading, queue, futures */
 	COMPARE("cxx_threads"),                    /* libstdc++: std::thread, mutexes, async */
 	COMPARE("cxx20_futex"),                    /* semaphores, latch, barrier, atomic wait: futex */
+	/* a deadlock is reported (natively it just hangs) */
+	STDERR_CONTAINS("deadlock", "abort", "started\n", "waits on mutex", .signal = 6,
+			.env = { "GREENSHIM_DEADLOCK=abort" }),
 	/* thread-specific data, once */
 	COMPARE("tsd_keys"),
 	COMPARE("once"),
@@ -550,13 +554,16 @@ static void run_entry(void **state)
 	run_program(path, env, timeout, &r);
 	free(env);
 	size_t want_len = strlen(e->expect_out);
-	int bad_status = r.how != R_EXITED || r.code != 0;
+	int bad_status = e->signal ? r.how != R_SIGNALED || r.code != e->signal
+				   : r.how != R_EXITED || r.code != 0;
 	int bad_out = r.out_len != want_len || memcmp(r.out, e->expect_out, want_len) != 0;
 	int bad_err = e->mode == M_STDERR_CONTAINS &&
 		      !memmem(r.err, r.err_len, e->stderr_has, strlen(e->stderr_has));
 	if (bad_status || bad_out || bad_err) {
 		describe(e, &r, envnote);
-		if (bad_status)
+		if (bad_status && e->signal)
+			print_error("    expected the run to end by signal %d\n", e->signal);
+		else if (bad_status)
 			print_error("    expected exit status 0\n");
 		if (bad_out) {
 			print_error("    stdout differs from the expected text:\n");
@@ -569,7 +576,7 @@ static void run_entry(void **state)
 		status_text(&r, st, sizeof st);
 		run_free(&r);
 		fail_msg("%s [preload%s]: %s%s%s%s", e->prog, envnote, st,
-			 bad_status ? " (want exit status 0)" : "", bad_out ? "; wrong stdout" : "",
+			 bad_status ? (e->signal ? " (want a signal)" : " (want exit status 0)") : "", bad_out ? "; wrong stdout" : "",
 			 bad_err ? "; warning missing from stderr" : "");
 	}
 	run_free(&r);

@@ -1,0 +1,73 @@
+/* "All green threads are asleep": the Go runtime's deadlock report.
+ *
+ * The hub is about to block and nothing is ready.  If no wait has a
+ * deadline, no other OS thread exists that could wake one (glibc's
+ * __libc_single_threaded), and every thread of the hub is parked on a
+ * synchronisation object, then nothing can ever run again.  The report
+ * lists each thread, its start routine, what it waits for and who holds
+ * it; it is printed once, and the process then hangs, as it would
+ * natively, unless GREENSHIM_DEADLOCK=abort.
+ *
+ * What this cannot see, so never calls a deadlock: waits with a deadline,
+ * fd and child waits (none are greened yet: issue 3), and other OS
+ * threads.  A signal handler could still wake a thread; that is why the
+ * default is to report and keep waiting. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int gs_deadlock_action = GS_DEADLOCK_REPORT;
+
+static const char *routine_name(struct gs_thread *t, char *buf, size_t size)
+{
+	Dl_info info;
+	if ((t->flags & GS_TF_ROOT))
+		return (t->flags & GS_TF_MAIN) ? "main" : "(OS thread)";
+	if (t->start && dladdr((void *)t->start, &info)) {
+		if (info.dli_sname)
+			return info.dli_sname;
+		/* a static function: file and offset, for addr2line */
+		const char *base = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+		snprintf(buf, size, "%s+%#lx", base ? base + 1 : info.dli_fname ? info.dli_fname : "?",
+			 (unsigned long)((char *)t->start - (char *)info.dli_fbase));
+		return buf;
+	}
+	snprintf(buf, size, "%p", (void *)t->start);
+	return buf;
+}
+
+void gs__check_deadlock(struct gs_hub *h)
+{
+	if (h->armed || !gs_single() || atomic_load_explicit(&h->remote, memory_order_relaxed))
+		return;
+	unsigned n = 0;
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {
+		if (t->state != GS_T_PARKED || !t->waiting || !t->waiting->what)
+			return; /* something else could still happen */
+		n++;
+	}
+	if (n == 0 || h->deadlock_reported)
+		return;
+	h->deadlock_reported = 1;
+	gs_warn("greenshim: deadlock: all %u green threads are asleep and nothing can wake them:", n);
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {
+		char buf[128];
+		struct gs_waiter *w = t->waiting;
+		if (!strcmp(w->what, "join"))
+			gs_warn("  thread %d (%s) waits to join thread %d", t->id,
+				routine_name(t, buf, sizeof buf), w->holder);
+		else if (w->holder)
+			gs_warn("  thread %d (%s) waits on %s %p held by thread %d", t->id,
+				routine_name(t, buf, sizeof buf), w->what, w->object, w->holder);
+		else
+			gs_warn("  thread %d (%s) waits on %s %p", t->id, routine_name(t, buf, sizeof buf),
+				w->what, w->object);
+	}
+	if (gs_deadlock_action == GS_DEADLOCK_ABORT) {
+		gs_warn("greenshim: GREENSHIM_DEADLOCK=abort: aborting");
+		abort();
+	}
+}
