@@ -46,10 +46,71 @@ static int wrapping(void)
 	return gs_time_on() || gs_thread_on();
 }
 
+/* ---- SIGSEGV: stack overflow reports --------------------------------- */
+
+/* With the thread subsystem on, SIGSEGV stays ours (on the alternate
+ * stack): a fault in a green thread's guard page is reported by name; any
+ * other fault goes to the program's handler as if it were installed
+ * itself; with none, the default action (we restore it and return, and the
+ * faulting instruction faults again). */
+static _Atomic int segv_installed;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	void *fn = atomic_load(&handlers[sig].fn);
+	if (!gs_stack_overflow_report(si->si_addr) && fn != (void *)SIG_DFL && fn != (void *)SIG_IGN) {
+		wrapper(sig, si, uc);
+		return;
+	}
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	gs_real.sigaction(sig, &dfl, NULL);
+}
+
+void gs__segv_install(void)
+{
+	if (atomic_exchange(&segv_installed, 1))
+		return;
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	act.sa_sigaction = segv_handler;
+	act.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&act.sa_mask);
+	if (gs_real.sigaction(SIGSEGV, &act, &old) != 0)
+		return;
+	/* A handler the program set before (through us, wrapped) stays its. */
+	if (old.sa_sigaction != wrapper && old.sa_handler != SIG_DFL) {
+		atomic_store(&handlers[SIGSEGV].fn, (void *)old.sa_sigaction);
+		atomic_store(&handlers[SIGSEGV].flags, old.sa_flags);
+	}
+}
+
+/* sigaction(SIGSEGV) while our guard handler is installed: the program's
+ * handler is recorded (and called by ours); what it reads back is its own. */
+static int segv_action(const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction prev;
+	if (gs_real.sigaction(SIGSEGV, NULL, &prev) != 0)
+		return -1;
+	if (old) {
+		*old = prev;
+		old->sa_sigaction = (void (*)(int, siginfo_t *, void *))atomic_load(&handlers[SIGSEGV].fn);
+		old->sa_flags = atomic_load(&handlers[SIGSEGV].flags);
+	}
+	if (act) {
+		atomic_store(&handlers[SIGSEGV].fn, (void *)act->sa_sigaction);
+		atomic_store(&handlers[SIGSEGV].flags, act->sa_flags);
+	}
+	return 0;
+}
+
 GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!wrapping() || sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
 		return gs_real.sigaction(sig, act, old);
+	if (sig == SIGSEGV && atomic_load(&segv_installed))
+		return segv_action(act, old);
 	struct sigaction k, prev;
 	const struct sigaction *install = act;
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {

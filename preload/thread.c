@@ -101,8 +101,11 @@ static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *
 	return 0;
 }
 
+void gs__segv_install(void); /* signal.c */
+
 int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg, int c11)
 {
+	gs__segv_install(); /* green stacks exist from now on: report overflows */
 	struct gs_thread_attr a;
 	int policy, prio = 0;
 	int rc = read_attr(attr, &a, &policy, &prio);

@@ -273,6 +273,9 @@ int gs_key_set(unsigned key, const void *value);
 /* GREENSHIM_DEADLOCK: what the hub does when no thread can ever wake. */
 enum { GS_DEADLOCK_REPORT = 0, GS_DEADLOCK_ABORT = 1 };
 extern int gs_deadlock_action;
+/* A SIGSEGV at addr hit the running green thread's guard page: the report
+ * is written to stderr and 1 returned. */
+int gs_stack_overflow_report(const void *addr);
 
 void gs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

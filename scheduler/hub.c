@@ -414,6 +414,7 @@ static struct gs_hub *hub_create(void)
 	h->live = 1;
 	gs__hub_add(h, root);
 	gs__os.hub = h;
+	gs__altstack();
 	static _Atomic int atfork_registered;
 	if (!atomic_exchange(&atfork_registered, 1))
 		pthread_atfork(NULL, NULL, after_fork_in_child);

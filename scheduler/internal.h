@@ -40,8 +40,10 @@ void gs__precise_arm(struct gs_hub *h, double left);
 void gs__precise_free(struct gs_hub *h);
 void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
 
-/* deadlock.c: called by the hub when nothing is ready, before it blocks. */
+/* reports.c: called by the hub when nothing is ready, before it blocks;
+ * the alternate signal stack for overflow reports. */
 void gs__check_deadlock(struct gs_hub *h);
+void gs__altstack(void);
 
 /* tsd.c */
 
@@ -157,8 +159,10 @@ void gs__precise_arm(struct gs_hub *h, double left);
 void gs__precise_free(struct gs_hub *h);
 void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
 
-/* deadlock.c: called by the hub when nothing is ready, before it blocks. */
+/* reports.c: called by the hub when nothing is ready, before it blocks;
+ * the alternate signal stack for overflow reports. */
 void gs__check_deadlock(struct gs_hub *h);
+void gs__altstack(void);
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

@@ -113,6 +113,10 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("python_threads", .timeout = 30), /* CPython: GIL, threading, queue, futures */
 	COMPARE("cxx_threads"),                    /* libstdc++: std::thread, mutexes, async */
 	COMPARE("cxx20_futex"),                    /* semaphores, latch, barrier, atomic wait: futex */
+	COMPARE("segv_handler"), /* the program's own SIGSEGV handler still works */
+	/* a stack overflow is reported by name, then SIGSEGV as natively */
+	STDERR_CONTAINS("stack_overflow", "report", "started\n", "stack overflow in green thread",
+			.signal = 11),
 	/* a deadlock is reported (natively it just hangs) */
 	STDERR_CONTAINS("deadlock", "abort", "started\n", "waits on mutex", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),

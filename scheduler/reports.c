@@ -1,4 +1,6 @@
-/* "All green threads are asleep": the Go runtime's deadlock report.
+/* Reports on a program gone wrong: a deadlock, a stack overflow.
+ *
+ * "All green threads are asleep": the Go runtime's deadlock report.
  *
  * The hub is about to block and nothing is ready.  If no wait has a
  * deadline, no other OS thread exists that could wake one (glibc's
@@ -13,6 +15,8 @@
  * threads.  A signal handler could still wake a thread; that is why the
  * default is to report and keep waiting. */
 #include <dlfcn.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,4 +74,40 @@ void gs__check_deadlock(struct gs_hub *h)
 		gs_warn("greenshim: GREENSHIM_DEADLOCK=abort: aborting");
 		abort();
 	}
+}
+
+/* ---- stack overflow ---------------------------------------------------- */
+
+/* A SIGSEGV at addr: if it hit the guard page of the running green
+ * thread's stack, say so by name (async-signal-safe enough: gs_warn formats
+ * into a local buffer and writes with a system call).  1 if it did. */
+int gs_stack_overflow_report(const void *addr)
+{
+	struct gs_thread *t = gs__os_current;
+	if (!t || t->stack.kind != GS_STACK_GUARDED)
+		return 0;
+	const char *lo = t->stack.lo;
+	if ((const char *)addr >= lo || (const char *)addr < lo - t->stack.guard)
+		return 0;
+	char buf[128];
+	gs_warn("greenshim: stack overflow in green thread %d (start routine %s, stack %zu bytes): "
+		"it ran into its guard page", t->id, routine_name(t, buf, sizeof buf), t->stack.size);
+	return 1;
+}
+
+/* The alternate signal stack the SIGSEGV handler needs on a thread whose
+ * own stack is exhausted: one per OS thread with a hub, unless the program
+ * set its own. */
+void gs__altstack(void)
+{
+	stack_t cur;
+	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+		return;
+	size_t size = 64 * 1024;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	stack_t ss = { .ss_sp = p, .ss_size = size, .ss_flags = 0 };
+	if (sigaltstack(&ss, NULL) != 0)
+		munmap(p, size);
 }
