@@ -22,9 +22,9 @@ struct thread_extra {
 	char name[16];        /* pthread_setname_np; empty: not known yet */
 	int policy;           /* scheduling policy and priority we report */
 	int priority;
-	cpu_set_t *affinity;  /* set by pthread_setaffinity_np, or NULL */
-	size_t affinity_size;
 	pthread_t real;       /* roots: glibc's handle for the OS thread */
+	size_t affinity_size; /* bytes of affinity set by pthread_setaffinity_np, 0: none */
+	cpu_set_t affinity;   /* (kept here: the record is freed with the thread) */
 };
 _Static_assert(sizeof(struct thread_extra) <= GS_THREAD_EXTRA_SIZE, "extra area too small");
 
@@ -439,13 +439,9 @@ GS_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t 
 	if (!usable)
 		return EINVAL;
 	struct thread_extra *x = extra_of(t);
-	cpu_set_t *copy = malloc(size);
-	if (!copy)
-		return ENOMEM;
-	memcpy(copy, set, size);
-	free(x->affinity);
-	x->affinity = copy;
-	x->affinity_size = size;
+	x->affinity_size = size < sizeof x->affinity ? size : sizeof x->affinity;
+	memset(&x->affinity, 0, sizeof x->affinity);
+	memcpy(&x->affinity, set, x->affinity_size); /* CPUs past CPU_SETSIZE are not kept */
 	return 0;
 }
 
@@ -457,12 +453,12 @@ GS_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
 	if (!gs_is_thread(t))
 		return ESRCH;
 	struct thread_extra *x = extra_of(t);
-	if (!x->affinity) {
+	if (!x->affinity_size) {
 		if (sched_getaffinity(0, size, set) != 0)
 			return errno;
 		return 0;
 	}
 	memset(set, 0, size);
-	memcpy(set, x->affinity, size < x->affinity_size ? size : x->affinity_size);
+	memcpy(set, &x->affinity, size < x->affinity_size ? size : x->affinity_size);
 	return 0;
 }

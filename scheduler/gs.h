@@ -90,7 +90,7 @@ struct gs_thread_info {
 void gs_thread_info(const struct gs_thread *t, struct gs_thread_info *out);
 /* A small per-thread area that preload/ owns (names, sched params). */
 void *gs_thread_extra(struct gs_thread *t);
-#define GS_THREAD_EXTRA_SIZE 64
+#define GS_THREAD_EXTRA_SIZE 192
 
 /* ---- parking -------------------------------------------------------- */
 
