@@ -89,6 +89,7 @@ static int wait(sem_t *s, const struct gs_deadline *d)
 {
 	struct gs_sem *g = gsem(s);
 	gs_testcancel(); /* a cancellation point */
+restart:
 	if (try_take(g))
 		return 0;
 	gs_spin_lock(&g->qlock);
@@ -106,7 +107,9 @@ static int wait(sem_t *s, const struct gs_deadline *d)
 	int how = gs_wait(&w, d, (d ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART) | GS_WAIT_CANCELLABLE);
 	if (how == GS_CANCELED)
 		gs_testcancel();
-	if (how == GS_WOKEN && w.interrupted) {
+	if (how == GS_INTERRUPTED && w.interrupted == 2)
+		goto restart; /* the SA_RESTART handler ran (on resume): wait on */
+	if (how == GS_WOKEN && w.interrupted == 1) {
 		/* Handed a unit, but a handler ran for us first (perhaps the
 		 * very one that posted): glibc reports EINTR and leaves the unit
 		 * in the semaphore. */

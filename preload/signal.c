@@ -41,6 +41,15 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* What the program set for sig, for pthread_kill (GS_SIG_*). */
+int gs__sig_disposition(int sig)
+{
+	void *fn = atomic_load(&handlers[sig].fn);
+	if (fn == (void *)SIG_DFL || fn == (void *)SIG_IGN)
+		return GS_SIG_NO_HANDLER;
+	return (atomic_load(&handlers[sig].flags) & SA_RESTART) ? GS_SIG_HANDLER_RESTART : GS_SIG_HANDLER;
+}
+
 static int wrapping(void)
 {
 	return gs_time_on() || gs_thread_on();

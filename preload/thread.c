@@ -321,6 +321,8 @@ GS_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
 	return 0;
 }
 
+int gs__sig_disposition(int sig); /* signal.c */
+
 static int signal_thread(struct gs_thread *t, int sig, const union sigval *value)
 {
 	if (sig < 0 || sig >= NSIG)
@@ -343,7 +345,7 @@ static int signal_thread(struct gs_thread *t, int sig, const union sigval *value
 			return errno;
 		return 0;
 	}
-	gs_signal_thread(t, sig);
+	gs_signal_thread(t, sig, gs__sig_disposition(sig));
 	return 0;
 }
 

@@ -70,9 +70,8 @@ int gs_is_thread(const void *p);
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 		     void *(*fn)(void *), void *arg);
 void gs_thread_start(struct gs_thread *t);
-/* Ends the calling thread.  Returns (-1) only for an OS thread that is
- * alone on its hub and not main: the caller must end it for real. */
-int gs_thread_exit(void *retval);
+/* Ends the calling thread (key destructors, join, release). */
+_Noreturn void gs_thread_exit(void *retval);
 /* Join t: blocks unless try; d may be NULL.  0, -EINVAL (detached or
  * already joined by another), -EDEADLK (self), -EBUSY (try, running),
  * -ETIMEDOUT. */
@@ -110,7 +109,8 @@ struct gs_waiter {
 	_Atomic int state;             /* GS_WAITING until woken/timed out */
 	int native;                    /* 1: an OS thread with no hub, sleeps on state */
 	uintptr_t data;                /* the primitive's own use (rwlock: writer?) */
-	int interrupted;               /* a signal handler ran for this wait */
+	int interrupted;               /* a signal handler ran for this wait (2: an
+					* SA_RESTART one: an untimed wait goes on) */
 	/* What is waited for, for people (deadlock report, inspector): */
 	const char *what;              /* "mutex", "cond", "join", ... */
 	const void *object;            /* its address */
@@ -222,7 +222,9 @@ int gs_sigmask(int how, const uint64_t *set, uint64_t *old);
  * t's own context when t runs with it unblocked; an interruptible greened
  * wait of t ends with EINTR.  Returns 1 when t is on another OS thread's
  * hub: then it only gets the signal when it next runs. */
-int gs_signal_thread(struct gs_thread *t, int sig);
+int gs_signal_thread(struct gs_thread *t, int sig, int disposition);
+/* disposition: what the program set for sig. */
+enum { GS_SIG_NO_HANDLER = 0, GS_SIG_HANDLER = 1, GS_SIG_HANDLER_RESTART = 2 };
 /* sigpending for the calling thread: the OS thread's and its own. */
 uint64_t gs_sigpending(void);
 

@@ -400,6 +400,7 @@ static struct gs_hub *hub_create(void)
 	}
 	ev_set_userdata(h->loop, h);
 	h->errno_p = &errno;
+	h->tfd = GS_TFD_NOT_MADE; /* 0 is a valid descriptor */
 	ev_async_init(&h->remote_wake, remote_cb);
 	ev_async_start(h->loop, &h->remote_wake);
 	h->sched.magic = GS_THREAD_MAGIC;

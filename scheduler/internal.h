@@ -26,26 +26,10 @@ enum gs_thread_flags {
 	GS_TF_MAIN = 16,    /* the process's main thread */
 };
 
-struct gs_tsd_block; /* signals.c */
-void gs__set_os_mask(uint64_t mask);
-uint64_t gs__get_os_mask(void);
-void gs__deliver_pending(struct gs_thread *t);
-void gs__deliver_signals(struct gs_hub *h);
+struct gs_tsd_block; /* tsd.c */
 
-/* thread.c: ends an OS thread alone on its hub for real (pthread_exit). */
-_Noreturn void gs__exit_os_thread(void *retval);
-
-/* precise.c: wake the hub left seconds from now, to the microsecond. */
-void gs__precise_arm(struct gs_hub *h, double left);
-void gs__precise_free(struct gs_hub *h);
-void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
-
-/* reports.c: called by the hub when nothing is ready, before it blocks;
- * the alternate signal stack for overflow reports. */
-void gs__check_deadlock(struct gs_hub *h);
-void gs__altstack(void);
-
-/* tsd.c */
+#define GS_TFD_NOT_MADE (-2)    /* the hub's timerfd is made on first use */
+#define GS_TFD_UNAVAILABLE (-1) /* timerfd_create failed: libev's precision */
 
 /* A green thread.  First field: the magic that tells our pthread_t from
  * glibc's (glibc's struct pthread starts with a pointer to itself). */
@@ -111,8 +95,8 @@ struct gs_hub {
 	int *errno_p;                  /* this OS thread's errno (a call to find) */
 	unsigned armed;                /* threads waiting with a deadline */
 	int deadlock_reported;         /* the report is printed once */
-	/* precise.c: a timerfd armed at the earliest deadline (0: not made
-	 * yet, -1: unavailable), and the heap of deadlines (CLOCK_MONOTONIC). */
+	/* precise.c: a timerfd armed at the earliest deadline (or one of the
+	 * GS_TFD_ values), and the heap of deadlines (CLOCK_MONOTONIC). */
 	int tfd;
 	double tfd_at;
 	ev_io tfd_watcher;
@@ -151,7 +135,7 @@ uint64_t gs__get_os_mask(void);
 void gs__deliver_pending(struct gs_thread *t);
 void gs__deliver_signals(struct gs_hub *h);
 
-/* thread.c: ends an OS thread alone on its hub for real (pthread_exit). */
+/* thread.c: ends the OS thread through glibc's own pthread_exit. */
 _Noreturn void gs__exit_os_thread(void *retval);
 
 /* precise.c: wake the hub left seconds from now, to the microsecond. */

@@ -38,6 +38,7 @@ int gs_futex_wait(const _Atomic int *addr, int val, unsigned bitset, const struc
 {
 	struct bucket *b = bucket_of(addr);
 	struct futex_waiter fw;
+restart:
 	gs_waiter_init(&fw.w);
 	gs_waiter_describe(&fw.w, "futex", addr, 0);
 	fw.addr = addr;
@@ -49,7 +50,10 @@ int gs_futex_wait(const _Atomic int *addr, int val, unsigned bitset, const struc
 	}
 	gs_waitq_push(&b->q, &b->lock, &fw.w);
 	gs_spin_unlock(&b->lock);
-	switch (gs_wait(&fw.w, d, interruptible)) {
+	int how = gs_wait(&fw.w, d, interruptible);
+	if (how == GS_INTERRUPTED && fw.w.interrupted == 2)
+		goto restart; /* as the kernel restarts FUTEX_WAIT after SA_RESTART */
+	switch (how) {
 	case GS_WOKEN:
 		return 0;
 	case GS_TIMEDOUT:

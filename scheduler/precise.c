@@ -88,12 +88,12 @@ static void fired(struct ev_loop *loop, ev_io *w, int revents)
 
 void gs__precise_arm(struct gs_hub *h, double left)
 {
-	if (h->tfd < 0)
+	if (h->tfd == GS_TFD_UNAVAILABLE)
 		return; /* no timerfd: libev's millisecond precision */
-	if (h->tfd == 0) {
+	if (h->tfd == GS_TFD_NOT_MADE) {
 		int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (fd < 0) {
-			h->tfd = -1;
+			h->tfd = GS_TFD_UNAVAILABLE;
 			return;
 		}
 		h->tfd = fd;
@@ -109,7 +109,7 @@ void gs__precise_arm(struct gs_hub *h, double left)
 
 void gs__precise_free(struct gs_hub *h)
 {
-	if (h->tfd > 0) {
+	if (h->tfd >= 0) {
 		ev_io_stop(h->loop, &h->tfd_watcher);
 		close(h->tfd);
 	}
@@ -118,11 +118,11 @@ void gs__precise_free(struct gs_hub *h)
 
 void gs__precise_after_fork(struct gs_hub *h)
 {
-	if (h->tfd > 0) {
+	if (h->tfd >= 0) {
 		ev_io_stop(h->loop, &h->tfd_watcher);
 		close(h->tfd); /* our reference only: the parent keeps its own */
 	}
-	h->tfd = 0; /* made anew on first use */
+	h->tfd = GS_TFD_NOT_MADE; /* made anew on first use */
 	h->tfd_at = INFINITY;
 	h->heap_n = 0;
 }

@@ -85,9 +85,15 @@ int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
 	return 0;
 }
 
-int gs_signal_thread(struct gs_thread *t, int sig)
+int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 {
 	struct gs_thread *self = gs_self();
+	if (disposition == GS_SIG_NO_HANDLER && !(t->sigmask & BIT(sig))) {
+		/* The default action (or SIG_IGN) is the process's, whichever
+		 * thread takes it: take it now, as natively. */
+		gs__sys(SYS_tgkill, getpid(), gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
+		return 0;
+	}
 	atomic_fetch_or(&t->sigpending, BIT(sig));
 	if (t != self && t->hub != gs__os.hub)
 		return 1; /* delivered when it next runs; its hub is not ours to touch */
@@ -95,9 +101,14 @@ int gs_signal_thread(struct gs_thread *t, int sig)
 		gs__deliver_pending(t);
 		return 0;
 	}
+	/* Wake it so that the handler runs in its context; an untimed wait
+	 * after an SA_RESTART handler then goes on (the caller re-waits). */
 	if (!(t->sigmask & BIT(sig)) && t->state == GS_T_PARKED && GS_INTR_MODE(t->interruptible) &&
 	    t->waiting) {
-		t->waiting->interrupted = 1;
+		int restart = disposition == GS_SIG_HANDLER_RESTART &&
+			      GS_INTR_MODE(t->interruptible) == GS_INTR_UNLESS_RESTART;
+		if (t->waiting->interrupted != 1)
+			t->waiting->interrupted = restart ? 2 : 1;
 		gs__end_wait(t->waiting, GS_INTERRUPTED);
 	}
 	return 0;

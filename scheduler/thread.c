@@ -84,7 +84,7 @@ void gs_thread_start(struct gs_thread *t)
 	gs__run_now(self, t);
 }
 
-int gs_thread_exit(void *retval)
+_Noreturn void gs_thread_exit(void *retval)
 {
 	struct gs_thread *self = gs_self();
 	self->retval = retval;
@@ -92,8 +92,6 @@ int gs_thread_exit(void *retval)
 	gs__tsd_free(self);
 
 	struct gs_hub *h = self->hub;
-	if ((self->flags & GS_TF_ROOT) && !(self->flags & GS_TF_MAIN) && (!h || h->live == 1))
-		return -1; /* an OS thread alone on its hub: the caller ends it for real */
 
 	gs_spin_lock(&self->exit_lock);
 	self->state = GS_T_ZOMBIE;
@@ -104,11 +102,15 @@ int gs_thread_exit(void *retval)
 		gs_waiter_wake(w, GS_WOKEN);
 	gs_spin_unlock(&self->exit_lock);
 
-	if (!h) /* main thread that never needed a hub: nothing else runs */
-		exit(0);
+	/* The last green thread of this OS thread ends the OS thread through
+	 * glibc's pthread_exit: glibc counts its real threads and ends the
+	 * process (exit(0)) with the last one, as natively; other OS threads
+	 * go on. */
+	if (!h)
+		gs__exit_os_thread(retval);
 	gs__hub_remove(h, self);
 	if (--h->live == 0)
-		exit(0); /* the last thread ends the process, as in glibc */
+		gs__exit_os_thread(retval);
 	if (self->flags & GS_TF_ROOT) {
 		/* A root's stack is the OS thread's own: it cannot be freed or
 		 * left, so the root stays parked while the others run. */

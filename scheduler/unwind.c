@@ -109,7 +109,6 @@ static _Noreturn void unwind_on(struct gs_thread *t)
 	if (b)
 		jump(b->cancel_jmp_buf[0].jmp_buf);
 	gs_thread_exit(t->retval);
-	gs__exit_os_thread(t->retval);
 }
 
 _Noreturn void gs_thread_exit_unwinding(void *retval)

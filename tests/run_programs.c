@@ -136,6 +136,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("spin"),
 	COMPARE("sem"),
 	COMPARE("sem_signal"),
+	COMPARE("kill_restart"), /* pthread_kill vs SA_RESTART, handler in the target */
 	COMPARE("yield_pingpong"),
 	/* C11 threads */
 	COMPARE("c11_threads"),
