@@ -200,6 +200,11 @@ void gs__ready(struct gs_thread *t)
 		push_ready(h, t);
 		return;
 	}
+	/* Another OS thread: queue t only once it is committed to park (see
+	 * the park token in internal.h). */
+	if (atomic_exchange_explicit(&t->park_token, GS_PARK_NOTIFIED, memory_order_acq_rel) !=
+	    GS_PARK_PARKED)
+		return;
 	struct gs_thread *old = atomic_load_explicit(&h->remote, memory_order_relaxed);
 	do
 		atomic_store_explicit(&t->next_remote, old, memory_order_relaxed);

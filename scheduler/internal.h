@@ -28,6 +28,12 @@ enum gs_thread_flags {
 
 struct gs_tsd_block; /* tsd.c */
 
+/* A thread's park token.  A waiter sets PARKED before it switches out; a
+ * waker on another OS thread swaps in NOTIFIED and queues the thread only
+ * if it found PARKED.  Otherwise the waiter is still running, sees
+ * NOTIFIED, and does not park: it is never queued while not parked. */
+enum { GS_PARK_NONE = 0, GS_PARK_PARKED = 1, GS_PARK_NOTIFIED = 2 };
+
 #define GS_TFD_NOT_MADE (-2)    /* the hub's timerfd is made on first use */
 #define GS_TFD_UNAVAILABLE (-1) /* timerfd_create failed: libev's precision */
 
@@ -41,6 +47,7 @@ struct gs_thread {
 	struct gs_thread *hub_next, *hub_prev; /* the hub's list of its living threads */
 	struct gs_thread *_Atomic next_remote; /* link in a hub's cross-thread wake stack */
 	int state;                     /* enum gs_run_state */
+	_Atomic int park_token;        /* GS_PARK_*: see gs__ready and wait_green */
 	unsigned flags;                /* enum gs_thread_flags */
 	int id;                        /* owner id, see gs_thread_id */
 	int saved_errno;               /* errno while switched out */

@@ -314,8 +314,13 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 		t->hub->armed++;
 	}
 	while (atomic_load_explicit(&w->state, memory_order_acquire) == GS_WAITING) {
-		t->state = GS_T_PARKED;
-		gs__park();
+		if (gs_cas(&t->park_token, GS_PARK_NONE, GS_PARK_PARKED)) {
+			t->state = GS_T_PARKED;
+			gs__park();
+		}
+		/* Woken, or a waker on another OS thread came first (NOTIFIED):
+		 * either way the token is spent. */
+		atomic_store_explicit(&t->park_token, GS_PARK_NONE, memory_order_relaxed);
 	}
 	if (d) {
 		disarm(t);
