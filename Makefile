@@ -43,6 +43,9 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 .PHONY: all check memcheck unit programs bench example install clean deps
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
 
+# pthread_once must undo itself when its init routine is unwound through.
+$(BUILD)/obj/preload/once.o: LIBFLAGS += -fexceptions
+
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<

@@ -14,6 +14,31 @@
 static _Atomic int once_qlock;
 static struct gs_waitq once_waiters;
 
+/* Sets the word and wakes every waiter (they re-check their own word). */
+static void publish(_Atomic int *word, int value)
+{
+	gs_spin_lock(&once_qlock);
+	atomic_store_explicit(word, value, memory_order_release);
+	struct gs_waiter *w;
+	while ((w = gs_waitq_pop(&once_waiters)))
+		gs_waiter_wake(w, GS_WOKEN);
+	gs_spin_unlock(&once_qlock);
+}
+
+/* If init is cancelled, calls pthread_exit or throws, the once goes back
+ * to "not done" and the next caller runs init (POSIX, glibc).  This file
+ * is compiled with -fexceptions so that the cleanup runs while unwinding. */
+struct once_guard {
+	_Atomic int *word;
+	int done;
+};
+
+static void once_abandoned(struct once_guard *g)
+{
+	if (!g->done)
+		publish(g->word, 0);
+}
+
 static int once(_Atomic int *word, void (*init)(void))
 {
 	for (;;) {
@@ -21,13 +46,10 @@ static int once(_Atomic int *word, void (*init)(void))
 		if (v == DONE)
 			return 0;
 		if (v == 0 && atomic_compare_exchange_strong(word, &v, IN_PROGRESS)) {
+			struct once_guard guard __attribute__((cleanup(once_abandoned))) = { word, 0 };
 			init();
-			gs_spin_lock(&once_qlock);
-			atomic_store_explicit(word, DONE, memory_order_release);
-			struct gs_waiter *w;
-			while ((w = gs_waitq_pop(&once_waiters)))
-				gs_waiter_wake(w, GS_WOKEN);
-			gs_spin_unlock(&once_qlock);
+			guard.done = 1;
+			publish(word, DONE);
 			return 0;
 		}
 		struct gs_waiter w;

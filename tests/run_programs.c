@@ -123,6 +123,7 @@ static const struct CMUnitTest tests[] = {
 	/* thread-specific data, once */
 	COMPARE("tsd_keys"),
 	COMPARE("once"),
+	COMPARE("once_cancel"), /* a cancelled init leaves the once undone */
 	/* mutexes */
 	COMPARE("mutex_kinds"),
 	COMPARE("mutex_timed"),
