@@ -107,7 +107,7 @@ int gs__mutex_unlock(struct gs_mutex *m)
 		atomic_store_explicit(&m->word, 0, memory_order_release);
 	} else {
 		/* Hand over: word stays locked (2 while others wait, else 1). */
-		atomic_store_explicit(&m->word, m->waiters.head ? 2 : 1, memory_order_relaxed);
+		atomic_store_explicit(&m->word, gs_waitq_first(&m->waiters) ? 2 : 1, memory_order_relaxed);
 		atomic_store_explicit(&m->owner, gs_thread_id(w->thread), memory_order_relaxed);
 		gs_waiter_wake(w, GS_WOKEN);
 	}

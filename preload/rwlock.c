@@ -54,7 +54,7 @@ static int reader_may_enter(struct gs_rwlock *l)
 static void grant(struct gs_rwlock *l)
 {
 	struct gs_waiter *w;
-	while ((w = l->waiters.head)) {
+	while ((w = gs_waitq_first(&l->waiters))) {
 		if (w->data == WRITER) {
 			if (l->writer || l->readers)
 				return;

@@ -191,6 +191,10 @@ static inline int gs_xchg(_Atomic int *p, int v)
 /* All with the queue's lock held. */
 void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w);
 struct gs_waiter *gs_waitq_pop(struct gs_waitq *q);
+/* The oldest waiter, left queued.  Both drop waiters of threads that only
+ * exist in the parent of a fork. */
+struct gs_waiter *gs_waitq_first(struct gs_waitq *q);
+int gs_waiter_ghost(const struct gs_waiter *w);
 void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w);
 /* Moves an unlinked waiter out of GS_WAITING (with how) and makes its
  * thread runnable.  The waiter's memory may be gone as soon as this

@@ -97,6 +97,7 @@ struct gs_thread *gs__adopt(void)
 	t->magic = GS_THREAD_MAGIC;
 	t->flags = GS_TF_ROOT;
 	t->id = gs__next_id();
+	t->fork_gen = gs__fork_gen;
 	t->state = GS_T_RUNNING;
 	t->sigmask = gs__get_os_mask();
 	gs__os_current = t;
@@ -295,6 +296,8 @@ void gs__hub_remove(struct gs_hub *h, struct gs_thread *t)
 	t->hub_next = t->hub_prev = NULL;
 }
 
+unsigned gs__fork_gen;
+
 /* fork() in a process with green threads: the child keeps only the thread
  * that forked (POSIX) and must not share the parent's epoll instance,
  * eventfd or timerfd (shared file descriptions: the child's waits would
@@ -314,8 +317,15 @@ static void after_fork_in_child(void)
 		ev_timer_stop(h->loop, &t->timer);
 		ev_periodic_stop(h->loop, &t->periodic);
 	}
+	/* Their waiters stay in the queues of mutexes, condvars, ...: a new
+	 * generation makes the queues drop them (gs_waitq_pop). */
+	gs__fork_gen++;
+	self->fork_gen = gs__fork_gen;
 	h->threads = NULL;
 	gs__hub_add(h, self);
+	h->armed = 0;
+	h->deadlock_reported = 0;
+	h->signal_seen = atomic_load(&h->signal_gen);
 	h->ready_head = h->ready_tail = NULL;
 	atomic_store(&h->remote, NULL);
 	h->dead = NULL;

@@ -48,6 +48,8 @@ struct gs_thread {
 	struct gs_thread *_Atomic next_remote; /* link in a hub's cross-thread wake stack */
 	int state;                     /* enum gs_run_state */
 	_Atomic int park_token;        /* GS_PARK_*: see gs__ready and wait_green */
+	unsigned fork_gen;             /* gs__fork_gen when it was made: older ones
+					* exist only in a parent process */
 	unsigned flags;                /* enum gs_thread_flags */
 	int id;                        /* owner id, see gs_thread_id */
 	int saved_errno;               /* errno while switched out */
@@ -135,6 +137,9 @@ struct gs_thread *gs__adopt(void);          /* record for this OS thread */
 void gs__hub_add(struct gs_hub *h, struct gs_thread *t);    /* into h->threads */
 void gs__hub_remove(struct gs_hub *h, struct gs_thread *t);
 int gs__next_id(void);
+
+/* hub.c: bumped in a fork child; threads of older generations are gone. */
+extern unsigned gs__fork_gen;
 
 /* signals.c */
 void gs__set_os_mask(uint64_t mask);

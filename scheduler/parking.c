@@ -74,7 +74,9 @@ int gs_futex_wake(const void *addr, int n, unsigned bitset)
 	while (w && woken < n) {
 		struct gs_waiter *next = w->next;
 		struct futex_waiter *fw = (struct futex_waiter *)w;
-		if (fw->addr == addr && (fw->bitset & bitset)) {
+		if (gs_waiter_ghost(w)) {
+			gs_waitq_remove(&b->q, w);
+		} else if (fw->addr == addr && (fw->bitset & bitset)) {
 			gs_waitq_remove(&b->q, w);
 			gs_waiter_wake(w, GS_WOKEN);
 			woken++;

@@ -56,6 +56,7 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 		return -EAGAIN;
 	}
 	t->magic = GS_THREAD_MAGIC;
+	t->fork_gen = gs__fork_gen;
 	t->hub = h;
 	t->id = gs__next_id();
 	t->start = fn;

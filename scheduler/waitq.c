@@ -70,12 +70,31 @@ void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w)
 	w->q = NULL;
 }
 
+/* A waiter whose thread existed only in the parent of a fork. */
+static int ghost(const struct gs_waiter *w)
+{
+	return gs_unlikely(w->thread && w->thread->fork_gen != gs__fork_gen);
+}
+
+struct gs_waiter *gs_waitq_first(struct gs_waitq *q)
+{
+	struct gs_waiter *w;
+	while ((w = q->head) && ghost(w))
+		gs_waitq_remove(q, w); /* its memory stays mapped; it never runs */
+	return w;
+}
+
 struct gs_waiter *gs_waitq_pop(struct gs_waitq *q)
 {
-	struct gs_waiter *w = q->head;
+	struct gs_waiter *w = gs_waitq_first(q);
 	if (w)
 		gs_waitq_remove(q, w);
 	return w;
+}
+
+int gs_waiter_ghost(const struct gs_waiter *w)
+{
+	return ghost(w);
 }
 
 /* ---- futexes (hub-less waiters) -------------------------------------- */

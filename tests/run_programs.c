@@ -109,6 +109,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("thread_misc"),
 	COMPARE("cancel"), /* cleanup handlers at each greened cancellation point */
 	COMPARE("fork_sleep"), /* the child keeps one thread and its own hub */
+	COMPARE("fork_ghost"), /* ... and no parent thread runs in it */
 	/* real runtimes nobody here wrote */
 	COMPARE("python_threads", .timeout = 30), /* CPython: GIL, threading, queue, futures */
 	COMPARE("cxx_threads"),                    /* libstdc++: std::thread, mutexes, async */
