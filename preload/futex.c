@@ -6,18 +6,21 @@
  * thread in the scheduler's parking lot; FUTEX_WAKE and FUTEX_WAKE_BITSET
  * wake parked waiters first and pass what is left of the count to the
  * kernel, for threads that sleep there (OS threads without a hub).
- * A "shared" operation (no FUTEX_PRIVATE_FLAG; libstdc++ 12 uses only
- * those) is greened too when the word lies in a private mapping, which no
- * other process can see (found in /proc/self/maps; known private ranges
- * are cached).  Every other system call, every other futex operation, and
- * words in MAP_SHARED memory go to the real syscall() untouched.  Timeouts as the kernel's: relative on
+ * A "shared" wait (no FUTEX_PRIVATE_FLAG; libstdc++ 12 uses only those)
+ * is greened too when the word lies in a private mapping, which no other
+ * process can see (checked in /proc/self/maps at each such wait).  A wake
+ * always wakes our parked waiters first, then the kernel's.  Every other
+ * system call, every other futex operation, and waits on words in
+ * MAP_SHARED memory go to the real syscall() untouched.  Timeouts as the kernel's: relative on
  * CLOCK_MONOTONIC for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET, on
  * CLOCK_REALTIME with FUTEX_CLOCK_REALTIME. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "config.h"
@@ -31,43 +34,47 @@ static long fail(long err)
 
 /* ---- is an address private to this process? ---------------------------- */
 
-#define RANGES 32
-static struct {
-	uintptr_t lo, hi;
-} private_ranges[RANGES]; /* mappings seen private (MAP_PRIVATE or anonymous) */
-static unsigned ranges_next;
-static _Atomic int ranges_lock;
-
+/* 1 if addr lies in a private mapping (MAP_PRIVATE or anonymous), per
+ * /proc/self/maps read now: only on the path that is about to block, so
+ * the cost does not matter, and nothing is cached that a later munmap or
+ * mmap could make wrong.  Raw open/read into a stack buffer: no stdio, no
+ * allocation. */
 static int in_private_mapping(uintptr_t a)
 {
-	gs_spin_lock(&ranges_lock);
-	for (unsigned i = 0; i < RANGES; i++)
-		if (a >= private_ranges[i].lo && a < private_ranges[i].hi) {
-			gs_spin_unlock(&ranges_lock);
-			return 1;
-		}
-	gs_spin_unlock(&ranges_lock);
 	int saved = errno, found = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-	if (f) {
-		char line[512];
-		while (fgets(line, sizeof line, f)) {
-			unsigned long lo, hi;
-			char perms[8];
-			if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || a < lo || a >= hi)
-				continue;
-			found = perms[3] == 'p';
-			if (found) {
-				gs_spin_lock(&ranges_lock);
-				private_ranges[ranges_next % RANGES].lo = lo;
-				private_ranges[ranges_next % RANGES].hi = hi;
-				ranges_next++;
-				gs_spin_unlock(&ranges_lock);
-			}
-			break;
-		}
-		fclose(f);
+	int fd = (int)gs_real.syscall(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0L, 0L,
+				      0L, 0L);
+	if (fd < 0) {
+		errno = saved;
+		return 0;
 	}
+	char buf[4096];
+	size_t have = 0;
+	for (;;) {
+		long n = gs_real.syscall(SYS_read, (long)fd, (long)(buf + have), (long)(sizeof buf - have - 1),
+					 0L, 0L, 0L);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = 0;
+			char *end;
+			unsigned long lo = strtoul(line, &end, 16), hi = 0;
+			if (*end == '-')
+				hi = strtoul(end + 1, &end, 16);
+			if (a >= lo && a < hi) { /* "lo-hi perms ...": perms[3] is p or s */
+				found = end[0] == ' ' && end[4] == 'p';
+				goto done;
+			}
+			line = nl + 1;
+		}
+		have = strlen(line); /* keep the partial last line */
+		memmove(buf, line, have);
+	}
+done:
+	gs_real.syscall(SYS_close, (long)fd, 0L, 0L, 0L, 0L, 0L);
 	errno = saved;
 	return found;
 }
@@ -82,8 +89,7 @@ static long futex(long *a, int *handled)
 	const struct timespec *ts = (const struct timespec *)a[3];
 	unsigned bitset = (unsigned)a[5];
 	*handled = 0;
-	if (!(op & FUTEX_PRIVATE_FLAG) && !in_private_mapping((uintptr_t)addr))
-		return 0;
+	int private_op = op & FUTEX_PRIVATE_FLAG;
 	switch (cmd) {
 	case FUTEX_WAKE:
 		bitset = FUTEX_BITSET_MATCH_ANY;
@@ -106,6 +112,8 @@ static long futex(long *a, int *handled)
 	case FUTEX_WAIT_BITSET: {
 		if (!gs_can_park() || ((uintptr_t)addr & 3) || bitset == 0)
 			break;
+		if (!private_op && !in_private_mapping((uintptr_t)addr))
+			break; /* really shared: another process may wake it */
 		struct gs_deadline d, *dp = NULL;
 		if (ts) {
 			if (!gs_timespec_valid(ts) || ts->tv_sec < 0)
