@@ -225,7 +225,7 @@ int gs_sigmask(int how, const uint64_t *set, uint64_t *old);
 /* pthread_kill of a green thread of this hub: the signal is delivered in
  * t's own context when t runs with it unblocked; an interruptible greened
  * wait of t ends with EINTR.  Returns 1 when t is on another OS thread's
- * hub: then it only gets the signal when it next runs. */
+ * hub, which is asked to do that on its own thread. */
 int gs_signal_thread(struct gs_thread *t, int sig, int disposition);
 /* disposition: what the program set for sig. */
 enum { GS_SIG_NO_HANDLER = 0, GS_SIG_HANDLER = 1, GS_SIG_HANDLER_RESTART = 2 };

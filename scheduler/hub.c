@@ -358,6 +358,7 @@ static void drain_remote(struct gs_hub *h)
 static void remote_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	drain_remote(ev_userdata(loop));
+	gs__drain_pokes(ev_userdata(loop));
 }
 
 

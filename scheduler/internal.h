@@ -46,6 +46,8 @@ struct gs_thread {
 	struct gs_thread *next_ready;  /* hub ready queue link */
 	struct gs_thread *hub_next, *hub_prev; /* the hub's list of its living threads */
 	struct gs_thread *_Atomic next_remote; /* link in a hub's cross-thread wake stack */
+	struct gs_thread *_Atomic next_poke;   /* link in a hub's poke stack */
+	_Atomic int poked;             /* on its hub's poke stack */
 	int state;                     /* enum gs_run_state */
 	_Atomic int park_token;        /* GS_PARK_*: see gs__ready and wait_green */
 	unsigned fork_gen;             /* gs__fork_gen when it was made: older ones
@@ -98,6 +100,7 @@ struct gs_hub {
 	struct gs_thread *dead;        /* exited thread whose stack is freed by the next context */
 	ev_async remote_wake;          /* kicks the loop when another OS thread wakes ours */
 	struct gs_thread *_Atomic remote; /* LIFO of threads woken from other OS threads */
+	struct gs_thread *_Atomic poke;   /* LIFO of threads another OS thread cancelled or signalled */
 	_Atomic unsigned signal_gen;   /* bumped by gs_signal_ran */
 	unsigned signal_seen;          /* the hub's view of signal_gen */
 	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
@@ -142,6 +145,8 @@ int gs__next_id(void);
 extern unsigned gs__fork_gen;
 
 /* signals.c */
+void gs__poke(struct gs_thread *t);          /* from another OS thread: look at t's requests */
+void gs__drain_pokes(struct gs_hub *h);      /* on t's hub */
 void gs__set_os_mask(uint64_t mask);
 uint64_t gs__get_os_mask(void);
 void gs__deliver_pending(struct gs_thread *t);

@@ -85,6 +85,44 @@ int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
 	return 0;
 }
 
+/* Requests from another OS thread (pthread_cancel, pthread_kill) are only
+ * marked on the target; this tells its hub, which acts on its own thread,
+ * where the target's wait state may be touched. */
+void gs__poke(struct gs_thread *t)
+{
+	struct gs_hub *h = t->hub;
+	if (!h || atomic_exchange(&t->poked, 1))
+		return;
+	struct gs_thread *old = atomic_load_explicit(&h->poke, memory_order_relaxed);
+	do
+		atomic_store_explicit(&t->next_poke, old, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&h->poke, &old, t, memory_order_release,
+						      memory_order_relaxed));
+	ev_async_send(h->loop, &h->remote_wake);
+}
+
+void gs__drain_pokes(struct gs_hub *h)
+{
+	struct gs_thread *t = atomic_exchange_explicit(&h->poke, NULL, memory_order_acquire);
+	while (t) {
+		struct gs_thread *next = atomic_load_explicit(&t->next_poke, memory_order_relaxed);
+		atomic_store(&t->poked, 0);
+		if (t->state == GS_T_PARKED && t->waiting) {
+			struct gs_waiter *w = t->waiting;
+			if (atomic_load(&t->cancel_pending) && !t->cancel_disabled &&
+			    (t->interruptible & GS_WAIT_CANCELLABLE)) {
+				gs__end_wait(w, GS_CANCELED);
+			} else if ((atomic_load(&t->sigpending) & ~t->sigmask) &&
+				   GS_INTR_MODE(t->interruptible)) {
+				if (w->interrupted != 1)
+					w->interrupted = 1;
+				gs__end_wait(w, GS_INTERRUPTED);
+			}
+		}
+		t = next;
+	}
+}
+
 int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 {
 	struct gs_thread *self = gs_self();
@@ -95,8 +133,10 @@ int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 		return 0;
 	}
 	atomic_fetch_or(&t->sigpending, BIT(sig));
-	if (t != self && t->hub != gs__os.hub)
-		return 1; /* delivered when it next runs; its hub is not ours to touch */
+	if (t != self && t->hub != gs__os.hub) {
+		gs__poke(t); /* its hub ends an interruptible wait */
+		return 1;
+	}
 	if (t == self) {
 		gs__deliver_pending(t);
 		return 0;

@@ -142,8 +142,9 @@ int gs_cancel(struct gs_thread *t)
 			gs_thread_exit_unwinding(GS_CANCELED_VALUE);
 		return 0;
 	}
-	if (t->hub == gs__os.hub && t->state == GS_T_PARKED && t->waiting &&
-	    (t->interruptible & GS_WAIT_CANCELLABLE))
+	if (t->hub != gs__os.hub)
+		gs__poke(t); /* its hub ends a cancellable wait, on its own thread */
+	else if (t->state == GS_T_PARKED && t->waiting && (t->interruptible & GS_WAIT_CANCELLABLE))
 		gs__end_wait(t->waiting, GS_CANCELED);
 	return 0;
 }
