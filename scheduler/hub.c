@@ -77,6 +77,20 @@ static void hub_destroy(struct gs_hub *h);
 static void os_thread_gone(void *arg)
 {
 	struct gs_thread *t = arg;
+	struct gs_hub *h = gs__os.hub;
+	if (h && h->live > 1 && t->state != GS_T_ZOMBIE) {
+		/* Green threads made on this OS thread still run: natively they
+		 * would be threads of their own and go on.  Run them here, then
+		 * let the OS thread end. */
+		h->live--;
+		gs__hub_remove(h, t);
+		h->draining = t;
+		while (h->live > 0) {
+			t->state = GS_T_PARKED;
+			gs__park();
+		}
+		h->draining = NULL;
+	}
 	gs__tsd_run_destructors(t);
 	gs__tsd_free(t);
 	if (gs__os.hub)

@@ -94,6 +94,8 @@ struct gs_hub {
 	struct gs_thread sched;        /* the hub's own context: runs the loop */
 	struct gs_thread *root;        /* the OS thread's original context */
 	struct gs_thread *threads;     /* every thread of this hub not yet exited */
+	struct gs_thread *draining;    /* an ending OS thread's record, waiting for its
+					* green threads to finish (os_thread_gone) */
 	struct gs_thread *ready_head, *ready_tail; /* FIFO of runnable threads */
 	unsigned since_poll;           /* direct switches since the loop last ran */
 	unsigned live;                 /* green threads not yet exited, root included */

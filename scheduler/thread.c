@@ -110,8 +110,13 @@ _Noreturn void gs_thread_exit(void *retval)
 	if (!h)
 		gs__exit_os_thread(retval);
 	gs__hub_remove(h, self);
-	if (--h->live == 0)
+	if (--h->live == 0) {
+		if (h->draining) { /* the OS thread's own ending waits for us */
+			gs__ready(h->draining);
+			gs__exit_switch(self);
+		}
 		gs__exit_os_thread(retval);
+	}
 	if (self->flags & GS_TF_ROOT) {
 		/* A root's stack is the OS thread's own: it cannot be freed or
 		 * left, so the root stays parked while the others run. */
