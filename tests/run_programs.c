@@ -110,6 +110,8 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("cancel"), /* cleanup handlers at each greened cancellation point */
 	COMPARE("fork_sleep"), /* the child keeps one thread and its own hub */
 	COMPARE("fork_ghost"), /* ... and no parent thread runs in it */
+	COMPARE("foreign_threads"),   /* OS threads the shim did not make, beside green ones */
+	COMPARE("main_exit_foreign"), /* main exits first, a foreign thread keeps the process */
 	/* real runtimes nobody here wrote */
 	COMPARE("python_threads", .timeout = 30), /* CPython: GIL, threading, queue, futures */
 	COMPARE("cxx_threads"),                    /* libstdc++: std::thread, mutexes, async */
