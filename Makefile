@@ -18,6 +18,8 @@ LDLIBS_SHIM := -lev -ldl -lm
 # (or when GS_CTX=ucontext is given, to test the fallback).
 ifeq ($(GS_CTX),ucontext)
 CTX_SRC := scheduler/ctx_ucontext.c
+BASE    += -DGS_CTX_UCONTEXT
+LIBFLAGS += -DGS_CTX_UCONTEXT
 else ifeq ($(ARCH),x86_64)
 CTX_SRC := scheduler/ctx_x86_64.S
 else
