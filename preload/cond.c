@@ -38,27 +38,21 @@ static int ours(pthread_cond_t *c)
 	return gs_thread_on() && !(gc(c)->wrefs & COND_SHARED);
 }
 
-/* The condvar's own unlock and relock, default mutex first (as in
- * pthread_mutex_lock/unlock). */
+/* The condvar's own unlock and relock: the mutex's fast paths, then its
+ * general ones (glibc's for a process-shared mutex). */
 static int mutex_unlock(pthread_mutex_t *m)
 {
 	struct gs_mutex *g = (struct gs_mutex *)m;
-	if (gs_likely(g->kind == 0)) {
-		atomic_store_explicit(&g->owner, 0, memory_order_relaxed);
-		if (gs_likely(gs_cas(&g->word, 1, 0)))
-			return 0;
-	}
+	if (gs__mutex_unlock_fast(g))
+		return 0;
 	return (g->kind & GS_MUTEX_PSHARED) ? gs_real.pthread_mutex_unlock(m) : gs__mutex_unlock(g);
 }
 
 static void mutex_lock(pthread_mutex_t *m)
 {
 	struct gs_mutex *g = (struct gs_mutex *)m;
-	int self = gs__current_id;
-	if (gs_likely(g->kind == 0 && self && gs_cas(&g->word, 0, 1))) {
-		atomic_store_explicit(&g->owner, self, memory_order_relaxed);
+	if (gs__mutex_lock_fast(g))
 		return;
-	}
 	if (g->kind & GS_MUTEX_PSHARED)
 		gs_real.pthread_mutex_lock(m);
 	else

@@ -148,16 +148,11 @@ GS_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 	return 0;
 }
 
-/* Fast paths first (STYLE.md): a default private mutex, free, taken by a
- * thread that already has a record. */
 GS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	struct gs_mutex *g = gm(m);
-	int self = gs__current_id;
-	if (gs_likely(gs_cfg.thread > 0 && g->kind == 0 && self && gs_cas(&g->word, 0, 1))) {
-		atomic_store_explicit(&g->owner, self, memory_order_relaxed);
+	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_lock_fast(g)))
 		return 0;
-	}
 	if (!ours(m))
 		return gs_real.pthread_mutex_lock(m);
 	return gs__mutex_lock(g, NULL);
@@ -224,11 +219,8 @@ GS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
 GS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	struct gs_mutex *g = gm(m);
-	if (gs_likely(gs_cfg.thread > 0 && g->kind == 0)) {
-		atomic_store_explicit(&g->owner, 0, memory_order_relaxed);
-		if (gs_likely(gs_cas(&g->word, 1, 0)))
-			return 0;
-	}
+	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_unlock_fast(g)))
+		return 0;
 	if (!ours(m))
 		return gs_real.pthread_mutex_unlock(m);
 	return gs__mutex_unlock(gm(m));

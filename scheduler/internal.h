@@ -149,6 +149,7 @@ extern unsigned gs__fork_gen;
 /* signals.c */
 void gs__poke(struct gs_thread *t);          /* from another OS thread: look at t's requests */
 void gs__drain_pokes(struct gs_hub *h);      /* on t's hub */
+void gs__act_on_requests(struct gs_thread *t); /* on t's hub: cancel/signal end its wait */
 void gs__set_os_mask(uint64_t mask);
 uint64_t gs__get_os_mask(void);
 void gs__deliver_pending(struct gs_thread *t);

@@ -101,24 +101,29 @@ void gs__poke(struct gs_thread *t)
 	ev_async_send(h->loop, &h->remote_wake);
 }
 
+/* On t's own hub: a pending cancellation ends a cancellable wait, a
+ * deliverable signal an interruptible one. */
+void gs__act_on_requests(struct gs_thread *t)
+{
+	if (t->state != GS_T_PARKED || !t->waiting)
+		return;
+	struct gs_waiter *w = t->waiting;
+	if (atomic_load(&t->cancel_pending) && !t->cancel_disabled &&
+	    (t->interruptible & GS_WAIT_CANCELLABLE)) {
+		gs__end_wait(w, GS_CANCELED);
+	} else if ((atomic_load(&t->sigpending) & ~t->sigmask) && GS_INTR_MODE(t->interruptible)) {
+		w->interrupted = 1;
+		gs__end_wait(w, GS_INTERRUPTED);
+	}
+}
+
 void gs__drain_pokes(struct gs_hub *h)
 {
 	struct gs_thread *t = atomic_exchange_explicit(&h->poke, NULL, memory_order_acquire);
 	while (t) {
 		struct gs_thread *next = atomic_load_explicit(&t->next_poke, memory_order_relaxed);
 		atomic_store(&t->poked, 0);
-		if (t->state == GS_T_PARKED && t->waiting) {
-			struct gs_waiter *w = t->waiting;
-			if (atomic_load(&t->cancel_pending) && !t->cancel_disabled &&
-			    (t->interruptible & GS_WAIT_CANCELLABLE)) {
-				gs__end_wait(w, GS_CANCELED);
-			} else if ((atomic_load(&t->sigpending) & ~t->sigmask) &&
-				   GS_INTR_MODE(t->interruptible)) {
-				if (w->interrupted != 1)
-					w->interrupted = 1;
-				gs__end_wait(w, GS_INTERRUPTED);
-			}
-		}
+		gs__act_on_requests(t);
 		t = next;
 	}
 }

@@ -128,8 +128,12 @@ _Noreturn void gs_thread_exit(void *retval)
 	gs__exit_switch(self);
 }
 
+/* t has exited and is claimed by us: wait until its hub has moved off its
+ * stack (gs__release_dead), then take its value and free it. */
 static void reap(struct gs_thread *t, void **ret)
 {
+	while (!atomic_load_explicit(&t->released, memory_order_acquire))
+		gs_yield();
 	if (ret)
 		*ret = t->retval;
 	if (!(t->flags & GS_TF_ROOT))
@@ -175,8 +179,6 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 		/* Exited, but its stack is not released yet: that happens as
 		 * soon as its hub runs the next context, so let it. */
 		gs_spin_unlock(&t->exit_lock);
-		while (!atomic_load_explicit(&t->released, memory_order_acquire))
-			gs_yield();
 		reap(t, ret);
 		return 0;
 	}
@@ -191,8 +193,6 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 			gs_testcancel();
 		return -ETIMEDOUT;
 	}
-	while (!atomic_load_explicit(&t->released, memory_order_acquire))
-		gs_yield();
 	reap(t, ret);
 	return 0;
 }

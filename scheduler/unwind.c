@@ -144,8 +144,8 @@ int gs_cancel(struct gs_thread *t)
 	}
 	if (t->hub != gs__os.hub)
 		gs__poke(t); /* its hub ends a cancellable wait, on its own thread */
-	else if (t->state == GS_T_PARKED && t->waiting && (t->interruptible & GS_WAIT_CANCELLABLE))
-		gs__end_wait(t->waiting, GS_CANCELED);
+	else
+		gs__act_on_requests(t);
 	return 0;
 }
 
