@@ -59,7 +59,7 @@ static void mutex_lock(pthread_mutex_t *m)
 		gs__mutex_lock(g, NULL);
 }
 
-static int wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
+static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
 {
 	struct gs_cond *c = gc(cv);
 	gs_testcancel(); /* a cancellation point */
@@ -113,7 +113,7 @@ GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 {
 	if (!ours(cv))
 		return gs_real.pthread_cond_wait(cv, m);
-	return wait(cv, m, NULL);
+	return cond_wait(cv, m, NULL);
 }
 
 GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)
@@ -126,7 +126,7 @@ GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, con
 		.clock = (gc(cv)->wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME,
 		.at = *abstime,
 	};
-	return wait(cv, m, &d);
+	return cond_wait(cv, m, &d);
 }
 
 GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clock,
@@ -137,7 +137,7 @@ GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clo
 	if (!gs_timespec_valid(abstime) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC))
 		return EINVAL;
 	struct gs_deadline d = { .clock = clock, .at = *abstime };
-	return wait(cv, m, &d);
+	return cond_wait(cv, m, &d);
 }
 
 GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)

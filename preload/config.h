@@ -29,5 +29,8 @@ static inline int gs_flag(const int *flag)
 
 static inline int gs_thread_on(void) { return gs_flag(&gs_cfg.thread); }
 static inline int gs_time_on(void) { return gs_flag(&gs_cfg.time); }
+static inline int gs_socket_on(void) { return gs_flag(&gs_cfg.socket); }
+static inline int gs_os_on(void) { return gs_flag(&gs_cfg.os); }
+static inline int gs_select_on(void) { return gs_flag(&gs_cfg.select); }
 
 #endif

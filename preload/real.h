@@ -8,8 +8,16 @@
 #ifndef GS_REAL_H
 #define GS_REAL_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
@@ -128,7 +136,49 @@
 	X(int, sigprocmask, (int, const sigset_t *, sigset_t *), NULL)                           \
 	X(int, sigpending, (sigset_t *), NULL)                                                   \
 	X(__sighandler_t, signal, (int, __sighandler_t), NULL)                                   \
-	X(__sighandler_t, sysv_signal, (int, __sighandler_t), NULL)
+	X(__sighandler_t, sysv_signal, (int, __sighandler_t), NULL)                              \
+	GS_REAL_IO_FUNCTIONS(X)
+
+/* The I/O subsystems: socket, os, select. */
+#define GS_REAL_IO_FUNCTIONS(X)                                                                 \
+	X(ssize_t, read, (int, void *, size_t), NULL)                                            \
+	X(ssize_t, write, (int, const void *, size_t), NULL)                                     \
+	X(ssize_t, readv, (int, const struct iovec *, int), NULL)                                \
+	X(ssize_t, writev, (int, const struct iovec *, int), NULL)                               \
+	X(int, close, (int), NULL)                                                               \
+	X(int, close_range, (unsigned, unsigned, int), NULL)                                     \
+	X(void, closefrom, (int), NULL)                                                          \
+	X(int, dup2, (int, int), NULL)                                                           \
+	X(int, dup3, (int, int, int), NULL)                                                      \
+	X(int, fclose, (FILE *), NULL)                                                           \
+	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
+	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
+	X(int, pclose, (FILE *), NULL)                                                           \
+	X(int, socket, (int, int, int), NULL)                                                    \
+	X(int, socketpair, (int, int, int, int *), NULL)                                         \
+	X(int, accept, (int, struct sockaddr *, socklen_t *), NULL)                              \
+	X(int, accept4, (int, struct sockaddr *, socklen_t *, int), NULL)                        \
+	X(int, connect, (int, const struct sockaddr *, socklen_t), NULL)                         \
+	X(ssize_t, send, (int, const void *, size_t, int), NULL)                                 \
+	X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t), NULL) \
+	X(ssize_t, sendmsg, (int, const struct msghdr *, int), NULL)                             \
+	X(int, sendmmsg, (int, struct mmsghdr *, unsigned, int), NULL)                           \
+	X(ssize_t, recv, (int, void *, size_t, int), NULL)                                       \
+	X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *), NULL)   \
+	X(ssize_t, recvmsg, (int, struct msghdr *, int), NULL)                                   \
+	X(int, recvmmsg, (int, struct mmsghdr *, unsigned, int, struct timespec *), NULL)        \
+	X(int, poll, (struct pollfd *, nfds_t, int), NULL)                                       \
+	X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *), NULL) \
+	X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *), NULL)              \
+	X(int, pselect, (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *), NULL) \
+	X(int, epoll_wait, (int, struct epoll_event *, int, int), NULL)                          \
+	X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *), NULL)       \
+	X(int, epoll_pwait2, (int, struct epoll_event *, int, const struct timespec *, const sigset_t *), NULL) \
+	X(pid_t, waitpid, (pid_t, int *, int), NULL)                                             \
+	X(pid_t, wait, (int *), NULL)                                                            \
+	X(pid_t, wait3, (int *, int, struct rusage *), NULL)                                     \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *), NULL)                              \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int), NULL)
 
 struct gs_real_table {
 #define GS_REAL_FIELD(ret, name, params, version) ret(*name) params;

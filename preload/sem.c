@@ -85,7 +85,7 @@ static int post(struct gs_sem *g)
 	return 0;
 }
 
-static int wait(sem_t *s, const struct gs_deadline *d)
+static int sem_wait_until(sem_t *s, const struct gs_deadline *d)
 {
 	struct gs_sem *g = gsem(s);
 	gs_testcancel(); /* a cancellation point */
@@ -125,7 +125,7 @@ GS_EXPORT int sem_wait(sem_t *s)
 {
 	if (!ours(s))
 		return gs_real.sem_wait(s);
-	return wait(s, NULL);
+	return sem_wait_until(s, NULL);
 }
 
 GS_EXPORT int sem_trywait(sem_t *s)
@@ -140,7 +140,7 @@ static int timed(sem_t *s, clockid_t clock, const struct timespec *abstime)
 	if (!gs_timespec_valid(abstime))
 		return fail(EINVAL);
 	struct gs_deadline d = { .clock = clock, .at = *abstime };
-	return wait(s, &d);
+	return sem_wait_until(s, &d);
 }
 
 GS_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)

@@ -50,9 +50,10 @@ int gs__sig_disposition(int sig)
 	return (atomic_load(&handlers[sig].flags) & SA_RESTART) ? GS_SIG_HANDLER_RESTART : GS_SIG_HANDLER;
 }
 
+/* Any subsystem with interruptible waits needs to know of handlers. */
 static int wrapping(void)
 {
-	return gs_time_on() || gs_thread_on();
+	return gs_time_on() || gs_thread_on() || gs_socket_on() || gs_os_on() || gs_select_on();
 }
 
 /* ---- SIGSEGV: stack overflow reports --------------------------------- */
@@ -240,4 +241,42 @@ GS_EXPORT int sigpending(sigset_t *set)
 	sigemptyset(set);
 	memcpy(set, &p, sizeof p);
 	return 0;
+}
+
+/* ---- ppoll, pselect, epoll_pwait: a mask for the length of a wait ------ */
+
+/* Sets the caller's mask to set and returns 1 when a signal with a handler
+ * that set lets through is already pending: it is delivered at once, and
+ * the call fails with EINTR, as natively.  *old is what to restore. */
+int gs__wait_mask_begin(const sigset_t *set, uint64_t *old)
+{
+	uint64_t in;
+	memcpy(&in, set, sizeof in);
+	in &= ~INTERNAL_SIGNALS;
+	uint64_t deliverable = gs_sigpending() & ~in, handled = 0;
+	for (int sig = 1; sig <= 64; sig++)
+		if ((deliverable & (1ULL << (sig - 1))) && gs__sig_disposition(sig) != GS_SIG_NO_HANDLER)
+			handled |= 1ULL << (sig - 1);
+	if (gs_thread_on()) {
+		gs_sigmask(SIG_SETMASK, &in, old);
+	} else {
+		sigset_t s, o;
+		sigemptyset(&s);
+		memcpy(&s, &in, sizeof in);
+		gs_real.pthread_sigmask(SIG_SETMASK, &s, &o);
+		memcpy(old, &o, sizeof *old);
+	}
+	return handled != 0;
+}
+
+void gs__wait_mask_end(uint64_t old)
+{
+	if (gs_thread_on()) {
+		gs_sigmask(SIG_SETMASK, &old, NULL);
+	} else {
+		sigset_t s;
+		sigemptyset(&s);
+		memcpy(&s, &old, sizeof old);
+		gs_real.pthread_sigmask(SIG_SETMASK, &s, NULL);
+	}
 }

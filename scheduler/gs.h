@@ -94,7 +94,8 @@ void *gs_thread_extra(struct gs_thread *t);
 /* ---- parking -------------------------------------------------------- */
 
 /* Outcome of a wait. */
-enum { GS_WAITING = 0, GS_WOKEN = 1, GS_TIMEDOUT = 2, GS_INTERRUPTED = 3, GS_CANCELED = 4 };
+enum { GS_WAITING = 0, GS_WOKEN = 1, GS_TIMEDOUT = 2, GS_INTERRUPTED = 3, GS_CANCELED = 4,
+       GS_CLOSED = 5 /* an fd waited on was closed (fdwait.c) */ };
 
 /* One waiting thread, on the waiter's own stack.  A waiter is queued and
  * unqueued only with the queue's spinlock held, and its state leaves
@@ -212,6 +213,31 @@ int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 
 /* Sleeps until d: 0, or -EINTR when a signal handler ran. */
 int gs_sleep_until(const struct gs_deadline *d);
+
+/* ---- file descriptors (fdwait.c) ------------------------------------ */
+
+/* Directions, as libev's EV_READ and EV_WRITE. */
+enum { GS_FD_READ = 1, GS_FD_WRITE = 2 };
+struct gs_fd_interest {
+	int fd;
+	int events; /* GS_FD_READ | GS_FD_WRITE; 0: only a close ends it */
+};
+/* Parks the caller until one of the fds is ready (level: ready now counts),
+ * the deadline d (may be NULL) passes, a signal or cancellation ends the
+ * wait (interruptible: GS_INTR_* | GS_WAIT_CANCELLABLE, as gs_wait), or
+ * one of the fds is closed (GS_CLOSED).  Returns the GS_* outcome, with
+ * *restart (may be NULL) set when it was an SA_RESTART handler that an
+ * untimed call would restart after; -EAGAIN when no hub can be made,
+ * -ENOMEM.  Readiness is a hint: the caller retries its call. */
+int gs_fds_wait(const struct gs_fd_interest *v, unsigned n, const struct gs_deadline *d,
+		int interruptible, int *restart);
+int gs_fd_wait(int fd, int events, const struct gs_deadline *d, int interruptible, int *restart);
+/* Before fd is closed or replaced (close, dup2 onto it, ...), from any
+ * thread: every wait on it ends with GS_CLOSED, and this hub's watchers of
+ * it are stopped, so that a new fd with the same number is never confused
+ * with it. */
+void gs_fd_closing(int fd);
+void gs_fd_closing_range(unsigned lo, unsigned hi);
 
 /* ---- signals -------------------------------------------------------- */
 

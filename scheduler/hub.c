@@ -330,6 +330,7 @@ static void after_fork_in_child(void)
 			continue;
 		ev_timer_stop(h->loop, &t->timer);
 		ev_periodic_stop(h->loop, &t->periodic);
+		gs__fdwait_after_fork(h, t);
 	}
 	/* Their waiters stay in the queues of mutexes, condvars, ...: a new
 	 * generation makes the queues drop them (gs_waitq_pop). */
@@ -338,6 +339,7 @@ static void after_fork_in_child(void)
 	h->threads = NULL;
 	gs__hub_add(h, self);
 	h->armed = 0;
+	h->fd_waits = 0; /* the forking thread is not waiting */
 	h->deadlock_reported = 0;
 	h->signal_seen = atomic_load(&h->signal_gen);
 	h->ready_head = h->ready_tail = NULL;

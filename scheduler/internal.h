@@ -26,7 +26,20 @@ enum gs_thread_flags {
 	GS_TF_MAIN = 16,    /* the process's main thread */
 };
 
-struct gs_tsd_block; /* tsd.c */
+struct gs_tsd_block; /* fdwait.c: a fork child drops another thread's fd watches. */
+void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);
+
+/* tsd.c */
+
+/* One fd a green thread waits on (fdwait.c): its libev watcher (first, so
+ * the callback can cast back) and its place in the fd registry. */
+struct gs_fdwatch {
+	ev_io io;
+	struct gs_waiter *waiter;
+	struct gs_hub *hub;            /* whose loop the watcher is on */
+	struct fd_slot *slot;          /* registry entry, NULL if none */
+	struct gs_fdwatch *next, *prev; /* other watches of the same fd */
+};
 
 /* A thread's park token.  A waiter sets PARKED before it switches out; a
  * waker on another OS thread swaps in NOTIFIED and queues the thread only
@@ -72,6 +85,8 @@ struct gs_thread {
 	int interruptible;
 	ev_timer timer;                /* relative deadlines */
 	ev_periodic periodic;          /* CLOCK_REALTIME deadlines */
+	struct gs_fdwatch *fdw;        /* the fds it waits on (fdwait.c) */
+	unsigned fdw_n;
 
 	uint64_t sigmask;              /* blocked signals, kernel format (bit sig-1) */
 	_Atomic uint64_t sigpending;   /* sent to this thread, not yet delivered */
@@ -108,6 +123,7 @@ struct gs_hub {
 	_Atomic int signal_restart;    /* the last handler had SA_RESTART */
 	int *errno_p;                  /* this OS thread's errno (a call to find) */
 	unsigned armed;                /* threads waiting with a deadline */
+	unsigned fd_waits;             /* threads waiting for an fd */
 	int deadlock_reported;         /* the report is printed once */
 	/* precise.c: a timerfd armed at the earliest deadline (or one of the
 	 * GS_TFD_ values), and the heap of deadlines (CLOCK_MONOTONIC). */
@@ -167,6 +183,9 @@ void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
  * the alternate signal stack for overflow reports. */
 void gs__check_deadlock(struct gs_hub *h);
 void gs__altstack(void);
+
+/* fdwait.c: a fork child drops another thread's fd watches. */
+void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

@@ -11,7 +11,7 @@
  * natively, unless GREENSHIM_DEADLOCK=abort.
  *
  * What this cannot see, so never calls a deadlock: waits with a deadline,
- * fd and child waits (none are greened yet: issue 3), and other OS
+ * fd and child waits (another process may write or exit), and other OS
  * threads.  A signal handler could still wake a thread; that is why the
  * default is to report and keep waiting. */
 #include <dlfcn.h>
@@ -45,7 +45,7 @@ static const char *routine_name(struct gs_thread *t, char *buf, size_t size)
 
 void gs__check_deadlock(struct gs_hub *h)
 {
-	if (h->armed || !gs_single() || atomic_load_explicit(&h->remote, memory_order_relaxed))
+	if (h->armed || h->fd_waits || !gs_single() || atomic_load_explicit(&h->remote, memory_order_relaxed))
 		return;
 	unsigned n = 0;
 	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {

@@ -1,0 +1,152 @@
+/* The os subsystem (GREENSHIM_OS), and the fd bookkeeping every I/O
+ * subsystem relies on.
+ *
+ * read, write, readv, writev on pipes, FIFOs, ttys, eventfds and other
+ * pollable files park the green thread instead of the OS thread (on
+ * sockets they belong to the socket subsystem; regular files, directories
+ * and block devices never wait and go straight through).  pread/pwrite
+ * are not interposed: on anything that can block they fail with ESPIPE.
+ *
+ * close, dup2, dup3, close_range, closefrom, fclose, pclose and freopen
+ * end the waits of other green threads on the fd they close or replace
+ * (EBADF), stop the hub's watchers for it before the real close, and make
+ * the fd's kind be looked at anew: a later fd with the same number is
+ * never taken for the old one. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "real.h"
+
+static int io_subsystems_on(void)
+{
+	return gs_socket_on() || gs_os_on() || gs_select_on();
+}
+
+GS_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	int kind;
+	if (!gs_io_greened(fd, &kind) || n > SSIZE_MAX)
+		return gs_real.read(fd, buf, n);
+	struct iovec v = { .iov_base = buf, .iov_len = n };
+	return gs_io_readv(fd, kind, &v, 1);
+}
+
+GS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	int kind;
+	if (!gs_io_greened(fd, &kind) || n > SSIZE_MAX)
+		return gs_real.write(fd, buf, n);
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+	return gs_io_writev(fd, kind, &v, 1);
+}
+
+GS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	int kind;
+	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
+		return gs_real.readv(fd, iov, iovcnt);
+	return gs_io_readv(fd, kind, iov, iovcnt);
+}
+
+GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	int kind;
+	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
+		return gs_real.writev(fd, iov, iovcnt);
+	return gs_io_writev(fd, kind, iov, iovcnt);
+}
+
+/* ---- the fd changes meaning --------------------------------------------- */
+
+static void closing(int fd)
+{
+	if (fd < 0)
+		return;
+	gs_fd_closing(fd);
+	gs_fd_forget(fd);
+}
+
+GS_EXPORT int close(int fd)
+{
+	if (io_subsystems_on())
+		closing(fd);
+	return gs_real.close(fd);
+}
+
+/* dup2 and dup3 close new only when old is valid (else they fail EBADF
+ * and leave new alone). */
+static int valid_fd(int fd)
+{
+	return gs__sys(SYS_fcntl, fd, F_GETFD, 0, 0, 0, 0) >= 0;
+}
+
+GS_EXPORT int dup2(int old, int new)
+{
+	if (old != new && io_subsystems_on() && valid_fd(old))
+		closing(new);
+	return gs_real.dup2(old, new);
+}
+
+GS_EXPORT int dup3(int old, int new, int flags)
+{
+	if (old != new && io_subsystems_on() && valid_fd(old))
+		closing(new);
+	return gs_real.dup3(old, new, flags);
+}
+
+GS_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	if (io_subsystems_on() && !(flags & CLOSE_RANGE_CLOEXEC) && lo <= hi) {
+		gs_fd_closing_range(lo, hi);
+		gs_fd_forget_range(lo, hi);
+	}
+	return gs_real.close_range(lo, hi, flags);
+}
+
+GS_EXPORT void closefrom(int lo)
+{
+	if (io_subsystems_on() && lo >= 0) {
+		gs_fd_closing_range((unsigned)lo, ~0u);
+		gs_fd_forget_range((unsigned)lo, ~0u);
+	}
+	gs_real.closefrom(lo);
+}
+
+/* stdio closes and reopens fds inside libc, where we cannot see it. */
+static void closing_stream(FILE *f)
+{
+	if (f && io_subsystems_on())
+		closing(fileno(f));
+}
+
+GS_EXPORT int fclose(FILE *f)
+{
+	closing_stream(f);
+	return gs_real.fclose(f);
+}
+
+GS_EXPORT int pclose(FILE *f)
+{
+	closing_stream(f);
+	return gs_real.pclose(f);
+}
+
+GS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	closing_stream(f);
+	FILE *r = gs_real.freopen(path, mode, f);
+	closing_stream(r);
+	return r;
+}
+
+GS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	closing_stream(f);
+	FILE *r = gs_real.freopen64(path, mode, f);
+	closing_stream(r);
+	return r;
+}
