@@ -5,6 +5,7 @@
  * interpose the locks): every step is idempotent and a second, racing
  * call writes the same values. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +41,8 @@ static const struct flag flags[] = {
 };
 
 /* Every GREENSHIM_ variable is checked: a subsystem flag takes 0 or 1,
- * GREENSHIM_DEADLOCK report or abort; any other value, or a name we do not
+ * GREENSHIM_DEADLOCK report or abort, GREENSHIM_BLOCK_WARN_MS a number of
+ * milliseconds; any other value, or a name we do not
  * know, is reported and ignored, so a typo never silently changes what the
  * shim does. */
 static void read_environment(void)
@@ -61,6 +63,17 @@ static void read_environment(void)
 			else if (strcmp(val, "report") != 0)
 				gs_warn("greenshim: GREENSHIM_DEADLOCK=%s: expected report or abort; "
 					"keeping report", val);
+			continue;
+		}
+		if (len == 13 && !strncmp(name, "BLOCK_WARN_MS", 13)) {
+			char *end;
+			errno = 0;
+			unsigned long long ms = strtoull(val, &end, 10);
+			if (*val >= '0' && *val <= '9' && !*end && !errno && ms > 0 && ms < 86400000ULL)
+				gs_block_warn_ns = ms * 1000000ULL;
+			else
+				gs_warn("greenshim: GREENSHIM_BLOCK_WARN_MS=%s: expected a number of "
+					"milliseconds from 1 to 86399999; not warning", val);
 			continue;
 		}
 		size_t i;

@@ -95,6 +95,22 @@ GS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 
 /* ---- connect ----------------------------------------------------------- */
 
+/* One connect system call with O_NONBLOCK set for its duration: no other
+ * green thread of this hub runs before the flags are back. */
+static int connect_nonblocking(int fd, long fl, const struct sockaddr *addr, socklen_t len)
+{
+	gs__sys(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK, 0, 0, 0);
+	int r = gs_real.connect(fd, addr, len);
+	int e = errno;
+	gs__sys(SYS_fcntl, fd, F_SETFL, fl, 0, 0, 0);
+	errno = e;
+	return r;
+}
+
+/* The outcome is read back with a second connect, not SO_ERROR: that
+ * moves the socket to the state a blocking connect leaves (connected, so
+ * the next connect is EISCONN; or unconnected after a refusal, so the next
+ * one tries again), exactly as the kernel's own blocking path does. */
 GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	if (!greened(fd))
@@ -103,18 +119,12 @@ GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	long fl = gs__sys(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
 	if (fl < 0 || (fl & O_NONBLOCK))
 		return gs_real.connect(fd, addr, len);
-	/* Non-blocking for the system call alone: no other green thread of
-	 * this hub runs before the flags are back. */
-	gs__sys(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK, 0, 0, 0);
-	int r = gs_real.connect(fd, addr, len);
-	int e = errno;
-	gs__sys(SYS_fcntl, fd, F_SETFL, fl, 0, 0, 0);
-	errno = e;
+	int r = connect_nonblocking(fd, fl, addr, len);
 	if (r == 0)
 		return 0;
-	if (e == EAGAIN && addr && addr->sa_family == AF_UNIX)
+	if (errno == EAGAIN && addr && addr->sa_family == AF_UNIX)
 		return gs_real.connect(fd, addr, len); /* a full backlog: block as natively */
-	if (e != EINPROGRESS)
+	if (errno != EINPROGRESS)
 		return r;
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, GS_FDK_SOCKET);
@@ -125,17 +135,9 @@ GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 				errno = EINPROGRESS;
 			return -1;
 		}
-		if (!gs_io_ready(fd, POLLOUT))
-			continue;
-		int err = 0;
-		socklen_t l = sizeof err;
-		long g = gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, (long)&err, (long)&l, 0);
-		if (g < 0)
-			return (int)gs_sysret(g);
-		if (err == 0)
-			return 0;
-		errno = err;
-		return -1;
+		r = connect_nonblocking(fd, fl, addr, len);
+		if (r == 0 || errno != EALREADY)
+			return r;
 	}
 }
 

@@ -305,6 +305,10 @@ int gs_key_set(unsigned key, const void *value);
 /* GREENSHIM_DEADLOCK: what the hub does when no thread can ever wake. */
 enum { GS_DEADLOCK_REPORT = 0, GS_DEADLOCK_ABORT = 1 };
 extern int gs_deadlock_action;
+/* GREENSHIM_BLOCK_WARN_MS in nanoseconds (0: off): a green thread that
+ * runs longer than this without yielding (so the hub and every other green
+ * thread of its OS thread wait) is named on stderr with the duration. */
+extern uint64_t gs_block_warn_ns;
 /* A SIGSEGV at addr hit the running green thread's guard page: the report
  * is written to stderr and 1 returned. */
 int gs_stack_overflow_report(const void *addr);

@@ -195,6 +195,8 @@ static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 {
 	int *errno_p = prev->hub->errno_p;
 	prev->saved_errno = *errno_p;
+	if (gs_unlikely(gs_block_warn_ns))
+		gs__block_check(prev);
 	gs__os_current = next;
 	gs__current_id = next->id;
 	next->state = GS_T_RUNNING;
@@ -254,6 +256,8 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 {
 	struct gs_hub *h = self->hub;
 	static __thread struct gs_ctx scratch; /* where the dead context "saves" */
+	if (gs_unlikely(gs_block_warn_ns))
+		gs__block_check(self);
 	h->dead = self;
 	struct gs_thread *next = pick_next(h);
 	gs__os_current = next;

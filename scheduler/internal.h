@@ -125,6 +125,8 @@ struct gs_hub {
 	unsigned armed;                /* threads waiting with a deadline */
 	unsigned fd_waits;             /* threads waiting for an fd */
 	int deadlock_reported;         /* the report is printed once */
+	uint64_t ran_since;            /* GREENSHIM_BLOCK_WARN_MS: when the running
+					* context was switched in (ns, monotonic) */
 	/* precise.c: a timerfd armed at the earliest deadline (or one of the
 	 * GS_TFD_ values), and the heap of deadlines (CLOCK_MONOTONIC). */
 	int tfd;
@@ -182,6 +184,8 @@ void gs__precise_after_fork(struct gs_hub *h); /* the timerfd is the parent's */
 /* reports.c: called by the hub when nothing is ready, before it blocks;
  * the alternate signal stack for overflow reports. */
 void gs__check_deadlock(struct gs_hub *h);
+/* GREENSHIM_BLOCK_WARN_MS: prev is being switched out. */
+void gs__block_check(struct gs_thread *prev);
 void gs__altstack(void);
 
 /* fdwait.c: a fork child drops another thread's fd watches. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -74,6 +75,34 @@ void gs__check_deadlock(struct gs_hub *h)
 		gs_warn("greenshim: GREENSHIM_DEADLOCK=abort: aborting");
 		abort();
 	}
+}
+
+/* ---- a hub kept from running --------------------------------------------- */
+
+uint64_t gs_block_warn_ns;
+
+/* Cooperative scheduling has one failure mode no wait can report: a green
+ * thread that keeps the CPU (a blocking call the shim does not green, such
+ * as stdio's internal reads, or a long computation) stalls every other
+ * green thread of its OS thread and the hub's timers and I/O.  When
+ * GREENSHIM_BLOCK_WARN_MS is set, each switch measures how long the thread
+ * leaving the CPU held it. */
+void gs__block_check(struct gs_thread *prev)
+{
+	struct gs_hub *h = prev->hub;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (h->ran_since && now - h->ran_since > gs_block_warn_ns && !(prev->flags & GS_TF_HUB) &&
+	    h->live > 1) { /* alone on its hub, it kept nobody waiting */
+		char buf[128];
+		gs_warn("greenshim: green thread %d (%s) ran %llu ms without yielding; the hub and "
+			"every other green thread of its OS thread waited (a blocking call the shim "
+			"does not green, or a long computation)",
+			prev->id, routine_name(prev, buf, sizeof buf),
+			(unsigned long long)((now - h->ran_since) / 1000000ULL));
+	}
+	h->ran_since = now;
 }
 
 /* ---- stack overflow ---------------------------------------------------- */

@@ -251,6 +251,60 @@ static void test_timed_wait_times_out_and_leaves_queue(void **state)
 	assert_null(q.head); /* the timeout took it out */
 }
 
+/* ---- fd waits -------------------------------------------------------------- */
+
+static int fd_pipe[2];
+static int fd_how[4];
+
+static void *fd_reader(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	fd_how[i] = gs_fd_wait(fd_pipe[0], GS_FD_READ, NULL, 0, NULL);
+	return NULL;
+}
+
+/* Two threads wait on the same fd in the same direction: one write wakes
+ * both; the wait does not end before the fd is ready. */
+static void test_fd_wait_wakes_every_waiter_when_ready(void **state)
+{
+	struct gs_thread_attr a = default_attr();
+	struct gs_thread *t[2];
+	assert_int_equal(pipe(fd_pipe), 0);
+	fd_how[0] = fd_how[1] = GS_WAITING;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(spawn(&t[i], &a, fd_reader, (void *)(intptr_t)i), 0);
+	gs_yield();
+	assert_int_equal(fd_how[0], GS_WAITING); /* nothing written yet */
+	assert_int_equal(write(fd_pipe[1], "x", 1), 1);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(gs_thread_join(t[i], NULL, 0, NULL), 0);
+	assert_int_equal(fd_how[0], GS_WOKEN);
+	assert_int_equal(fd_how[1], GS_WOKEN);
+	close(fd_pipe[0]);
+	close(fd_pipe[1]);
+}
+
+/* gs_fd_closing ends the wait with GS_CLOSED; a deadline ends an idle one. */
+static void test_fd_wait_closed_and_timed_out(void **state)
+{
+	struct gs_thread_attr a = default_attr();
+	struct gs_thread *t;
+	assert_int_equal(pipe(fd_pipe), 0);
+	fd_how[0] = GS_WAITING;
+	assert_int_equal(spawn(&t, &a, fd_reader, (void *)0), 0);
+	gs_fd_closing(fd_pipe[0]);
+	close(fd_pipe[0]);
+	assert_int_equal(gs_thread_join(t, NULL, 0, NULL), 0);
+	assert_int_equal(fd_how[0], GS_CLOSED);
+
+	struct gs_deadline d;
+	struct timespec rel = { 0, 5 * 1000000 };
+	gs_deadline_in(&d, &rel);
+	assert_int_equal(gs_fd_wait(fd_pipe[1] /* writable */, 0, &d, 0, NULL), GS_TIMEDOUT);
+	assert_true(now_ns(CLOCK_MONOTONIC) >= d.at.tv_sec * 1000000000LL + d.at.tv_nsec);
+	close(fd_pipe[1]);
+}
+
 /* ---- keys ---------------------------------------------------------------- */
 
 static int dtor_calls;
@@ -296,6 +350,8 @@ int main(void)
 		cmocka_unit_test(test_sleep_never_ends_early),
 		cmocka_unit_test(test_timed_wait_times_out_and_leaves_queue),
 		cmocka_unit_test(test_keys_are_per_thread_with_destructors),
+		cmocka_unit_test(test_fd_wait_wakes_every_waiter_when_ready),
+		cmocka_unit_test(test_fd_wait_closed_and_timed_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
