@@ -409,4 +409,22 @@ if [ ${#FAILURES[@]} -gt 0 ]; then
     echo "FAILURES:"
     printf '  %s\n' "${FAILURES[@]}"
 fi
+
+# ------------------------------------------------ HTTP keep-alive (http.sh)
+# bench/http.sh prints a second table: a thread-per-connection HTTP/1.1
+# keep-alive server (bench/http_threads.c, blocking I/O) under wrk at 100,
+# 1,000 and 10,000 connections, natively and under the shim, beside the
+# same responder on libev (bench/http_libev.c).  Any non-zero exit of it
+# (1: a run failed; 2: it cannot run, e.g. no wrk) makes this script exit 1.
+echo
+echo "HTTP/1.1 keep-alive, thread per connection (bench/http.sh):"
+echo
+progress "http: bench/http.sh"
+BUILD="$BUILD" bash "$(dirname "${BASH_SOURCE[0]}")/http.sh"
+http_rc=$?
+if [ $http_rc -ne 0 ]; then
+    FAILED=1
+    echo
+    echo "FAILURES (http): bench/http.sh exited with status $http_rc (reasons above)"
+fi
 exit $FAILED
