@@ -6,10 +6,12 @@
  * In between the thread waits:
  * - for one child (pid > 0, P_PID, P_PIDFD): on a pidfd, readable once
  *   the child exits;
- * - for any child or a process group, and for stops and continues (which
- *   a pidfd does not report): on the pidfds of up to WATCH_MAX current
- *   children (from /proc/self/task/<tid>/children), and on a timer that
- *   looks again after 1 ms, then backs off to 50 ms, for the rest.
+ * - for any child or a process group: on the pidfds of up to WATCH_MAX
+ *   current children (from /proc/self/task/<tid>/children);
+ * - and always on a timer that looks again after 1 ms, backing off to
+ *   50 ms: stops, continues and ptrace stops are not seen on a pidfd, nor
+ *   children made while the wait is on.
+ * A tracer's waits (__WALL, __WCLONE) go straight to the kernel.
  * Nothing about SIGCHLD changes: the program's handler and disposition are
  * its own.  Like the native calls, a handler without SA_RESTART ends the
  * wait with EINTR, one with SA_RESTART lets it go on. */
@@ -31,9 +33,12 @@
 #define BACKOFF_MIN_NS 1000000L
 #define BACKOFF_MAX_NS 50000000L
 
+/* __WALL and __WCLONE are a tracer's options (strace, gdb): ptrace stops
+ * are not seen on a pidfd, and a tracer is a single-threaded event loop
+ * that blocks natively anyway, so its waits are left to the kernel. */
 static int greened(int options)
 {
-	return !(options & WNOHANG) && gs_os_on() && gs_can_park();
+	return !(options & (WNOHANG | __WALL | __WCLONE)) && gs_os_on() && gs_can_park();
 }
 
 static int pidfd_open(pid_t pid)
@@ -90,21 +95,19 @@ static int wait_for_change(pid_t which, int pidfd, int options, long *backoff)
 	}
 	/* Exits are seen on the pidfds; stops, continues, and children we
 	 * could not open are seen by looking again after a while. */
-	int timed = (options & (WUNTRACED | WCONTINUED)) || n == 0 || n == WATCH_MAX ||
-		    (pidfd < 0 && which <= 0);
+	/* A traced child's ptrace stops are reported even without WUNTRACED,
+	 * so the timer is always there. */
 	struct gs_deadline d;
-	if (timed) {
-		struct timespec rel = { 0, *backoff };
-		gs_deadline_in(&d, &rel);
-		*backoff = *backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : *backoff * 2;
-	}
+	struct timespec rel = { 0, *backoff };
+	gs_deadline_in(&d, &rel);
+	*backoff = *backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : *backoff * 2;
 	struct gs_fd_interest want[WATCH_MAX];
 	for (unsigned i = 0; i < n; i++) {
 		want[i].fd = fds[i];
 		want[i].events = GS_FD_READ;
 	}
 	int restart;
-	int how = gs_fds_wait(want, n, timed ? &d : NULL, GS_INTR_UNLESS_RESTART | GS_WAIT_CANCELLABLE,
+	int how = gs_fds_wait(want, n, &d, GS_INTR_UNLESS_RESTART | GS_WAIT_CANCELLABLE,
 			      &restart);
 	for (unsigned i = pidfd >= 0 ? 1 : 0; i < own; i++)
 		gs_real.close(fds[i]);
