@@ -1,7 +1,9 @@
-/* The per-fd kind table (fdkind.h): one byte per fd number, in chunks
- * allocated on first use so that a process with few fds pays a few KiB.
- * Bytes are read and written with relaxed atomics: a race between two
- * threads classifying the same fd writes the same value. */
+/* The per-fd table (fdkind.h): one word per fd number, in chunks allocated
+ * on first use so that a process with few fds pays a few KiB.  A word is
+ * the kind (KIND_MASK), the "verified blocking" bits, and the epoch those
+ * bits were verified in.  Words are read and written with relaxed atomics:
+ * a race between two threads can only lose a verified bit (which costs the
+ * next wait two system calls), never invent one. */
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,15 +17,19 @@
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 #define CHUNKS 256 /* fds below 1M; above, kinds are looked up each time */
 
-static _Atomic unsigned char *_Atomic chunks[CHUNKS];
+#define KIND_MASK 7u
+#define EPOCH_SHIFT 5
 
-static _Atomic unsigned char *entry(int fd, int create)
+static _Atomic unsigned *_Atomic chunks[CHUNKS];
+static _Atomic unsigned epoch;
+
+static _Atomic unsigned *entry(int fd, int create)
 {
 	if (fd < 0 || (unsigned)fd >= CHUNK_SIZE * CHUNKS)
 		return NULL;
-	_Atomic unsigned char *c = atomic_load_explicit(&chunks[fd >> CHUNK_BITS], memory_order_acquire);
+	_Atomic unsigned *c = atomic_load_explicit(&chunks[fd >> CHUNK_BITS], memory_order_acquire);
 	if (!c && create) {
-		_Atomic unsigned char *fresh = calloc(CHUNK_SIZE, 1);
+		_Atomic unsigned *fresh = calloc(CHUNK_SIZE, sizeof *fresh);
 		if (!fresh)
 			return NULL;
 		if (atomic_compare_exchange_strong(&chunks[fd >> CHUNK_BITS], &c, fresh))
@@ -54,27 +60,54 @@ static int classify(int fd)
 
 int gs_fd_kind(int fd)
 {
-	_Atomic unsigned char *e = entry(fd, 1);
-	int k = e ? atomic_load_explicit(e, memory_order_relaxed) : GS_FDK_UNKNOWN;
+	_Atomic unsigned *e = entry(fd, 1);
+	int k = e ? (int)(atomic_load_explicit(e, memory_order_relaxed) & KIND_MASK) : GS_FDK_UNKNOWN;
 	if (gs_likely(k != GS_FDK_UNKNOWN))
 		return k;
 	k = classify(fd);
 	/* A bad fd is not remembered: the number may be opened later. */
 	if (e && gs__sys(SYS_fcntl, fd, 1 /* F_GETFD */, 0, 0, 0, 0) >= 0)
-		atomic_store_explicit(e, (unsigned char)k, memory_order_relaxed);
+		atomic_store_explicit(e, (unsigned)k, memory_order_relaxed);
 	return k;
 }
 
 void gs_fd_set_kind(int fd, int kind)
 {
-	_Atomic unsigned char *e = entry(fd, 1);
+	_Atomic unsigned *e = entry(fd, 1);
 	if (e)
-		atomic_store_explicit(e, (unsigned char)kind, memory_order_relaxed);
+		atomic_store_explicit(e, (unsigned)kind, memory_order_relaxed);
+}
+
+int gs_fd_verified(int fd, unsigned bit)
+{
+	_Atomic unsigned *e = entry(fd, 0);
+	if (!e)
+		return 0;
+	unsigned v = atomic_load_explicit(e, memory_order_relaxed);
+	return (v & bit) && (v >> EPOCH_SHIFT) == (atomic_load_explicit(&epoch, memory_order_relaxed) &
+						  (~0u >> EPOCH_SHIFT));
+}
+
+void gs_fd_set_verified(int fd, unsigned bit)
+{
+	_Atomic unsigned *e = entry(fd, 0);
+	if (!e)
+		return;
+	unsigned v = atomic_load_explicit(e, memory_order_relaxed);
+	unsigned now = atomic_load_explicit(&epoch, memory_order_relaxed) & (~0u >> EPOCH_SHIFT);
+	unsigned bits = (v >> EPOCH_SHIFT) == now ? v & (GS_FDV_READ | GS_FDV_WRITE) : 0;
+	atomic_store_explicit(e, (v & KIND_MASK) | bits | bit | (now << EPOCH_SHIFT),
+			      memory_order_relaxed);
+}
+
+void gs_fd_flags_changed(void)
+{
+	atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
 }
 
 void gs_fd_forget(int fd)
 {
-	_Atomic unsigned char *e = entry(fd, 0);
+	_Atomic unsigned *e = entry(fd, 0);
 	if (e)
 		atomic_store_explicit(e, GS_FDK_UNKNOWN, memory_order_relaxed);
 }

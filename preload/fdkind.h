@@ -1,4 +1,5 @@
-/* What kind of file an fd is, as far as greening its blocking calls goes.
+/* What kind of file an fd is, as far as greening its blocking calls goes,
+ * and whether waiting on it was found to be what the program asks for.
  *
  * Learned with one fstat on first use and kept per fd number; forgotten
  * when the program closes or replaces the fd through us (close, dup2,
@@ -23,6 +24,19 @@ int gs_fd_kind(int fd);
 /* Records what the caller knows (a socket it just made, RWF_NOWAIT that
  * turned out unsupported). */
 void gs_fd_set_kind(int fd, int kind);
+/* "A wait on this fd may block": the program's O_NONBLOCK is clear and the
+ * socket has no SO_RCVTIMEO (GS_FDV_READ) / SO_SNDTIMEO (GS_FDV_WRITE),
+ * as last looked up.  Valid until the fd is forgotten or any fcntl
+ * F_SETFL, ioctl FIONBIO or timeout setsockopt passes through us (which
+ * may reach this fd's file description through a dup): then every fd is
+ * looked at again.  Changes made by another process sharing the
+ * description are not seen (README). */
+#define GS_FDV_READ 8u
+#define GS_FDV_WRITE 16u
+int gs_fd_verified(int fd, unsigned bit);
+void gs_fd_set_verified(int fd, unsigned bit);
+void gs_fd_flags_changed(void);
+
 /* The fd number no longer means what it meant. */
 void gs_fd_forget(int fd);
 void gs_fd_forget_range(unsigned lo, unsigned hi);

@@ -56,15 +56,20 @@ int gs_io_wait(struct gs_io *io)
 {
 	if (!io->checked) {
 		io->checked = 1;
-		long fl = gs__sys(SYS_fcntl, io->fd, F_GETFL, 0, 0, 0, 0);
-		if (fl < 0)
-			return (int)gs_sysret(fl);
-		if (fl & O_NONBLOCK) { /* the program asked for EAGAIN */
-			errno = EAGAIN;
-			return -1;
+		unsigned bit = io->events == GS_FD_WRITE ? GS_FDV_WRITE : GS_FDV_READ;
+		if (!gs_fd_verified(io->fd, bit)) {
+			long fl = gs__sys(SYS_fcntl, io->fd, F_GETFL, 0, 0, 0, 0);
+			if (fl < 0)
+				return (int)gs_sysret(fl);
+			if (fl & O_NONBLOCK) { /* the program asked for EAGAIN */
+				errno = EAGAIN;
+				return -1;
+			}
+			if (io->kind == GS_FDK_SOCKET && io->timeo_opt)
+				socket_deadline(io);
+			if (!io->timed)
+				gs_fd_set_verified(io->fd, bit);
 		}
-		if (io->kind == GS_FDK_SOCKET && io->timeo_opt)
-			socket_deadline(io);
 	}
 	/* signal(7): a call on a socket with a timeout is never restarted. */
 	int intr = (io->timed ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART) | GS_WAIT_CANCELLABLE;
@@ -149,7 +154,6 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, kind);
-	io.timeo_opt = SO_RCVTIMEO;
 	gs_testcancel();
 	for (;;) {
 		ssize_t r = attempt(&io, iov, iovcnt);
@@ -180,7 +184,6 @@ ssize_t gs_io_writev(int fd, int kind, const struct iovec *iov, int iovcnt)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, kind);
-	io.timeo_opt = SO_SNDTIMEO;
 	gs_testcancel();
 	ssize_t r = attempt(&io, iov, iovcnt);
 	size_t total = 0;

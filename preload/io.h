@@ -13,6 +13,7 @@
 #define GS_IO_H
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "config.h"
@@ -24,7 +25,7 @@ struct gs_io {
 	int fd;
 	int events;          /* GS_FD_READ or GS_FD_WRITE */
 	int kind;            /* enum gs_fd_kind */
-	int timeo_opt;       /* SO_RCVTIMEO / SO_SNDTIMEO for a socket call, else 0 */
+	int timeo_opt;       /* the socket timeout for its direction (sockets only) */
 	int checked;         /* blocking mode and timeout have been looked at */
 	int timed;           /* the socket has that timeout: d is the deadline */
 	struct gs_deadline d;
@@ -35,7 +36,7 @@ static inline void gs_io_init(struct gs_io *io, int fd, int events, int kind)
 	io->fd = fd;
 	io->events = events;
 	io->kind = kind;
-	io->timeo_opt = 0;
+	io->timeo_opt = events == GS_FD_WRITE ? SO_SNDTIMEO : SO_RCVTIMEO;
 	io->checked = 0;
 	io->timed = 0;
 }

@@ -14,6 +14,8 @@
  * never taken for the old one. */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,6 +60,48 @@ GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
 		return gs_real.writev(fd, iov, iovcnt);
 	return gs_io_writev(fd, kind, iov, iovcnt);
+}
+
+/* ---- a file description's flags change ---------------------------------- */
+
+/* Whatever fd the program names, the description may be shared with other
+ * fds (dup): every "verified blocking" bit is dropped (fdkind.h). */
+static void flags_may_change(int cmd)
+{
+	if (cmd == F_SETFL)
+		gs_fd_flags_changed();
+}
+
+/* glibc's fcntl takes its third argument as a pointer-sized value. */
+GS_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	flags_may_change(cmd);
+	return gs_real.fcntl(fd, cmd, arg);
+}
+
+GS_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	flags_may_change(cmd);
+	return gs_real.fcntl64(fd, cmd, arg);
+}
+
+GS_EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (request == FIONBIO)
+		gs_fd_flags_changed();
+	return gs_real.ioctl(fd, request, arg);
 }
 
 /* ---- the fd changes meaning --------------------------------------------- */

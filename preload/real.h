@@ -154,6 +154,10 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(int, fcntl, (int, int, ...), NULL)                                                     \
+	X(int, fcntl64, (int, int, ...), NULL)                                                   \
+	X(int, ioctl, (int, unsigned long, ...), NULL)                                           \
+	X(int, setsockopt, (int, int, int, const void *, socklen_t), NULL)                       \
 	X(int, socket, (int, int, int), NULL)                                                    \
 	X(int, socketpair, (int, int, int, int *), NULL)                                         \
 	X(int, accept, (int, struct sockaddr *, socklen_t *), NULL)                              \

@@ -49,13 +49,22 @@ GS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 	return r;
 }
 
+/* A new send or receive timeout may apply to a socket whose waits were
+ * found untimed (fdkind.h). */
+GS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
+				    name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW))
+		gs_fd_flags_changed();
+	return gs_real.setsockopt(fd, level, name, val, len);
+}
+
 /* ---- accept ------------------------------------------------------------ */
 
 static int accept_greened(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, GS_FDK_SOCKET);
-	io.timeo_opt = SO_RCVTIMEO;
 	gs_testcancel();
 	for (int first = 1;; first = 0) {
 		if (gs_io_ready(fd, POLLIN)) {
@@ -128,7 +137,6 @@ GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return r;
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, GS_FDK_SOCKET);
-	io.timeo_opt = SO_SNDTIMEO;
 	for (;;) {
 		if (gs_io_wait(&io) < 0) {
 			if (errno == EAGAIN) /* SO_SNDTIMEO passed: Linux says */
@@ -173,7 +181,6 @@ static ssize_t send_all(int fd, const struct msghdr *msg, int flags)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, GS_FDK_SOCKET);
-	io.timeo_opt = SO_SNDTIMEO;
 	gs_testcancel();
 	long r = gs__sys(SYS_sendmsg, fd, (long)msg, flags | MSG_DONTWAIT, 0, 0, 0);
 	size_t total = msg_size(msg);
@@ -244,7 +251,6 @@ GS_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 		return gs_real.sendmmsg(fd, v, n, flags);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, GS_FDK_SOCKET);
-	io.timeo_opt = SO_SNDTIMEO;
 	gs_testcancel();
 	unsigned done = 0;
 	if (n > UIO_MAXIOV)
@@ -275,7 +281,6 @@ static ssize_t recv_wait(int fd, struct msghdr *msg, int flags)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, GS_FDK_SOCKET);
-	io.timeo_opt = SO_RCVTIMEO;
 	gs_testcancel();
 	long r;
 	while ((r = gs__sys(SYS_recvmsg, fd, (long)msg, flags | MSG_DONTWAIT, 0, 0, 0)) == -EAGAIN)
@@ -361,7 +366,6 @@ GS_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct 
 		return gs_real.recvmmsg(fd, v, n, flags, timeout);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, GS_FDK_SOCKET);
-	io.timeo_opt = SO_RCVTIMEO;
 	gs_testcancel();
 	struct gs_deadline end = { 0 };
 	if (timeout)

@@ -32,6 +32,7 @@
 
 struct fd_slot {
 	_Atomic int lock;
+	_Atomic unsigned gen;    /* bumped by each gs_fd_closing */
 	struct gs_fdwatch *head; /* watches of this fd, any hub */
 };
 
@@ -99,6 +100,35 @@ static void registry_remove(struct gs_fdwatch *fw)
  * allocates them. */
 #define STACK_WATCHES 8
 
+/* The wait itself, once the watches v[0..n) are set up (io initialised):
+ * start, park, stop, unlink. */
+static int wait_on(struct gs_hub *h, struct gs_waiter *w, struct gs_fdwatch *v, unsigned n,
+		   const struct gs_deadline *d, int interruptible, int *restart)
+{
+	struct gs_thread *self = w->thread;
+	for (unsigned i = 0; i < n; i++) {
+		v[i].waiter = w;
+		v[i].hub = h;
+		registry_add(&v[i]);
+		if (v[i].io.events)
+			ev_io_start(h->loop, &v[i].io);
+	}
+	self->fdw = v;
+	self->fdw_n = n;
+	h->fd_waits++;
+	int how = gs_wait(w, d, interruptible);
+	h->fd_waits--;
+	self->fdw = NULL;
+	self->fdw_n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ev_io_stop(h->loop, &v[i].io);
+		registry_remove(&v[i]);
+	}
+	if (restart)
+		*restart = how == GS_INTERRUPTED && w->interrupted == 2;
+	return how;
+}
+
 int gs_fds_wait(const struct gs_fd_interest *want, unsigned n, const struct gs_deadline *d,
 		int interruptible, int *restart)
 {
@@ -108,47 +138,49 @@ int gs_fds_wait(const struct gs_fd_interest *want, unsigned n, const struct gs_d
 	struct gs_fdwatch local[STACK_WATCHES], *v = local;
 	if (n > STACK_WATCHES && !(v = malloc(n * sizeof *v)))
 		return -ENOMEM;
-	struct gs_thread *self = gs_self();
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	if (restart)
-		*restart = 0;
-	for (unsigned i = 0; i < n; i++) {
-		v[i].waiter = &w;
-		v[i].hub = h;
+	for (unsigned i = 0; i < n; i++)
 		ev_io_init(&v[i].io, io_cb, want[i].fd, want[i].events & (GS_FD_READ | GS_FD_WRITE));
-		registry_add(&v[i]);
-		if (v[i].io.events)
-			ev_io_start(h->loop, &v[i].io);
-	}
-	self->fdw = v;
-	self->fdw_n = n;
-	h->fd_waits++;
-	int how = gs_wait(&w, d, interruptible);
-	h->fd_waits--;
-	self->fdw = NULL;
-	self->fdw_n = 0;
-	for (unsigned i = 0; i < n; i++) {
-		ev_io_stop(h->loop, &v[i].io);
-		registry_remove(&v[i]);
-	}
+	int how = wait_on(h, &w, v, n, d, interruptible, restart);
 	if (v != local)
 		free(v);
-	if (how == GS_INTERRUPTED && w.interrupted == 2 && restart)
-		*restart = 1;
 	return how;
 }
 
+/* A thread that waits on one fd keeps its watcher between waits: set up
+ * anew (ev_io_set), libev re-registers the fd with the kernel each time
+ * (one failing epoll_ctl per wait); started again unchanged, it costs no
+ * system call.  It is reused only for the same fd number, direction and
+ * hub, and while the fd's close generation is unchanged: after a close
+ * through us the number may name a new file, which libev must be told of. */
 int gs_fd_wait(int fd, int events, const struct gs_deadline *d, int interruptible, int *restart)
 {
-	struct gs_fd_interest one = { .fd = fd, .events = events };
-	return gs_fds_wait(&one, 1, d, interruptible, restart);
+	struct gs_hub *h = gs__hub();
+	if (!h)
+		return -EAGAIN;
+	struct gs_thread *self = gs_self();
+	struct gs_fdwatch *fw = &self->fd_cached;
+	struct fd_slot *s = slot_of(fd, 1);
+	unsigned gen = s ? atomic_load_explicit(&s->gen, memory_order_acquire) : 0;
+	events &= GS_FD_READ | GS_FD_WRITE;
+	if (!s || fw->hub != h || fw->io.fd != fd || fw->events != events || fw->gen != gen) {
+		ev_io_init(&fw->io, io_cb, fd, events);
+		fw->events = events;
+		fw->gen = s ? gen : gen - 1; /* no slot: never reused */
+	}
+	struct gs_waiter w;
+	gs_waiter_init(&w);
+	return wait_on(h, &w, fw, 1, d, interruptible, restart);
 }
 
 void gs_fd_closing(int fd)
 {
 	struct fd_slot *s = slot_of(fd, 0);
-	if (!s || !s->head)
+	if (!s)
+		return;
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_acq_rel);
+	if (!s->head)
 		return;
 	struct gs_hub *mine = gs__os.hub;
 	gs_spin_lock(&s->lock);
@@ -171,6 +203,7 @@ void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t)
 	}
 	t->fdw_n = 0;
 	t->fdw = NULL;
+	t->fd_cached.hub = NULL; /* the child's loop is new: set up afresh */
 }
 
 /* close_range, closefrom: every registered fd in [lo, hi]. */

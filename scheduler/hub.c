@@ -340,6 +340,7 @@ static void after_fork_in_child(void)
 	 * generation makes the queues drop them (gs_waitq_pop). */
 	gs__fork_gen++;
 	self->fork_gen = gs__fork_gen;
+	self->fd_cached.hub = NULL; /* libev's kernel state is new */
 	h->threads = NULL;
 	gs__hub_add(h, self);
 	h->armed = 0;

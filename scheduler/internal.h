@@ -39,6 +39,8 @@ struct gs_fdwatch {
 	struct gs_hub *hub;            /* whose loop the watcher is on */
 	struct fd_slot *slot;          /* registry entry, NULL if none */
 	struct gs_fdwatch *next, *prev; /* other watches of the same fd */
+	int events;                    /* a thread's cached watch (fd_cached): */
+	unsigned gen;                  /* what it was set up for */
 };
 
 /* A thread's park token.  A waiter sets PARKED before it switches out; a
@@ -87,6 +89,7 @@ struct gs_thread {
 	ev_periodic periodic;          /* CLOCK_REALTIME deadlines */
 	struct gs_fdwatch *fdw;        /* the fds it waits on (fdwait.c) */
 	unsigned fdw_n;
+	struct gs_fdwatch fd_cached;   /* its single-fd watch, kept between waits */
 
 	uint64_t sigmask;              /* blocked signals, kernel format (bit sig-1) */
 	_Atomic uint64_t sigpending;   /* sent to this thread, not yet delivered */
