@@ -89,6 +89,21 @@ static void run_entry(void **state);
 
 static void check_table(void **state);
 
+/* What io_close_wakes prints under the shim (see its entries below). */
+#define IO_CLOSE_WAKES_OUT                                                                  \
+	"read on a pipe, closed by another thread: -1 EBADF\n"                               \
+	"read on a pipe, same number again: \"fresh\"\n"                                     \
+	"recv on a socketpair, closed by another thread: -1 EBADF\n"                         \
+	"recv on a socketpair, same number again: \"fresh\"\n"                               \
+	"read on a pipe, replaced by dup2 in another thread: -1 EBADF\n"                     \
+	"read on a pipe, same number again: \"fresh\"\n"                                     \
+	"recv on a socketpair, replaced by dup2 in another thread: -1 EBADF\n"               \
+	"recv on a socketpair, same number again: \"fresh\"\n"                               \
+	"read on a pipe, closed by close_range in another thread: -1 EBADF\n"                \
+	"read on a pipe, same number again: \"fresh\"\n"                                     \
+	"recv on a socketpair, closed by close_range in another thread: -1 EBADF\n"          \
+	"recv on a socketpair, same number again: \"fresh\"\n"
+
 /* The table: one line per (program, mode). */
 static const struct CMUnitTest tests[] = {
 	{ .name = "table/lists-every-program", .test_func = check_table },
@@ -148,6 +163,49 @@ static const struct CMUnitTest tests[] = {
 	/* per-thread state the shim must switch */
 	COMPARE("errno_threads"),
 	COMPARE("sigmask_threads"),
+
+	/* green I/O (issue 3).  Each program needs a thread to run while another
+	 * blocks in the call under test, so with all threads on one OS thread
+	 * it completes only if the shim greens that call (else: timeout). */
+	COMPARE("io_echo"),       /* TCP echo v4/v6, thread per connection; socketpair */
+	COMPARE("io_connect"),    /* ECONNREFUSED, EINPROGRESS, EISCONN, accept in a thread */
+	COMPARE("io_nonblock"),   /* the program's own O_NONBLOCK: EAGAIN, F_GETFL, dups */
+	COMPARE("io_nonblock_elsewhere"), /* O_NONBLOCK, SO_RCVTIMEO set via a dup, a child */
+	COMPARE("io_timeouts"),   /* SO_RCVTIMEO / SO_SNDTIMEO while another thread runs */
+	COMPARE("io_poll"),       /* poll, ppoll, select, pselect, epoll_wait, epoll_pwait */
+	COMPARE("io_pipe_relay"), /* 16 MiB through two pipes and three threads; a FIFO */
+	COMPARE("io_fork_wait"),  /* waitpid family, SIGCHLD handler, a child's pipe */
+	COMPARE("io_signals"),    /* pthread_kill vs blocked I/O, SA_RESTART, SO_RCVTIMEO */
+	COMPARE("io_udp"),        /* recvfrom, sendmmsg/recvmmsg, MSG_PEEK, MSG_TRUNC */
+	COMPARE("io_python_http", .timeout = 60), /* CPython's ThreadingHTTPServer, C clients */
+	/* Closing an fd another thread waits on (close, dup2 onto it,
+	 * close_range) wakes it with EBADF under the shim; natively Linux leaves
+	 * the waiter blocked (the program gives up after 5 s), hence shim only. */
+	SHIM_ONLY("io_close_wakes", "shim-only", IO_CLOSE_WAKES_OUT),
+	/* ... also when the waiter is on another OS thread's hub */
+	SHIM_ONLY("io_close_wakes", "shim-only GREENSHIM_THREAD=0", IO_CLOSE_WAKES_OUT,
+		  .env = { "GREENSHIM_THREAD=0" }),
+	/* Opt-outs.  A subsystem that is off leaves its calls to the kernel, so
+	 * with green threads they would block the one OS thread: these runs add
+	 * GREENSHIM_THREAD=0 (real threads; .env applies to every run, the
+	 * native one included) and must still behave as natively. */
+	ENTRY("io_echo", "compare GREENSHIM_SOCKET=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_SOCKET=0", "GREENSHIM_THREAD=0" }),
+	ENTRY("io_timeouts", "compare GREENSHIM_SOCKET=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_SOCKET=0", "GREENSHIM_THREAD=0" }),
+	ENTRY("io_pipe_relay", "compare GREENSHIM_OS=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_OS=0", "GREENSHIM_THREAD=0" }),
+	ENTRY("io_fork_wait", "compare GREENSHIM_OS=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_OS=0", "GREENSHIM_THREAD=0" }),
+	ENTRY("io_poll", "compare GREENSHIM_SELECT=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_SELECT=0", "GREENSHIM_THREAD=0" }),
+	/* ... and the subsystems are independent: with green threads, turning
+	 * off the ones a program does not use changes nothing (the relay uses
+	 * pipes and a FIFO only: OS; the echo uses sockets only: SOCKET). */
+	ENTRY("io_pipe_relay", "compare GREENSHIM_SOCKET=0 GREENSHIM_SELECT=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_SOCKET=0", "GREENSHIM_SELECT=0" }),
+	ENTRY("io_echo", "compare GREENSHIM_OS=0 GREENSHIM_SELECT=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_OS=0", "GREENSHIM_SELECT=0" }),
 
 	/* greenshim only */
 	SHIM_ONLY("many_green", "shim-only", "count 100000\nthreads 1\n", .timeout = 60),
