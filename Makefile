@@ -39,6 +39,11 @@ PROG_SRC  := $(wildcard tests/programs/*.c)
 PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)) \
              $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(PROG_CXX))
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRC))
+TOOL_HEADERS := $(wildcard tools/*.h) scheduler/published.h
+TOOLTEST_SRC  := $(wildcard tests/tool/*.c)
+TOOLTEST_BINS := $(patsubst tests/tool/%.c,$(BUILD)/tests/tool/%,$(TOOLTEST_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -58,17 +63,31 @@ $(BUILD)/obj/%.o: %.S
 
 $(BUILD)/libgreenshim.so: $(LIB_OBJS) preload/exports.map
 	$(CC) $(CFLAGS) $(LIBFLAGS) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=preload/exports.map \
-	    -Wl,-z,now -Wl,-z,noexecstack $(LDLIBS_SHIM)
+	    -Wl,-z,now -Wl,-z,noexecstack -Wl,-z,defs $(LDLIBS_SHIM)
 
-$(BUILD)/greenshim: tools/greenshim.c
+# The greenshim command (tools/): an ordinary program; it shares only
+# scheduler/published.h with the library.
+$(BUILD)/obj/tools/%.o: tools/%.c $(TOOL_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BASE) -o $@ $<
+	$(CC) $(CFLAGS) $(BASE) -Itools -c -o $@ $<
+
+$(BUILD)/greenshim: $(TOOL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASE) -o $@ $(TOOL_OBJS)
 
 # Unit tests link the scheduler objects directly (not through the preload).
 UNIT_OBJS := $(filter $(BUILD)/obj/scheduler/%,$(LIB_OBJS))
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASE) -o $@ $< $(UNIT_OBJS) -lcmocka -lev -ldl -lm
+
+# Targets of the tool's tests (test_tool runs them): fake_pub publishes a
+# made-up state through published.h; the others are plain pthread programs.
+$(BUILD)/tests/tool/%: tests/tool/%.c scheduler/published.h
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -Ischeduler -pthread -o $@ $<
+
+$(BUILD)/tests/unit/test_tool: $(BUILD)/greenshim $(TOOLTEST_BINS)
 
 # Test programs are ordinary, unmodified pthread programs: no shim headers.
 $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h

@@ -85,7 +85,7 @@ GS_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	gs_waiter_describe(&w, "barrier", g, 0);
+	gs_waiter_describe(&w, GS_PW_BARRIER, g, 0);
 	gs_waitq_push(&g->waiters, &g->qlock, &w);
 	gs_spin_unlock(&g->qlock);
 	gs_wait(&w, NULL, 0);

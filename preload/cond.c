@@ -65,7 +65,7 @@ static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_dea
 	gs_testcancel(); /* a cancellation point */
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	gs_waiter_describe(&w, "condition variable", c, 0);
+	gs_waiter_describe(&w, GS_PW_COND, c, 0);
 	gs_spin_lock(&c->qlock);
 	gs_waitq_push(&c->waiters, &c->qlock, &w);
 	gs_spin_unlock(&c->qlock);

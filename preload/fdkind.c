@@ -4,6 +4,7 @@
  * bits were verified in.  Words are read and written with relaxed atomics:
  * a race between two threads can only lose a verified bit (which costs the
  * next wait two system calls), never invent one. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,7 +19,7 @@
 #define CHUNKS 256 /* fds below 1M; above, kinds are looked up each time */
 
 #define KIND_MASK 7u
-#define EPOCH_SHIFT 5
+#define EPOCH_SHIFT 6
 
 static _Atomic unsigned *_Atomic chunks[CHUNKS];
 static _Atomic unsigned epoch;
@@ -88,15 +89,24 @@ int gs_fd_verified(int fd, unsigned bit)
 						  (~0u >> EPOCH_SHIFT));
 }
 
+void gs_fd_created(int fd, int kind)
+{
+	_Atomic unsigned *e = entry(fd, 1);
+	if (e)
+		atomic_store_explicit(e, (unsigned)kind | GS_FDV_OWN, memory_order_relaxed);
+}
+
 void gs_fd_set_verified(int fd, unsigned bit)
 {
 	_Atomic unsigned *e = entry(fd, 0);
 	if (!e)
 		return;
 	unsigned v = atomic_load_explicit(e, memory_order_relaxed);
+	if (!(v & GS_FDV_OWN))
+		return; /* maybe shared with another process: look each time */
 	unsigned now = atomic_load_explicit(&epoch, memory_order_relaxed) & (~0u >> EPOCH_SHIFT);
 	unsigned bits = (v >> EPOCH_SHIFT) == now ? v & (GS_FDV_READ | GS_FDV_WRITE) : 0;
-	atomic_store_explicit(e, (v & KIND_MASK) | bits | bit | (now << EPOCH_SHIFT),
+	atomic_store_explicit(e, (v & KIND_MASK) | GS_FDV_OWN | bits | bit | (now << EPOCH_SHIFT),
 			      memory_order_relaxed);
 }
 
@@ -123,4 +133,25 @@ void gs_fd_forget_range(unsigned lo, unsigned hi)
 		}
 		gs_fd_forget((int)fd);
 	}
+}
+
+/* After a fork, parent and child share every open file description: none
+ * is ours alone any more. */
+static void fork_shares_all(void)
+{
+	for (unsigned c = 0; c < CHUNKS; c++) {
+		_Atomic unsigned *chunk = atomic_load_explicit(&chunks[c], memory_order_relaxed);
+		if (!chunk)
+			continue;
+		for (unsigned i = 0; i < CHUNK_SIZE; i++) {
+			unsigned v = atomic_load_explicit(&chunk[i], memory_order_relaxed);
+			if (v & GS_FDV_OWN)
+				atomic_store_explicit(&chunk[i], v & KIND_MASK, memory_order_relaxed);
+		}
+	}
+}
+
+void gs_fd_table_init(void)
+{
+	pthread_atfork(NULL, fork_shares_all, fork_shares_all);
 }

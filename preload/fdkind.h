@@ -26,13 +26,20 @@ int gs_fd_kind(int fd);
 void gs_fd_set_kind(int fd, int kind);
 /* "A wait on this fd may block": the program's O_NONBLOCK is clear and the
  * socket has no SO_RCVTIMEO (GS_FDV_READ) / SO_SNDTIMEO (GS_FDV_WRITE),
- * as last looked up.  Valid until the fd is forgotten or any fcntl
- * F_SETFL, ioctl FIONBIO or timeout setsockopt passes through us (which
- * may reach this fd's file description through a dup): then every fd is
- * looked at again.  Changes made by another process sharing the
- * description are not seen (README). */
+ * as last looked up.  Remembered only for fds this process made itself
+ * (GS_FDV_OWN: socket, accept, pipe, ... since the last fork): any other
+ * fd may share its file description with another process, which can
+ * change the flags at any time, so it is looked at on every wait.  Valid
+ * until the fd is forgotten or any fcntl F_SETFL, ioctl FIONBIO or timeout
+ * setsockopt passes through us (which may reach this fd's description
+ * through a dup): then every fd is looked at again. */
 #define GS_FDV_READ 8u
 #define GS_FDV_WRITE 16u
+#define GS_FDV_OWN 32u
+/* fd was just made by this process (socket, accept, pipe, ...). */
+void gs_fd_created(int fd, int kind);
+/* Registers the fork handler that ends GS_FDV_OWN (first use). */
+void gs_fd_table_init(void);
 int gs_fd_verified(int fd, unsigned bit);
 void gs_fd_set_verified(int fd, unsigned bit);
 void gs_fd_flags_changed(void);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdkind.h"
 #include "real.h"
 
 struct gs_real_table gs_real;
@@ -65,6 +66,14 @@ static void read_environment(void)
 					"keeping report", val);
 			continue;
 		}
+		if (len == 5 && !strncmp(name, "TRACE", 5)) {
+			if (*val)
+				gs_trace_path = val;
+			else
+				gs_warn("greenshim: GREENSHIM_TRACE is empty: expected a file name; "
+					"not tracing");
+			continue;
+		}
 		if (len == 13 && !strncmp(name, "BLOCK_WARN_MS", 13)) {
 			char *end;
 			errno = 0;
@@ -100,6 +109,7 @@ void gs_init(void)
 	if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
 		resolve();
 		read_environment();
+		gs_fd_table_init();
 		atomic_store(&init_state, 2);
 		return;
 	}

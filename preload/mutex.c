@@ -53,7 +53,7 @@ static int lock_slow(struct gs_mutex *m, int self, const struct gs_deadline *d)
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	gs_waiter_describe(&w, "mutex", m, atomic_load_explicit(&m->owner, memory_order_relaxed));
+	gs_waiter_describe(&w, GS_PW_MUTEX, m, atomic_load_explicit(&m->owner, memory_order_relaxed));
 	gs_waitq_push(&m->waiters, &m->qlock, &w);
 	gs_spin_unlock(&m->qlock);
 	/* Handed over: the unlocker made us the owner before waking us. */

@@ -54,7 +54,7 @@ static int once(_Atomic int *word, void (*init)(void))
 		}
 		struct gs_waiter w;
 		gs_waiter_init(&w);
-		gs_waiter_describe(&w, "pthread_once", word, 0);
+		gs_waiter_describe(&w, GS_PW_ONCE, word, 0);
 		gs_spin_lock(&once_qlock);
 		if (atomic_load_explicit(word, memory_order_acquire) != IN_PROGRESS) {
 			gs_spin_unlock(&once_qlock);

@@ -62,6 +62,28 @@ GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	return gs_io_writev(fd, kind, iov, iovcnt);
 }
 
+/* ---- fds this process makes --------------------------------------------- */
+
+GS_EXPORT int pipe(int fds[2])
+{
+	int r = gs_real.pipe(fds);
+	if (r == 0) {
+		gs_fd_created(fds[0], GS_FDK_NOWAIT);
+		gs_fd_created(fds[1], GS_FDK_NOWAIT);
+	}
+	return r;
+}
+
+GS_EXPORT int pipe2(int fds[2], int flags)
+{
+	int r = gs_real.pipe2(fds, flags);
+	if (r == 0) {
+		gs_fd_created(fds[0], GS_FDK_NOWAIT);
+		gs_fd_created(fds[1], GS_FDK_NOWAIT);
+	}
+	return r;
+}
+
 /* ---- a file description's flags change ---------------------------------- */
 
 /* Whatever fd the program names, the description may be shared with other

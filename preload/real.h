@@ -154,6 +154,8 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(int, pipe, (int *), NULL)                                                              \
+	X(int, pipe2, (int *, int), NULL)                                                        \
 	X(int, fcntl, (int, int, ...), NULL)                                                     \
 	X(int, fcntl64, (int, int, ...), NULL)                                                   \
 	X(int, ioctl, (int, unsigned long, ...), NULL)                                           \

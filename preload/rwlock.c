@@ -98,7 +98,7 @@ static int lock(pthread_rwlock_t *rw, int write, int try, const struct gs_deadli
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	gs_waiter_describe(&w, write ? "rwlock (to write)" : "rwlock (to read)", l, l->writer);
+	gs_waiter_describe(&w, GS_PW_RWLOCK, l, l->writer);
 	w.data = write ? WRITER : 0;
 	if (write)
 		l->writers_waiting++;

@@ -99,7 +99,7 @@ restart:
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	gs_waiter_describe(&w, "semaphore", g, 0);
+	gs_waiter_describe(&w, GS_PW_SEM, g, 0);
 	gs_waitq_push(&g->waiters, &g->qlock, &w);
 	gs_spin_unlock(&g->qlock);
 	/* Linux: a timed wait always ends with EINTR when a handler runs, an

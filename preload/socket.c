@@ -35,7 +35,7 @@ GS_EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd = gs_real.socket(domain, type, protocol);
 	if (fd >= 0)
-		gs_fd_set_kind(fd, GS_FDK_SOCKET);
+		gs_fd_created(fd, GS_FDK_SOCKET);
 	return fd;
 }
 
@@ -43,8 +43,8 @@ GS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
 	int r = gs_real.socketpair(domain, type, protocol, sv);
 	if (r == 0) {
-		gs_fd_set_kind(sv[0], GS_FDK_SOCKET);
-		gs_fd_set_kind(sv[1], GS_FDK_SOCKET);
+		gs_fd_created(sv[0], GS_FDK_SOCKET);
+		gs_fd_created(sv[1], GS_FDK_SOCKET);
 	}
 	return r;
 }
@@ -70,7 +70,7 @@ static int accept_greened(int fd, struct sockaddr *addr, socklen_t *len, int fla
 		if (gs_io_ready(fd, POLLIN)) {
 			int r = gs_real.accept4(fd, addr, len, flags);
 			if (r >= 0)
-				gs_fd_set_kind(r, GS_FDK_SOCKET);
+				gs_fd_created(r, GS_FDK_SOCKET);
 			if (r >= 0 || errno != EAGAIN)
 				return r;
 		} else if (first) {

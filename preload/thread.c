@@ -65,6 +65,7 @@ static void inherit(struct gs_thread *child, struct gs_thread *parent)
 	if (!p->name[0] && is_root(parent))
 		prctl(PR_GET_NAME, p->name);
 	memcpy(c->name, p->name, sizeof c->name);
+	gs_thread_publish_name(child, c->name);
 	c->policy = p->policy;
 	c->priority = p->priority;
 }
@@ -254,6 +255,7 @@ GS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 			return rc;
 	}
 	memcpy(extra_of(t)->name, name, len + 1);
+	gs_thread_publish_name(t, name);
 	return 0;
 }
 

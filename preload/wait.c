@@ -107,6 +107,7 @@ static int wait_for_change(pid_t which, int pidfd, int options, long *backoff)
 		want[i].events = GS_FD_READ;
 	}
 	int restart;
+	gs_wait_note(GS_PW_CHILD, pidfd >= 0 ? -1 : which);
 	int how = gs_fds_wait(want, n, &d, GS_INTR_UNLESS_RESTART | GS_WAIT_CANCELLABLE,
 			      &restart);
 	for (unsigned i = pidfd >= 0 ? 1 : 0; i < own; i++)

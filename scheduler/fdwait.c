@@ -100,6 +100,28 @@ static void registry_remove(struct gs_fdwatch *fw)
  * allocates them. */
 #define STACK_WATCHES 8
 
+/* What the inspector shows: the thread's own note (gs_wait_note), or the
+ * direction of a single fd, or a poll of several (by its first fd). */
+static void describe(struct gs_waiter *w, int fd, int events, unsigned n)
+{
+	struct gs_thread *t = w->thread;
+	if (t->note_kind) {
+		gs_waiter_describe(w, t->note_kind, NULL, t->note_arg);
+		t->note_kind = GS_PW_NONE;
+		return;
+	}
+	unsigned kind = n == 0 ? GS_PW_SLEEP : n > 1 || !events ? GS_PW_POLL :
+			(events & GS_FD_WRITE) ? GS_PW_WRITE : GS_PW_READ;
+	gs_waiter_describe(w, kind, NULL, fd);
+}
+
+void gs_wait_note(unsigned kind, int arg)
+{
+	struct gs_thread *t = gs_self();
+	t->note_kind = kind;
+	t->note_arg = arg;
+}
+
 /* The wait itself, once the watches v[0..n) are set up (io initialised):
  * start, park, stop, unlink. */
 static int wait_on(struct gs_hub *h, struct gs_waiter *w, struct gs_fdwatch *v, unsigned n,
@@ -140,6 +162,7 @@ int gs_fds_wait(const struct gs_fd_interest *want, unsigned n, const struct gs_d
 		return -ENOMEM;
 	struct gs_waiter w;
 	gs_waiter_init(&w);
+	describe(&w, n ? want[0].fd : -1, n == 1 ? want[0].events : 0, n);
 	for (unsigned i = 0; i < n; i++)
 		ev_io_init(&v[i].io, io_cb, want[i].fd, want[i].events & (GS_FD_READ | GS_FD_WRITE));
 	int how = wait_on(h, &w, v, n, d, interruptible, restart);
@@ -171,6 +194,7 @@ int gs_fd_wait(int fd, int events, const struct gs_deadline *d, int interruptibl
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
+	describe(&w, fd, events, 1);
 	return wait_on(h, &w, fw, 1, d, interruptible, restart);
 }
 

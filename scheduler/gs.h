@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "published.h"
+
 #define GS_EXPORT __attribute__((visibility("default")))
 #define gs_likely(x) __builtin_expect(!!(x), 1)
 #define gs_unlikely(x) __builtin_expect(!!(x), 0)
@@ -87,6 +89,8 @@ struct gs_thread_info {
 	int detached, exited, is_root;
 };
 void gs_thread_info(const struct gs_thread *t, struct gs_thread_info *out);
+/* The name the inspector shows for t (pthread_setname_np). */
+void gs_thread_publish_name(struct gs_thread *t, const char *name);
 /* A small per-thread area that preload/ owns (names, sched params). */
 void *gs_thread_extra(struct gs_thread *t);
 #define GS_THREAD_EXTRA_SIZE 192
@@ -113,19 +117,21 @@ struct gs_waiter {
 	int interrupted;               /* a signal handler ran for this wait (2: an
 					* SA_RESTART one: an untimed wait goes on) */
 	/* What is waited for, for people (deadlock report, inspector): */
-	const char *what;              /* "mutex", "cond", "join", ... */
+	unsigned kind;                 /* enum gs_pub_wait; GS_PW_NONE: not described */
 	const void *object;            /* its address */
 	int holder;                    /* thread id holding it, 0 if none/unknown */
 };
 
 /* Describes w's wait (after gs_waiter_init). */
-static inline void gs_waiter_describe(struct gs_waiter *w, const char *what, const void *object,
+static inline void gs_waiter_describe(struct gs_waiter *w, unsigned kind, const void *object,
 				      int holder)
 {
-	w->what = what;
+	w->kind = kind;
 	w->object = object;
 	w->holder = holder;
 }
+/* Words for a kind: "mutex", "condition variable", "read", ... */
+extern const char *const gs_wait_names[GS_PW_COUNT];
 
 /* How a wait reacts to a signal handler running for its thread (the
  * `interruptible` argument of gs_wait), as the Linux calls they stand for:
@@ -232,6 +238,10 @@ struct gs_fd_interest {
 int gs_fds_wait(const struct gs_fd_interest *v, unsigned n, const struct gs_deadline *d,
 		int interruptible, int *restart);
 int gs_fd_wait(int fd, int events, const struct gs_deadline *d, int interruptible, int *restart);
+/* The next fd wait of the calling thread is shown to the inspector as
+ * kind (enum gs_pub_wait) with arg (a pid for GS_PW_CHILD, an fd, ...)
+ * rather than as the fds it watches. */
+void gs_wait_note(unsigned kind, int arg);
 /* Before fd is closed or replaced (close, dup2 onto it, ...), from any
  * thread: every wait on it ends with GS_CLOSED, and this hub's watchers of
  * it are stopped, so that a new fd with the same number is never confused
@@ -309,6 +319,8 @@ extern int gs_deadlock_action;
  * runs longer than this without yielding (so the hub and every other green
  * thread of its OS thread wait) is named on stderr with the duration. */
 extern uint64_t gs_block_warn_ns;
+/* GREENSHIM_TRACE: the file every switch is recorded to (JSON, at exit). */
+extern const char *gs_trace_path;
 /* A SIGSEGV at addr hit the running green thread's guard page: the report
  * is written to stderr and 1 returned. */
 int gs_stack_overflow_report(const void *addr);

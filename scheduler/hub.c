@@ -98,6 +98,7 @@ static void os_thread_gone(void *arg)
 	gs__os.hub = NULL;
 	gs__os_current = NULL;
 	gs__current_id = 0;
+	gs__pub_thread_release(t);
 	free(t);
 }
 
@@ -111,9 +112,11 @@ struct gs_thread *gs__adopt(void)
 	t->magic = GS_THREAD_MAGIC;
 	t->flags = GS_TF_ROOT;
 	t->id = gs__next_id();
+	t->pub_id = t->id;
 	t->fork_gen = gs__fork_gen;
 	t->state = GS_T_RUNNING;
 	t->sigmask = gs__get_os_mask();
+	gs__pub_thread_new(t, 0); /* published once it has a hub */
 	gs__os_current = t;
 	gs__current_id = t->id;
 	if (getpid() == (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0))
@@ -177,8 +180,10 @@ void gs__release_dead_slow(struct gs_hub *h)
 	int detached = d->flags & GS_TF_DETACHED;
 	d->released = 1; /* joiners wait for this before freeing d */
 	gs_spin_unlock(&d->exit_lock);
-	if (detached)
+	if (detached) {
+		gs__pub_thread_release(d);
 		free(d);
+	}
 }
 
 static void check_stack(struct gs_thread *t)
@@ -193,6 +198,7 @@ static void check_stack(struct gs_thread *t)
 
 static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 {
+	gs__pub_switch(prev->hub, prev, next, prev->state == GS_T_READY ? GS_PW_YIELD : GS_PW_NONE);
 	int *errno_p = prev->hub->errno_p;
 	prev->saved_errno = *errno_p;
 	if (gs_unlikely(gs_block_warn_ns))
@@ -260,6 +266,7 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 		gs__block_check(self);
 	h->dead = self;
 	struct gs_thread *next = pick_next(h);
+	gs__pub_switch(h, self, next, GS_PW_EXIT);
 	gs__os_current = next;
 	gs__current_id = next->id;
 	next->state = GS_T_RUNNING;
@@ -338,6 +345,10 @@ static void after_fork_in_child(void)
 	}
 	/* Their waiters stay in the queues of mutexes, condvars, ...: a new
 	 * generation makes the queues drop them (gs_waitq_pop). */
+	gs__pub_after_fork(h);
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next)
+		if (t != self)
+			gs__pub_thread_release(t);
 	gs__fork_gen++;
 	self->fork_gen = gs__fork_gen;
 	self->fd_cached.hub = NULL; /* libev's kernel state is new */
@@ -389,6 +400,10 @@ static void hub_main(void *arg)
 	for (;;) {
 		gs__release_dead(h);
 		h->since_poll = 0;
+		gs__pub_hub_poll(h);
+		h->watched = gs__pub && (atomic_load_explicit(&gs__pub->inspectors, memory_order_relaxed) ||
+					 atomic_load_explicit(&gs__pub->trace, memory_order_relaxed));
+		gs__trace_poll(h);
 		gs__deliver_signals(h);
 		if (!h->ready_head)
 			gs__check_deadlock(h);
@@ -444,11 +459,16 @@ static struct gs_hub *hub_create(void)
 	h->sched.flags = GS_TF_HUB;
 	h->sched.hub = h;
 	h->sched.id = gs__next_id();
+	h->sched.pub_id = 0; /* the hub itself, in published records */
+	h->sched.pub = &gs__pub_nobody;
 	h->sched.sigmask = root->sigmask; /* the hub polls with main's mask */
 	gs__ctx_make(&h->sched.ctx, (char *)h->sched.stack.lo + h->sched.stack.size,
 		     h->sched.stack.size, hub_main, h);
 	root->hub = h;
 	h->root = root;
+	gs__pub_hub_new(h);
+	gs__pub_thread_release(root); /* a dummy until now */
+	gs__pub_thread_new(root, 1);
 	h->live = 1;
 	gs__hub_add(h, root);
 	gs__os.hub = h;
@@ -461,6 +481,7 @@ static struct gs_hub *hub_create(void)
 
 static void hub_destroy(struct gs_hub *h)
 {
+	gs__pub_hub_gone(h);
 	gs__precise_free(h);
 	ev_async_stop(h->loop, &h->remote_wake);
 	ev_loop_destroy(h->loop);

@@ -26,10 +26,7 @@ enum gs_thread_flags {
 	GS_TF_MAIN = 16,    /* the process's main thread */
 };
 
-struct gs_tsd_block; /* fdwait.c: a fork child drops another thread's fd watches. */
-void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);
-
-/* tsd.c */
+struct gs_tsd_block; /* tsd.c */
 
 /* One fd a green thread waits on (fdwait.c): its libev watcher (first, so
  * the callback can cast back) and its place in the fd registry. */
@@ -69,6 +66,8 @@ struct gs_thread {
 					* exist only in a parent process */
 	unsigned flags;                /* enum gs_thread_flags */
 	int id;                        /* owner id, see gs_thread_id */
+	int pub_id;                    /* id as published: 0 for a hub's own context */
+	struct gs_pub_thread *pub;     /* its published slot (publish.c); never NULL once made */
 	int saved_errno;               /* errno while switched out */
 	struct gs_stack stack;         /* its stack (empty for roots) */
 	void *(*start)(void *);        /* start routine and its argument */
@@ -90,6 +89,8 @@ struct gs_thread {
 	struct gs_fdwatch *fdw;        /* the fds it waits on (fdwait.c) */
 	unsigned fdw_n;
 	struct gs_fdwatch fd_cached;   /* its single-fd watch, kept between waits */
+	unsigned note_kind;            /* gs_wait_note: how its next fd wait is shown */
+	int note_arg;
 
 	uint64_t sigmask;              /* blocked signals, kernel format (bit sig-1) */
 	_Atomic uint64_t sigpending;   /* sent to this thread, not yet delivered */
@@ -109,6 +110,10 @@ struct gs_thread {
 /* One scheduler per OS thread that needs one. */
 struct gs_hub {
 	struct ev_loop *loop;
+	struct gs_pub_hub *pub;        /* its published record (never NULL) */
+	int pub_index;                 /* index in the published hubs, -1: none */
+	unsigned watched;              /* an inspector or a trace wants every switch
+					* measured (from the header, at each poll) */
 	struct gs_thread sched;        /* the hub's own context: runs the loop */
 	struct gs_thread *root;        /* the OS thread's original context */
 	struct gs_thread *threads;     /* every thread of this hub not yet exited */
@@ -193,6 +198,38 @@ void gs__altstack(void);
 
 /* fdwait.c: a fork child drops another thread's fd watches. */
 void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);
+
+/* publish.c */
+extern struct gs_pub_header *gs__pub;        /* NULL: nothing published */
+extern struct gs_pub_thread gs__pub_nobody;  /* the slot of the unpublished */
+void gs__pub_thread_new(struct gs_thread *t, int create); /* create: make the file if needed */
+void gs__pub_thread_release(struct gs_thread *t);
+void gs__pub_hub_new(struct gs_hub *h);
+void gs__pub_hub_gone(struct gs_hub *h);
+void gs__pub_hub_poll(struct gs_hub *h);
+void gs__pub_after_fork(struct gs_hub *mine);
+/* The wait w of t begins / ends: what it waits on, for the inspector. */
+void gs__pub_wait_begin(struct gs_thread *t, const struct gs_waiter *w, const struct gs_deadline *d);
+static inline void gs__pub_wait_end(struct gs_thread *t)
+{
+	atomic_store_explicit(&t->pub->wait_kind, GS_PW_NONE, memory_order_relaxed);
+}
+/* trace.c: a switch while the hub is watched (measure, record). */
+void gs__pub_switch_watched(struct gs_hub *h, struct gs_thread *prev, struct gs_thread *next,
+			    unsigned reason);
+static inline void gs__pub_switch(struct gs_hub *h, struct gs_thread *prev, struct gs_thread *next,
+				  unsigned reason)
+{
+	struct gs_pub_hub *p = h->pub;
+	atomic_store_explicit(&p->running, next->pub_id, memory_order_relaxed);
+	atomic_store_explicit(&p->switches, atomic_load_explicit(&p->switches, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	if (gs_unlikely(h->watched))
+		gs__pub_switch_watched(h, prev, next, reason);
+}
+void gs__trace_poll(struct gs_hub *h);       /* the process drains its own trace */
+void gs__trace_start(void);                  /* GREENSHIM_TRACE, once the file exists */
+void gs__trace_thread_gone(struct gs_thread *t); /* keep its label for the trace */
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

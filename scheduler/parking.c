@@ -40,7 +40,7 @@ int gs_futex_wait(const _Atomic int *addr, int val, unsigned bitset, const struc
 	struct futex_waiter fw;
 restart:
 	gs_waiter_init(&fw.w);
-	gs_waiter_describe(&fw.w, "futex", addr, 0);
+	gs_waiter_describe(&fw.w, GS_PW_FUTEX, addr, 0);
 	fw.addr = addr;
 	fw.bitset = bitset;
 	gs_spin_lock(&b->lock);

@@ -26,6 +26,17 @@
 
 int gs_deadlock_action = GS_DEADLOCK_REPORT;
 
+const char *const gs_wait_names[GS_PW_COUNT] = {
+	[GS_PW_NONE] = "nothing",      [GS_PW_YIELD] = "yield",
+	[GS_PW_SLEEP] = "sleep",       [GS_PW_MUTEX] = "mutex",
+	[GS_PW_COND] = "condition variable", [GS_PW_RWLOCK] = "rwlock",
+	[GS_PW_SEM] = "semaphore",     [GS_PW_BARRIER] = "barrier",
+	[GS_PW_ONCE] = "pthread_once", [GS_PW_JOIN] = "join",
+	[GS_PW_FUTEX] = "futex",       [GS_PW_READ] = "read",
+	[GS_PW_WRITE] = "write",       [GS_PW_POLL] = "poll",
+	[GS_PW_CHILD] = "waitpid",     [GS_PW_EXIT] = "exit",
+};
+
 static const char *routine_name(struct gs_thread *t, char *buf, size_t size)
 {
 	Dl_info info;
@@ -50,7 +61,8 @@ void gs__check_deadlock(struct gs_hub *h)
 		return;
 	unsigned n = 0;
 	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {
-		if (t->state != GS_T_PARKED || !t->waiting || !t->waiting->what)
+		if (t->state != GS_T_PARKED || !t->waiting || t->waiting->kind < GS_PW_MUTEX ||
+		    t->waiting->kind > GS_PW_FUTEX)
 			return; /* something else could still happen */
 		n++;
 	}
@@ -61,15 +73,16 @@ void gs__check_deadlock(struct gs_hub *h)
 	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {
 		char buf[128];
 		struct gs_waiter *w = t->waiting;
-		if (!strcmp(w->what, "join"))
+		const char *what = gs_wait_names[w->kind];
+		if (w->kind == GS_PW_JOIN)
 			gs_warn("  thread %d (%s) waits to join thread %d", t->id,
 				routine_name(t, buf, sizeof buf), w->holder);
 		else if (w->holder)
 			gs_warn("  thread %d (%s) waits on %s %p held by thread %d", t->id,
-				routine_name(t, buf, sizeof buf), w->what, w->object, w->holder);
+				routine_name(t, buf, sizeof buf), what, w->object, w->holder);
 		else
 			gs_warn("  thread %d (%s) waits on %s %p", t->id, routine_name(t, buf, sizeof buf),
-				w->what, w->object);
+				what, w->object);
 	}
 	if (gs_deadlock_action == GS_DEADLOCK_ABORT) {
 		gs_warn("greenshim: GREENSHIM_DEADLOCK=abort: aborting");

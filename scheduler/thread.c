@@ -59,11 +59,13 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	t->fork_gen = gs__fork_gen;
 	t->hub = h;
 	t->id = gs__next_id();
+	t->pub_id = t->id;
 	t->start = fn;
 	t->arg = arg;
 	t->flags = (a->detached ? GS_TF_DETACHED : 0) | (a->c11 ? GS_TF_C11 : 0);
 	t->sigmask = gs_self()->sigmask; /* a new thread inherits its creator's mask */
 	gs__ctx_make(&t->ctx, (char *)t->stack.lo + t->stack.size, t->stack.size, thread_entry, t);
+	gs__pub_thread_new(t, 1);
 	h->live++;
 	gs__hub_add(h, t);
 	*out = t;
@@ -94,6 +96,7 @@ _Noreturn void gs_thread_exit(void *retval)
 
 	struct gs_hub *h = self->hub;
 
+	atomic_fetch_or_explicit(&self->pub->flags, GS_PUBT_EXITED, memory_order_relaxed);
 	gs_spin_lock(&self->exit_lock);
 	self->state = GS_T_ZOMBIE;
 	if (self->flags & GS_TF_ROOT)
@@ -136,8 +139,10 @@ static void reap(struct gs_thread *t, void **ret)
 		gs_yield();
 	if (ret)
 		*ret = t->retval;
-	if (!(t->flags & GS_TF_ROOT))
+	if (!(t->flags & GS_TF_ROOT)) {
+		gs__pub_thread_release(t);
 		free(t);
+	}
 }
 
 int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_deadline *d)
@@ -173,7 +178,7 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 	}
 	struct gs_waiter w;
 	gs_waiter_init(&w);
-	gs_waiter_describe(&w, "join", t, t->id);
+	gs_waiter_describe(&w, GS_PW_JOIN, t, t->id);
 	t->joined = 1;
 	if (t->state == GS_T_ZOMBIE) {
 		/* Exited, but its stack is not released yet: that happens as
@@ -209,8 +214,10 @@ int gs_thread_detach(struct gs_thread *t)
 		t->flags |= GS_TF_DETACHED;
 		int released = t->released;
 		gs_spin_unlock(&t->exit_lock);
-		if (released && !(t->flags & GS_TF_ROOT))
+		if (released && !(t->flags & GS_TF_ROOT)) {
+			gs__pub_thread_release(t);
 			free(t);
+		}
 		return 0;
 	}
 	t->flags |= GS_TF_DETACHED;

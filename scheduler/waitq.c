@@ -142,7 +142,7 @@ void gs_waiter_init(struct gs_waiter *w)
 	w->thread = t;
 	w->data = 0;
 	w->interrupted = 0;
-	w->what = NULL;
+	w->kind = GS_PW_NONE;
 	w->object = NULL;
 	w->holder = 0;
 	atomic_store_explicit(&w->state, GS_WAITING, memory_order_relaxed);
@@ -328,6 +328,7 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 	t->waiting = w;
 	t->deadline = d;
 	t->interruptible = interruptible;
+	gs__pub_wait_begin(t, w, d);
 	if (d) {
 		arm(t);
 		t->hub->armed++;
@@ -345,6 +346,7 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 		disarm(t);
 		t->hub->armed--;
 	}
+	gs__pub_wait_end(t);
 	t->waiting = NULL;
 	t->interruptible = 0;
 	return atomic_load_explicit(&w->state, memory_order_relaxed);
@@ -357,6 +359,7 @@ int gs_sleep_until(const struct gs_deadline *d)
 		return -EAGAIN;
 	gs_testcancel(); /* sleeps are cancellation points */
 	gs_waiter_init(&w);
+	gs_waiter_describe(&w, GS_PW_SLEEP, NULL, 0);
 	int how = gs_wait(&w, d, GS_INTR_ALWAYS | GS_WAIT_CANCELLABLE);
 	if (how == GS_CANCELED)
 		gs_testcancel();
