@@ -1,109 +1,87 @@
-/* greenshim: run a program with its threads greened.
+/* greenshim: the command.
  *
- *   greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os]
- *                 [--no-select] [--lib PATH] -- CMD [ARGS...]
+ *   greenshim run [OPTIONS] -- CMD [ARGS...]   run CMD with its threads greened
+ *   greenshim ps [--sample S] [PID]            green threads of PID, or the greened processes
+ *   greenshim top [OPTIONS] PID                the same, refreshed
+ *   greenshim trace PID -o FILE [--seconds S]  record every switch as a trace (Perfetto)
+ *   greenshim trace --summary FILE             sum a trace up per thread
  *
- * Sets LD_PRELOAD to libgreenshim.so (by default the one next to this
- * executable, else ../lib/libgreenshim.so for an installed copy) and the
- * GREENSHIM_* opt-outs, then execs CMD. */
+ * Here: the dispatch, and what the subcommands share (tool.h). */
 #include <errno.h>
-#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
-static const char *const subsystems[] = { "time", "thread", "socket", "os", "select" };
-#define NSUB (sizeof subsystems / sizeof subsystems[0])
+#include "tool.h"
+
+volatile sig_atomic_t gs_tool_stopping;
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os] "
-		   "[--no-select] [--lib PATH] -- CMD [ARGS...]\n");
+		   "[--no-select] [--lib PATH] -- CMD [ARGS...]\n"
+		   "       greenshim ps [--sample SECONDS] [PID]\n"
+		   "       greenshim top [--interval SECONDS] [--sort cpu|switches] "
+		   "[--iterations N] PID\n"
+		   "       greenshim trace PID -o FILE.json [--seconds SECONDS]\n"
+		   "       greenshim trace --summary FILE.json\n");
 }
 
-/* The library beside this executable, or in ../lib when installed. */
-static int find_library(char *out, size_t size)
+void gs_tool_error(const char *fmt, ...)
 {
-	char self[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n < 0)
-		return -1;
-	self[n] = 0;
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
-	const char *candidates[] = { "%s/libgreenshim.so", "%s/../lib/libgreenshim.so" };
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(out, size, candidates[i], self);
-		if (access(out, R_OK) == 0)
-			return 0;
-	}
-	return -1;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "greenshim: %s\n", buf);
 }
 
-static int cmd_run(int argc, char **argv)
+static void on_stop_signal(int sig)
 {
-	char lib[PATH_MAX] = "";
-	int i;
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (!strcmp(a, "--lib") && i + 1 < argc) {
-			if (!realpath(argv[++i], lib)) {
-				fprintf(stderr, "greenshim: --lib %s: %s\n", argv[i], strerror(errno));
-				return 2;
-			}
-			continue;
-		}
-		size_t s;
-		for (s = 0; s < NSUB; s++) {
-			char flag[32];
-			snprintf(flag, sizeof flag, "--no-%s", subsystems[s]);
-			if (!strcmp(a, flag)) {
-				char name[32];
-				snprintf(name, sizeof name, "GREENSHIM_%s", subsystems[s]);
-				for (char *c = name; *c; c++)
-					*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-				setenv(name, "0", 1);
-				break;
-			}
-		}
-		if (s == NSUB) {
-			if (a[0] != '-')
-				break; /* the command, without "--" */
-			fprintf(stderr, "greenshim: unknown option %s\n", a);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i >= argc) {
-		fprintf(stderr, "greenshim: no command given\n");
-		usage(stderr);
-		return 2;
-	}
-	if (!lib[0] && find_library(lib, sizeof lib) != 0) {
-		fprintf(stderr, "greenshim: cannot find libgreenshim.so next to this program; use --lib\n");
-		return 2;
-	}
-	const char *prev = getenv("LD_PRELOAD");
-	char *preload;
-	if (prev && *prev) {
-		preload = malloc(strlen(lib) + strlen(prev) + 2);
-		if (!preload)
-			return 2;
-		sprintf(preload, "%s:%s", lib, prev);
-	} else {
-		preload = lib;
-	}
-	setenv("LD_PRELOAD", preload, 1);
-	execvp(argv[i], argv + i);
-	fprintf(stderr, "greenshim: %s: %s\n", argv[i], strerror(errno));
-	return 127;
+	gs_tool_stopping = sig;
+}
+
+void gs_tool_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART: sleeps end */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int gs_tool_sleep(unsigned long long ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) };
+	while (!gs_tool_stopping && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return gs_tool_stopping ? -1 : 0;
+}
+
+int gs_parse_pid(const char *s, int *pid)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v <= 0 || v > 0x7fffffff || s[0] == '+' || s[0] == ' ')
+		return -1;
+	*pid = (int)v;
+	return 0;
+}
+
+int gs_parse_seconds(const char *s, double *secs)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < 0 || v > 1e6)
+		return -1;
+	*secs = v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -112,8 +90,18 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if (!strcmp(argv[1], "run"))
-		return cmd_run(argc - 2, argv + 2);
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} commands[] = {
+		{ "run", gs_cmd_run },
+		{ "ps", gs_cmd_ps },
+		{ "top", gs_cmd_top },
+		{ "trace", gs_cmd_trace },
+	};
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 2, argv + 2);
 	fprintf(stderr, "greenshim: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -1,18 +1,33 @@
 /* The greenshim command: `run` sets LD_PRELOAD and the opt-out flags and
- * execs the command; bad usage is a clear error with exit status 2. */
+ * execs the command; bad usage is a clear error with exit status 2.
+ * `ps`, `top` and `trace` read what a process publishes: first a fake one
+ * (tests/tool/fake_pub: known content, every wait kind, scripted trace
+ * rings), then real programs under the preload (tests/tool/parked,
+ * tests/tool/pingpong).
+ *
+ * Every test runs under alarm(); targets read stdin until EOF, so a test
+ * that dies takes its target with it, and the teardown kills it anyway. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-static char tool[PATH_MAX + 32], lib[PATH_MAX + 32];
+#include "published.h"
+
+static char tool[PATH_MAX + 32], lib[PATH_MAX + 32], targets[PATH_MAX + 32];
 
 /* Runs cmd through sh, returns its exit status and stdout+stderr. */
 static int run(const char *cmd, char *out, size_t size)
@@ -64,6 +79,624 @@ static void test_bad_usage_is_a_clear_error(void **state)
 	assert_non_null(strstr(out, "/nonexistent/program"));
 }
 
+/* ---- targets: a child with its stdin and stdout on pipes ---- */
+
+static pid_t target = -1;      /* the running target, killed by the teardown */
+static int target_in = -1;     /* its stdin: closing it ends the target */
+
+/* Starts BUILD/tests/tool/NAME ARG (under the preload if preload), waits
+ * for its "ready" line; returns its pid. */
+static pid_t start_target(const char *name, const char *arg, int preload)
+{
+	int in[2], out[2];
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", targets, name);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		if (preload)
+			setenv("LD_PRELOAD", lib, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		execl(path, name, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	target = pid;
+	target_in = in[1];
+	char line[64] = "";
+	ssize_t n = 0, r;
+	while (n < (ssize_t)sizeof line - 1 && (r = read(out[0], line + n, 1)) == 1 && line[n] != '\n')
+		n++;
+	close(out[0]);
+	line[n] = 0;
+	assert_string_equal(line, "ready");
+	return pid;
+}
+
+/* Ends the target (EOF on its stdin; SIGKILL if that is not enough). */
+static int stop_target(void **state)
+{
+	if (target_in >= 0)
+		close(target_in);
+	target_in = -1;
+	if (target > 0) {
+		for (int i = 0; i < 200 && waitpid(target, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (kill(target, SIGKILL) == 0)
+			waitpid(target, NULL, 0);
+	}
+	target = -1;
+	alarm(0);
+	return 0;
+}
+
+/* The published header of pid, mapped (for what the tool leaves behind). */
+static struct gs_pub_header *map_header(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)pid);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	void *p = mmap(NULL, GS_PUB_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+/* The line of `ps` output for thread id (its first column), or NULL;
+ * the thread table ends where the hubs' begins. */
+static const char *thread_line(const char *out, int id, char *line, size_t size)
+{
+	const char *hubs = strstr(out, "\nHUB ");
+	for (const char *p = out; *p && (!hubs || p <= hubs);) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *tail;
+		long v = strtol(p, &tail, 10);
+		if (tail != p && v == id && *tail == ' ' && len < size) {
+			memcpy(line, p, len);
+			line[len] = 0;
+			return line;
+		}
+		p += len + (end != NULL);
+	}
+	return NULL;
+}
+
+static void assert_line_has(const char *out, int id, const char *what)
+{
+	char line[512];
+	if (!thread_line(out, id, line, sizeof line))
+		fail_msg("no line for thread %d in:\n%s", id, out);
+	if (!strstr(line, what))
+		fail_msg("thread %d: expected '%s' in: %s", id, what, line);
+}
+
+/* Runs the trace checker on a JSON file: parses it with python3's json,
+ * checks every tid's "B"/"E" alternate and end closed, prints the counts. */
+static int check_json(const char *path, char *out, size_t size)
+{
+	static const char script[] =
+		"import json, sys\n"
+		"d = json.load(open(sys.argv[1]))\n"
+		"assert d['otherData']['greenshim_trace'] == 1\n"
+		"opened, runs, names = {}, {}, {}\n"
+		"for e in d['traceEvents']:\n"
+		"    t = e['tid']\n"
+		"    if e['ph'] == 'M' and e['name'] == 'thread_name': names[t] = e['args']['name']\n"
+		"    if e['ph'] == 'B':\n"
+		"        assert not opened.get(t), ('B inside B', e)\n"
+		"        opened[t] = True; runs[t] = runs.get(t, 0) + 1\n"
+		"    if e['ph'] == 'E':\n"
+		"        assert opened.get(t), ('E without B', e)\n"
+		"        opened[t] = False\n"
+		"assert not any(opened.values()), 'unclosed'\n"
+		"for t in sorted(runs): print('tid %d runs %d name %s' % (t, runs[t], names.get(t)))\n"
+		"print('balanced')\n";
+	char spath[] = "/tmp/test_tool_check_XXXXXX";
+	int fd = mkstemp(spath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, script, sizeof script - 1), (ssize_t)sizeof script - 1);
+	close(fd);
+	char cmd[PATH_MAX + 128];
+	snprintf(cmd, sizeof cmd, "timeout 60 python3 %s %s 2>&1", spath, path);
+	int st = run(cmd, out, size);
+	unlink(spath);
+	return st;
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_input(void **state)
+{
+	char cmd[2 * PATH_MAX + 128], out[8192];
+	alarm(60);
+	/* A pid that surely is free: a child that has been reaped. */
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	snprintf(cmd, sizeof cmd, "%s ps %d 2>&1", tool, (int)dead);
+	assert_int_equal(run(cmd, out, sizeof out), 1);
+	char want[128];
+	snprintf(want, sizeof want, "greenshim: no process %d\n", (int)dead);
+	assert_string_equal(out, want);
+	/* A live process without the shim. */
+	pid_t sleeper = fork();
+	if (sleeper == 0) {
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	target = sleeper;
+	const char *cmds[] = { "ps", "top --iterations 1", "trace -o /tmp/test_tool_never.json" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof cmd, "%s %s %d 2>&1", tool, cmds[i], (int)sleeper);
+		assert_int_equal(run(cmd, out, sizeof out), 1);
+		snprintf(want, sizeof want,
+			 "greenshim: process %d does not run greenshim (no /dev/shm/greenshim-%u-%d)\n",
+			 (int)sleeper, (unsigned)getuid(), (int)sleeper);
+		assert_string_equal(out, want);
+	}
+	assert_int_equal(access("/tmp/test_tool_never.json", F_OK), -1);
+	stop_target(NULL);
+	/* Usage errors: status 2 and one line saying what. */
+	const struct {
+		const char *args, *says;
+	} usage[] = {
+		{ "ps abc", "not a PID: 'abc'" },
+		{ "ps --frob 1", "unknown option --frob" },
+		{ "ps --sample -1 1", "--sample takes seconds" },
+		{ "ps 1 2", "one PID at a time" },
+		{ "top", "top needs a PID" },
+		{ "top --interval 0 1", "--interval takes seconds" },
+		{ "top --sort size 1", "--sort takes cpu or switches" },
+		{ "top --iterations x 1", "--iterations takes a count" },
+		{ "trace 1", "trace needs -o FILE.json" },
+		{ "trace -o x.json", "trace needs a PID" },
+		{ "trace --seconds many 1 -o x.json", "--seconds takes seconds" },
+		{ "trace --summary", "--summary needs a file" },
+		{ "trace --bogus", "unknown option --bogus" },
+	};
+	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+		snprintf(cmd, sizeof cmd, "%s %s 2>&1", tool, usage[i].args);
+		int st = run(cmd, out, sizeof out);
+		if (st != 2 || !strstr(out, usage[i].says) || strncmp(out, "greenshim: ", 11))
+			fail_msg("greenshim %s: status %d, output:\n%s", usage[i].args, st, out);
+	}
+}
+
+/* Files the tool must refuse, each with one line and status 1. */
+static void test_incompatible_files(void **state)
+{
+	const char *modes[] = { "--bad-magic", "--bad-version", "--bad-size" };
+	const char *why[] = { "(bad magic)", "(layout version 2, this greenshim reads 1)",
+			      "record sizes" };
+	char cmd[PATH_MAX + 64], out[4096], want[128];
+	alarm(60);
+	for (int i = 0; i < 3; i++) {
+		pid_t pid = start_target("fake_pub", modes[i], 0);
+		snprintf(cmd, sizeof cmd, "%s ps %d 2>&1", tool, (int)pid);
+		assert_int_equal(run(cmd, out, sizeof out), 1);
+		snprintf(want, sizeof want,
+			 "greenshim: /dev/shm/greenshim-%u-%d was written by an incompatible greenshim",
+			 (unsigned)getuid(), (int)pid);
+		if (strncmp(out, want, strlen(want)) || !strstr(out, why[i]) || strchr(out, '\n')[1])
+			fail_msg("%s: %s", modes[i], out);
+		stop_target(NULL);
+	}
+}
+
+/* Files left by processes that are gone (or by an earlier process with a
+ * pid that lives again) are removed. */
+static void test_stale_files_removed(void **state)
+{
+	char cmd[PATH_MAX + 64], out[4096], path[64];
+	alarm(60);
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)dead);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "%s ps 2>&1", tool);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_non_null(strstr(out, "PID"));
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* A live pid that does not map its file: a complete header, so only
+	 * the mapping check can tell. */
+	pid_t sleeper = fork();
+	if (sleeper == 0) {
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	target = sleeper;
+	snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)sleeper);
+	struct gs_pub_header h = {
+		.magic = GS_PUB_MAGIC, .version = GS_PUB_VERSION, .header_size = GS_PUB_HEADER_SIZE,
+		.pid = sleeper, .hub_size = sizeof(struct gs_pub_hub),
+		.event_size = sizeof(struct gs_pub_event), .thread_size = sizeof(struct gs_pub_thread),
+		.max_hubs = 1, .ring_events = 1, .rings_offset = GS_PUB_HEADER_SIZE,
+		.threads_offset = GS_PUB_HEADER_SIZE + sizeof(struct gs_pub_event),
+	};
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+	assert_int_equal(ftruncate(fd, (off_t)h.threads_offset), 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "%s ps %d 2>&1", tool, (int)sleeper);
+	assert_int_equal(run(cmd, out, sizeof out), 1);
+	assert_non_null(strstr(out, "does not run greenshim (removed"));
+	assert_int_equal(access(path, F_OK), -1);
+	stop_target(NULL);
+}
+
+/* ---- ps, top, trace against the fake ---- */
+
+static void test_ps_fake_every_wait_kind(void **state)
+{
+	char cmd[PATH_MAX + 64], out[65536], line[512];
+	alarm(60);
+	pid_t pid = start_target("fake_pub", "", 0);
+	snprintf(cmd, sizeof cmd, "%s ps --sample 0.3 %d 2>&1", tool, (int)pid);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	snprintf(line, sizeof line, "process %d (/fake/exe): 21 green threads on 2 hubs, figures over 0.3",
+		 (int)pid);
+	if (strncmp(out, line, strlen(line)))
+		fail_msg("title: %s", out);
+	static const struct {
+		int id;
+		const char *has[4];
+	} want[] = {
+		{ 1, { " - ", "waiting", "read fd 0 (pipe)", " main " } },
+		{ 2, { "sleeper", "waiting", "s left", "12K/64K" } },
+		{ 3, { "runner", "running", "fn_runner", "/64K" } },
+		{ 4, { "readyone-longnm", "ready", "fn_ready", NULL } },
+		{ 5, { "locker", "waiting", "mutex 0x55d0c0 held by 3", "fn_locker" } },
+		{ 6, { "cond 0x1000", "fn_waiter", NULL } },
+		{ 7, { "rwlock 0x2000 held by 5", NULL } },
+		{ 8, { "sem 0x3000", NULL } },
+		{ 9, { "barrier 0x4000", NULL } },
+		{ 10, { "once 0x5000", NULL } },
+		{ 11, { "join 5", NULL } },
+		{ 12, { "futex 0x6000, ", "s left", NULL } },
+		{ 13, { "read fd ", "(socket)", NULL } },
+		{ 14, { "write fd ", "(eventfd)", NULL } },
+		{ 15, { "poll fd ", "(/dev/null)", NULL } },
+		{ 16, { "waitpid 1234", NULL } },
+		{ 17, { "waitpid any", NULL } },
+		{ 18, { "exited", NULL } },
+		{ 19, { "ready", "yield", NULL } },
+		{ 20, { "running", "(OS thread)", NULL } },
+		{ 21, { "read fd 999 (closed)", "fake_pub+0x", NULL } },
+		{ 22, { "waiting", "sleep ", "puts", NULL } },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		for (int k = 0; k < 4 && want[i].has[k]; k++)
+			assert_line_has(out, want[i].id, want[i].has[k]);
+	assert_null(thread_line(out, 0, line, sizeof line)); /* the free slot */
+	/* The sleeper's deadline is 30 s after the fake started. */
+	thread_line(out, 2, line, sizeof line);
+	assert_true(strstr(line, "sleep 29.") || strstr(line, "sleep 30.0s"));
+	/* Figures of the window: the fake counts while we are attached. */
+	int id, sw;
+	char name[32], st[16];
+	thread_line(out, 3, line, sizeof line);
+	assert_int_equal(sscanf(line, "%d %31s %15s", &id, name, st), 3);
+	char *p = strstr(line, "fn_runner") + strlen("fn_runner");
+	assert_int_equal(sscanf(p, "%d", &sw), 1);
+	assert_true(sw > 0);
+	assert_non_null(strstr(p, "ms"));
+	/* Hubs. */
+	snprintf(line, sizeof line, "  0 %8d", (int)pid);
+	assert_non_null(strstr(out, "HUB   OS TID  SWITCHES/S"));
+	assert_non_null(strstr(out, line));
+	assert_non_null(strstr(out, "1.5ms by 3"));
+	assert_null(strstr(out, "! ")); /* no warnings: all is well */
+	/* Detached: the count went back. */
+	struct gs_pub_header *h = map_header(pid);
+	assert_int_equal(atomic_load(&h->inspectors), 0);
+	munmap(h, GS_PUB_HEADER_SIZE);
+	/* Listed among this user's greened processes. */
+	snprintf(cmd, sizeof cmd, "%s ps 2>&1", tool);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	snprintf(line, sizeof line, "%7d     2       21", (int)pid);
+	assert_non_null(strstr(out, line));
+	assert_non_null(strstr(out, "/fake/exe"));
+}
+
+static void test_top_plain_warnings_and_sort(void **state)
+{
+	char cmd[PATH_MAX + 128], out[65536], want[160];
+	alarm(60);
+	pid_t pid = start_target("fake_pub", "--stuck", 0);
+	snprintf(cmd, sizeof cmd,
+		 "%s top --iterations 2 --interval 0.1 --sort switches %d </dev/null 2>&1", tool,
+		 (int)pid);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	snprintf(want, sizeof want, "process %d (/fake/exe)", (int)pid);
+	char *second = strstr(out, want);
+	assert_non_null(second);
+	assert_non_null(strstr(second + 1, want)); /* two frames */
+	assert_null(strstr(strstr(second + 1, want) + 1, want));
+	assert_null(strchr(out, '\033')); /* plain: no screen control */
+	assert_non_null(strstr(out, "! thread 3 (runner) has run 2"));
+	assert_non_null(strstr(out, " ms without yielding"));
+	snprintf(want, sizeof want, "! hub of OS thread %d blocked for 2.", (int)pid);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "thread 3 is in a call the shim does not green, or computing"));
+	/* Sorted by switches: thread 3, then 2, lead. */
+	char *rows = strstr(out, "     ID NAME");
+	assert_non_null(rows);
+	rows = strchr(rows, '\n') + 1;
+	assert_int_equal(atoi(rows), 3);
+	assert_int_equal(atoi(strchr(rows, '\n') + 1), 2);
+	struct gs_pub_header *h = map_header(pid);
+	assert_int_equal(atomic_load(&h->inspectors), 0);
+	munmap(h, GS_PUB_HEADER_SIZE);
+}
+
+/* top without --iterations ends on SIGTERM, detached. */
+static void test_top_signal_detaches(void **state)
+{
+	char path[PATH_MAX + 64], pidarg[16];
+	alarm(60);
+	pid_t pid = start_target("fake_pub", "", 0);
+	snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
+	snprintf(path, sizeof path, "%s", tool);
+	pid_t top = fork();
+	if (top == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		execl(path, "greenshim", "top", "--interval", "0.1", pidarg, (char *)NULL);
+		_exit(127);
+	}
+	struct gs_pub_header *h = map_header(pid);
+	for (int i = 0; i < 500 && atomic_load(&h->inspectors) == 0; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&h->inspectors), 1);
+	usleep(300000);
+	kill(top, SIGTERM);
+	int st;
+	assert_int_equal(waitpid(top, &st, 0), top);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(atomic_load(&h->inspectors), 0);
+	munmap(h, GS_PUB_HEADER_SIZE);
+}
+
+static void test_trace_fake(void **state)
+{
+	char cmd[PATH_MAX + 128], out[65536];
+	const char *json = "/tmp/test_tool_fake.json";
+	alarm(60);
+	pid_t pid = start_target("fake_pub", "", 0);
+	snprintf(cmd, sizeof cmd, "%s trace %d -o %s --seconds 0.5 2>&1", tool, (int)pid, json);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_non_null(strstr(out, "greenshim: 34 switches written to /tmp/test_tool_fake.json"));
+	assert_null(strstr(out, "lost"));
+	struct gs_pub_header *h = map_header(pid);
+	assert_int_equal(atomic_load(&h->trace), 0);
+	assert_int_equal(atomic_load(&h->trace_drainer), 0);
+	assert_int_equal(atomic_load(&h->inspectors), 0);
+	munmap(h, GS_PUB_HEADER_SIZE);
+	if (check_json(json, out, sizeof out) != 0)
+		fail_msg("%s", out);
+	assert_non_null(strstr(out, "tid -1 runs 2 name hub 1\n"));
+	assert_non_null(strstr(out, "tid 2 runs 15 name sleeper (2)\n"));
+	assert_non_null(strstr(out, "tid 3 runs 14 name runner (3)\n"));
+	assert_non_null(strstr(out, "tid 19 runs 1 name quo\"te\\x (19)\n"));
+	assert_non_null(strstr(out, "tid 20 runs 1 name OS thread (20)\n"));
+	assert_non_null(strstr(out, "tid 21 runs 1 name bad\xef\xbf\xbdutf8 (21)\n"));
+	/* The args of a run's end, as they fit its reason. */
+	char text[65536];
+	int fd = open(json, O_RDONLY);
+	ssize_t n = read(fd, text, sizeof text - 1);
+	close(fd);
+	assert_true(n > 0);
+	text[n] = 0;
+	assert_non_null(strstr(text, "{\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\""));
+	assert_non_null(strstr(text, "\"args\":{\"reason\":\"mutex\",\"obj\":\"0x1002\",\"holder\":7}}"));
+	assert_non_null(strstr(text, "\"args\":{\"reason\":\"read\",\"fd\":5}}"));
+	assert_non_null(strstr(text, "\"args\":{\"reason\":\"waitpid\",\"pid\":-1}}"));
+	assert_non_null(strstr(text, "\"args\":{\"reason\":\"join\",\"holder\":4}}"));
+	assert_non_null(strstr(text, "\"tid\":2,\"ts\":0.000,\"name\":\"run\"}"));
+	char tail[128];
+	snprintf(tail, sizeof tail,
+		 "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"greenshim_trace\":1,\"pid\":%d}}\n",
+		 (int)pid);
+	assert_string_equal(text + n - strlen(tail), tail);
+
+	snprintf(cmd, sizeof cmd, "%s trace --summary %s 2>&1", tool, json);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	char want[160];
+	snprintf(want, sizeof want, "greenshim trace of pid %d, 30us", (int)pid);
+	assert_non_null(strstr(out, want));
+	/* Sorted by run time: the hub 1 context, then 2 and 3. */
+	char *sleeper = strstr(out, "\nsleeper (2) "), *runner = strstr(out, "\nrunner (3) ");
+	assert_non_null(sleeper);
+	assert_non_null(runner);
+	assert_true(strstr(out, "\nhub 1 ") < sleeper && sleeper < runner);
+	assert_non_null(strstr(sleeper, "   15  yield 2, mutex 2, rwlock 2, barrier 2, join 2, read 2, "
+					"poll 2, sleep 1\n"));
+	assert_non_null(strstr(runner, "   14  sleep 2, cond 2, sem 2, once 2, futex 2, write 2, "
+				       "waitpid 2\n"));
+	assert_non_null(strstr(out, "\ntotal "));
+	assert_non_null(strstr(out, "   34  sleep 3, poll 3,"));
+	unlink(json);
+}
+
+static void test_trace_refuses_self_traced(void **state)
+{
+	char cmd[PATH_MAX + 128], out[4096], want[160];
+	const char *json = "/tmp/test_tool_self.json";
+	alarm(60);
+	int fd = open(json, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(write(fd, "keep", 4), 4);
+	close(fd);
+	pid_t pid = start_target("fake_pub", "--self-trace", 0);
+	snprintf(cmd, sizeof cmd, "%s trace %d -o %s --seconds 0.2 2>&1", tool, (int)pid, json);
+	assert_int_equal(run(cmd, out, sizeof out), 1);
+	snprintf(want, sizeof want,
+		 "greenshim: process %d records its own trace (GREENSHIM_TRACE is set)", (int)pid);
+	assert_non_null(strstr(out, want));
+	struct stat st;
+	assert_int_equal(stat(json, &st), 0);
+	assert_int_equal(st.st_size, 4); /* left alone */
+	struct gs_pub_header *h = map_header(pid);
+	assert_int_equal(atomic_load(&h->trace_drainer), 1);
+	assert_int_equal(atomic_load(&h->inspectors), 0);
+	munmap(h, GS_PUB_HEADER_SIZE);
+	unlink(json);
+}
+
+/* The fake publishes ring_events + 1000 events at once: the oldest 1000
+ * were overwritten (and the oldest left may be under the writer's pen). */
+static void test_trace_counts_lost_events(void **state)
+{
+	char cmd[PATH_MAX + 128], out[65536];
+	const char *json = "/tmp/test_tool_burst.json";
+	alarm(60);
+	pid_t pid = start_target("fake_pub", "--burst", 0);
+	snprintf(cmd, sizeof cmd, "%s trace %d -o %s --seconds 0.3 2>&1", tool, (int)pid, json);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	if (!strstr(out, "greenshim: 1000 events were lost") &&
+	    !strstr(out, "greenshim: 1001 events were lost"))
+		fail_msg("%s", out);
+	if (check_json(json, out, sizeof out) != 0)
+		fail_msg("%s", out);
+	unlink(json);
+}
+
+static void test_summary_rejects_other_files(void **state)
+{
+	char cmd[PATH_MAX + 128], out[4096];
+	alarm(60);
+	const struct {
+		const char *text, *says;
+	} files[] = {
+		{ "hello\n", "is not a greenshim trace (not JSON: " },
+		{ "{\"traceEvents\":[{\"ph\":\"B\",\"tid\":1,\"ts\":0}],}",
+		  "is not a greenshim trace (not JSON: " },
+		{ "{\"traceEvents\":[]}\n",
+		  "is not a greenshim trace (JSON without otherData.greenshim_trace)" },
+		{ "{\"traceEvents\":[],\"otherData\":{\"version\":\"x\"}}",
+		  "is not a greenshim trace (JSON without otherData.greenshim_trace)" },
+		{ "", "is not a greenshim trace (not JSON: " },
+	};
+	const char *path = "/tmp/test_tool_other.json";
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		size_t len = strlen(files[i].text);
+		assert_int_equal(write(fd, files[i].text, len), (ssize_t)len);
+		close(fd);
+		snprintf(cmd, sizeof cmd, "%s trace --summary %s 2>&1", tool, path);
+		int st = run(cmd, out, sizeof out);
+		if (st != 1 || !strstr(out, files[i].says) || strchr(out, '\n')[1])
+			fail_msg("file %zu: status %d: %s", i, st, out);
+	}
+	unlink(path);
+	snprintf(cmd, sizeof cmd, "%s trace --summary /nonexistent/t.json 2>&1", tool);
+	assert_int_equal(run(cmd, out, sizeof out), 1);
+	assert_string_equal(out, "greenshim: /nonexistent/t.json: No such file or directory\n");
+}
+
+/* ---- real programs under the preload ---- */
+
+static void test_ps_real_parked_threads(void **state)
+{
+	static char out[1 << 20];
+	char cmd[PATH_MAX + 64], line[8192];
+	alarm(60);
+	pid_t pid = start_target("parked", "100", 1);
+	snprintf(cmd, sizeof cmd, "%s ps %d 2>&1", tool, (int)pid);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	char *hubs = strstr(out, "\nHUB ");
+	assert_non_null(hubs);
+	hubs[1] = 0; /* the threads' table only */
+	/* The holder's id, then every thread by its name. */
+	int holder = 0, sleepers = 0, lockers = 0, readers = 0, main_seen = 0;
+	for (char *p = out; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		int id;
+		char name[32], st[16];
+		if (sscanf(p, "%d %31s %15s", &id, name, st) == 3 && !strcmp(name, "holder"))
+			holder = id;
+	}
+	assert_true(holder > 0);
+	char held[32];
+	snprintf(held, sizeof held, " held by %d ", holder);
+	for (char *p = out; *p;) {
+		char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		p += len + (end != NULL);
+		int id;
+		char name[32], st[16];
+		if (sscanf(line, "%d %31s %15s", &id, name, st) != 3)
+			continue;
+		if (!strcmp(name, "sleeper") && strstr(line, "waiting sleep 99") &&
+		    strstr(line, " sleeper "))
+			sleepers++;
+		else if (!strcmp(name, "locker") && strstr(line, "waiting mutex 0x") &&
+			 strstr(line, held))
+			lockers++;
+		else if (!strcmp(name, "reader") && strstr(line, "waiting read fd ") &&
+			 strstr(line, " (pipe) ") && strstr(line, "/256K"))
+			readers++;
+		else if (!strcmp(name, "holder"))
+			assert_non_null(strstr(line, "waiting sleep 99"));
+		else if (!strcmp(name, "-") && strstr(line, "read fd 0 (pipe)") &&
+			 strstr(line, " main "))
+			main_seen++;
+		else
+			fail_msg("unexpected thread line: %s", line);
+	}
+	assert_int_equal(sleepers, 100);
+	assert_int_equal(lockers, 100);
+	assert_int_equal(readers, 100);
+	assert_int_equal(main_seen, 1);
+	snprintf(line, sizeof line, "process %d (%s/parked): 302 green threads on 1 hub", (int)pid,
+		 targets);
+	if (strncmp(out, line, strlen(line)))
+		fail_msg("title: %.200s", out);
+}
+
+static void test_trace_real_pingpong(void **state)
+{
+	static char out[1 << 16];
+	char cmd[PATH_MAX + 128];
+	const char *json = "/tmp/test_tool_pingpong.json";
+	alarm(60);
+	pid_t pid = start_target("pingpong", "200", 1);
+	snprintf(cmd, sizeof cmd, "%s trace %d -o %s --seconds 0.5 2>&1", tool, (int)pid, json);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_non_null(strstr(out, "switches written to /tmp/test_tool_pingpong.json"));
+	if (check_json(json, out, sizeof out) != 0)
+		fail_msg("%s", out);
+	assert_non_null(strstr(out, " name ping ("));
+	assert_non_null(strstr(out, " name pong ("));
+	assert_non_null(strstr(out, "tid 0 runs "));
+	snprintf(cmd, sizeof cmd, "%s trace --summary %s 2>&1", tool, json);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_non_null(strstr(out, "\nping ("));
+	assert_non_null(strstr(out, "\npong ("));
+	assert_non_null(strstr(out, "  sleep "));
+	struct gs_pub_header *h = map_header(pid);
+	assert_int_equal(atomic_load(&h->trace), 0);
+	assert_int_equal(atomic_load(&h->trace_drainer), 0);
+	assert_int_equal(atomic_load(&h->inspectors), 0);
+	munmap(h, GS_PUB_HEADER_SIZE);
+	unlink(json);
+}
+
 int main(int argc, char **argv)
 {
 	/* This binary is BUILD/tests/unit/test_tool; the tool is BUILD/greenshim. */
@@ -74,10 +707,23 @@ int main(int argc, char **argv)
 		*strrchr(self, '/') = 0;
 	snprintf(tool, sizeof tool, "%s/greenshim", self);
 	snprintf(lib, sizeof lib, "%s/libgreenshim.so", self);
+	snprintf(targets, sizeof targets, "%s/tests/tool", self);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_sets_preload_and_flags),
 		cmocka_unit_test(test_run_keeps_existing_preload),
 		cmocka_unit_test(test_bad_usage_is_a_clear_error),
+		cmocka_unit_test_teardown(test_bad_input, stop_target),
+		cmocka_unit_test_teardown(test_incompatible_files, stop_target),
+		cmocka_unit_test_teardown(test_stale_files_removed, stop_target),
+		cmocka_unit_test_teardown(test_ps_fake_every_wait_kind, stop_target),
+		cmocka_unit_test_teardown(test_top_plain_warnings_and_sort, stop_target),
+		cmocka_unit_test_teardown(test_top_signal_detaches, stop_target),
+		cmocka_unit_test_teardown(test_trace_fake, stop_target),
+		cmocka_unit_test_teardown(test_trace_refuses_self_traced, stop_target),
+		cmocka_unit_test_teardown(test_trace_counts_lost_events, stop_target),
+		cmocka_unit_test_teardown(test_summary_rejects_other_files, stop_target),
+		cmocka_unit_test_teardown(test_ps_real_parked_threads, stop_target),
+		cmocka_unit_test_teardown(test_trace_real_pingpong, stop_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

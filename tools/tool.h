@@ -1,0 +1,34 @@
+/* The greenshim command: its subcommands and what they share.
+ *
+ * Every subcommand returns the process exit status: 0 done, 1 the target
+ * or a file is not what it should be (one line on stderr said why), 2 bad
+ * usage (one line and the usage on stderr). */
+#ifndef GS_TOOL_H
+#define GS_TOOL_H
+
+#include <signal.h>
+#include <stdio.h>
+
+int gs_cmd_run(int argc, char **argv);   /* run.c */
+int gs_cmd_ps(int argc, char **argv);    /* ps.c */
+int gs_cmd_top(int argc, char **argv);   /* top.c */
+int gs_cmd_trace(int argc, char **argv); /* trace.c (and trace_summary.c) */
+int gs_trace_summary(const char *path);  /* trace_summary.c */
+
+/* One line "greenshim: ..." on stderr. */
+void gs_tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Set by SIGINT, SIGTERM and SIGHUP once gs_tool_catch_signals ran:
+ * loops that sample or trace stop, detach from the target and exit
+ * cleanly instead of dying attached. */
+extern volatile sig_atomic_t gs_tool_stopping;
+void gs_tool_catch_signals(void);
+
+/* Sleeps ns nanoseconds or until gs_tool_stopping; 0, or -1 if stopped. */
+int gs_tool_sleep(unsigned long long ns);
+
+/* Parses a command line number: a pid (> 0) or seconds (>= 0, finite). */
+int gs_parse_pid(const char *s, int *pid);
+int gs_parse_seconds(const char *s, double *secs);
+
+#endif
