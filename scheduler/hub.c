@@ -399,8 +399,8 @@ static void hub_main(void *arg)
 	struct gs_hub *h = arg;
 	for (;;) {
 		gs__release_dead(h);
-		h->since_poll = 0;
 		gs__pub_hub_poll(h);
+		h->since_poll = 0;
 		h->watched = gs__pub && (atomic_load_explicit(&gs__pub->inspectors, memory_order_relaxed) ||
 					 atomic_load_explicit(&gs__pub->trace, memory_order_relaxed));
 		gs__trace_poll(h);

@@ -208,24 +208,44 @@ void gs__pub_hub_new(struct gs_hub *h);
 void gs__pub_hub_gone(struct gs_hub *h);
 void gs__pub_hub_poll(struct gs_hub *h);
 void gs__pub_after_fork(struct gs_hub *mine);
-/* The wait w of t begins / ends: what it waits on, for the inspector. */
-void gs__pub_wait_begin(struct gs_thread *t, const struct gs_waiter *w, const struct gs_deadline *d);
-static inline void gs__pub_wait_end(struct gs_thread *t)
+/* The wait w of t begins / ends: what it waits on, for the inspector.
+ * Built with -DGS_NO_PUBLISH, the shim publishes nothing (make bench
+ * measures what publishing costs a switch against that build). */
+void gs__pub_deadline(struct gs_thread *t, const struct gs_deadline *d);
+static inline void gs__pub_wait_begin(struct gs_thread *t, const struct gs_waiter *w,
+				      const struct gs_deadline *d)
 {
+#ifndef GS_NO_PUBLISH
+	struct gs_pub_thread *p = t->pub;
+	if (d)
+		gs__pub_deadline(t, d);
+	atomic_store_explicit(&p->wait_obj, (uint64_t)(uintptr_t)w->object, memory_order_relaxed);
+	atomic_store_explicit(&p->wait_arg, w->holder, memory_order_relaxed);
+	atomic_store_explicit(&p->wait_kind, w->kind ? w->kind : GS_PW_FUTEX, memory_order_relaxed);
+#endif
+}
+static inline void gs__pub_wait_end(struct gs_thread *t, const struct gs_deadline *d)
+{
+#ifndef GS_NO_PUBLISH
+	if (d)
+		atomic_store_explicit(&t->pub->wait_until_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&t->pub->wait_kind, GS_PW_NONE, memory_order_relaxed);
+#endif
 }
 /* trace.c: a switch while the hub is watched (measure, record). */
 void gs__pub_switch_watched(struct gs_hub *h, struct gs_thread *prev, struct gs_thread *next,
 			    unsigned reason);
+/* Every switch: who runs now (one store: ps shows it even when the hub is
+ * stuck); the hub counts its switches itself (since_poll) and publishes
+ * the sum when it polls. */
 static inline void gs__pub_switch(struct gs_hub *h, struct gs_thread *prev, struct gs_thread *next,
 				  unsigned reason)
 {
-	struct gs_pub_hub *p = h->pub;
-	atomic_store_explicit(&p->running, next->pub_id, memory_order_relaxed);
-	atomic_store_explicit(&p->switches, atomic_load_explicit(&p->switches, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+#ifndef GS_NO_PUBLISH
+	atomic_store_explicit(&h->pub->running, next->pub_id, memory_order_relaxed);
 	if (gs_unlikely(h->watched))
 		gs__pub_switch_watched(h, prev, next, reason);
+#endif
 }
 void gs__trace_poll(struct gs_hub *h);       /* the process drains its own trace */
 void gs__trace_start(void);                  /* GREENSHIM_TRACE, once the file exists */

@@ -308,6 +308,10 @@ void gs__pub_hub_poll(struct gs_hub *h)
 	struct gs_pub_hub *p = h->pub;
 	uint64_t now = mono_ns();
 	atomic_store_explicit(&p->last_poll_ns, now, memory_order_relaxed);
+	/* the direct switches since the last poll, and the one into the hub */
+	atomic_store_explicit(&p->switches,
+			      atomic_load_explicit(&p->switches, memory_order_relaxed) + h->since_poll + 1,
+			      memory_order_relaxed);
 	unsigned ready = 0;
 	for (struct gs_thread *t = h->ready_head; t && ready < 1000000; t = t->next_ready)
 		ready++;
@@ -372,21 +376,16 @@ void gs__pub_after_fork(struct gs_hub *mine)
 	atomic_store(&mine->pub->tid, (int32_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0));
 }
 
-void gs__pub_wait_begin(struct gs_thread *t, const struct gs_waiter *w, const struct gs_deadline *d)
+/* A deadline on the monotonic clock, as the inspector reads it. */
+void gs__pub_deadline(struct gs_thread *t, const struct gs_deadline *d)
 {
-	struct gs_pub_thread *p = t->pub;
-	uint64_t until = 0;
-	if (d) {
-		if (d->clock == CLOCK_MONOTONIC) {
-			until = (uint64_t)d->at.tv_sec * 1000000000ULL + (uint64_t)d->at.tv_nsec;
-		} else { /* another clock: when it comes, on the monotonic one */
-			struct timespec left;
-			gs_deadline_left(d, &left);
-			until = mono_ns() + (uint64_t)left.tv_sec * 1000000000ULL + (uint64_t)left.tv_nsec;
-		}
+	uint64_t until;
+	if (d->clock == CLOCK_MONOTONIC) {
+		until = (uint64_t)d->at.tv_sec * 1000000000ULL + (uint64_t)d->at.tv_nsec;
+	} else { /* another clock: when it comes, on the monotonic one */
+		struct timespec left;
+		gs_deadline_left(d, &left);
+		until = mono_ns() + (uint64_t)left.tv_sec * 1000000000ULL + (uint64_t)left.tv_nsec;
 	}
-	atomic_store_explicit(&p->wait_until_ns, until, memory_order_relaxed);
-	atomic_store_explicit(&p->wait_obj, (uint64_t)(uintptr_t)w->object, memory_order_relaxed);
-	atomic_store_explicit(&p->wait_arg, w->holder, memory_order_relaxed);
-	atomic_store_explicit(&p->wait_kind, w->kind ? w->kind : GS_PW_FUTEX, memory_order_relaxed);
+	atomic_store_explicit(&t->pub->wait_until_ns, until, memory_order_relaxed);
 }

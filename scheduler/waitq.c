@@ -346,7 +346,7 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 		disarm(t);
 		t->hub->armed--;
 	}
-	gs__pub_wait_end(t);
+	gs__pub_wait_end(t, d);
 	t->waiting = NULL;
 	t->interruptible = 0;
 	return atomic_load_explicit(&w->state, memory_order_relaxed);
