@@ -40,8 +40,9 @@ PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)) \
              $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(PROG_CXX))
 TOOL_SRC  := $(wildcard tools/*.c)
-TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRC))
-TOOL_HEADERS := $(wildcard tools/*.h) scheduler/published.h
+# The trace writer is shared: the shim writes GREENSHIM_TRACE files with it.
+TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRC)) $(BUILD)/obj/tool-shared/trace_json.o
+TOOL_HEADERS := $(wildcard tools/*.h) scheduler/published.h scheduler/trace_json.h scheduler/rawsys.h
 TOOLTEST_SRC  := $(wildcard tests/tool/*.c)
 TOOLTEST_BINS := $(patsubst tests/tool/%.c,$(BUILD)/tests/tool/%,$(TOOLTEST_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
@@ -70,6 +71,10 @@ $(BUILD)/libgreenshim.so: $(LIB_OBJS) preload/exports.map
 $(BUILD)/obj/tools/%.o: tools/%.c $(TOOL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASE) -Itools -c -o $@ $<
+
+$(BUILD)/obj/tool-shared/trace_json.o: scheduler/trace_json.c $(TOOL_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASE) -c -o $@ $<
 
 $(BUILD)/greenshim: $(TOOL_OBJS)
 	@mkdir -p $(dir $@)

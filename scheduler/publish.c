@@ -44,6 +44,7 @@ static int pub_failed;                  /* creation failed once: do not retry */
 static uint32_t *free_slots;            /* LIFO of free slot indices */
 static uint32_t free_n, free_cap;
 static int pub_fd = -1;
+static int pub_private;                 /* a fork child's copy, not in a file yet */
 
 /* A fork while another OS thread holds pub_lock (making the file, say)
  * would leave it held in the child for good: fork waits for it. */
@@ -104,7 +105,7 @@ static void remove_stale(uid_t uid)
 
 static void unlink_at_exit(void)
 {
-	if (gs__pub && gs__pub->pid == getpid())
+	if (gs__pub && !pub_private && gs__pub->pid == getpid())
 		unlink(path);
 }
 
@@ -174,9 +175,18 @@ static int create_file(void)
 	return 0;
 }
 
+static int publish_private(void);
+
 /* With pub_lock held: the file exists (or cannot be had). */
 static int ensure_file(void)
 {
+	if (gs__pub && pub_private) {
+		if (publish_private() != 0) {
+			pub_failed = 1;
+			return -1;
+		}
+		return 0;
+	}
 	if (gs__pub)
 		return 0;
 	if (pub_failed)
@@ -201,6 +211,8 @@ static int take_slot(uint32_t *index)
 	if (used == cap) {
 		if (cap + SLOTS_STEP > SLOTS_MAX)
 			return -1;
+		if (pub_private)
+			return -1; /* (ensure_file published it before any growth) */
 		if (ftruncate(pub_fd, (off_t)file_size(cap + SLOTS_STEP)) != 0 ||
 		    map_file(file_size(cap), file_size(cap + SLOTS_STEP)) != 0)
 			return -1;
@@ -320,60 +332,88 @@ void gs__pub_hub_poll(struct gs_hub *h)
 	atomic_store_explicit(&p->fds, h->fd_waits, memory_order_relaxed);
 	atomic_store_explicit(&p->live, h->live, memory_order_relaxed);
 	struct gs_pub_header *hd = gs__pub;
-	if (hd && atomic_load_explicit(&hd->inspectors, memory_order_relaxed) &&
+	if (!hd)
+		return;
+	if (atomic_load_explicit(&hd->inspectors, memory_order_relaxed) &&
 	    now - atomic_load_explicit(&hd->inspector_heartbeat_ns, memory_order_relaxed) >
-		    2000000000ULL) {
+		    2000000000ULL)
 		atomic_store(&hd->inspectors, 0);
-		if (atomic_load(&hd->trace_drainer) == 2) {
-			atomic_store(&hd->trace, 0);
-			atomic_store(&hd->trace_drainer, 0);
-		}
+	if (atomic_load_explicit(&hd->trace_drainer, memory_order_relaxed) == 2 &&
+	    now - atomic_load_explicit(&hd->tracer_heartbeat_ns, memory_order_relaxed) > 2000000000ULL) {
+		atomic_store(&hd->trace, 0); /* a killed `greenshim trace` */
+		atomic_store(&hd->trace_drainer, 0);
 	}
 }
 
 /* In a fork child: the file is the parent's.  Make our own, copy what the
  * parent had (ghost threads still point at their slots), and map it at the
  * same addresses; the other OS threads' hubs are gone. */
+/* In a fork child: the file is the parent's.  The child keeps what it
+ * had in private memory at the same addresses (ghost threads still point
+ * at their slots) and publishes it in a file of its own only once it makes
+ * a thread: most children exec or exit at once, and leave nothing behind. */
 void gs__pub_after_fork(struct gs_hub *mine)
 {
 	if (!gs__pub)
 		return;
 	struct gs_pub_header *old = gs__pub;
-	uint32_t cap = old->threads_cap;
-	size_t size = file_size(cap);
-	void *copy = malloc(size);
-	int fd = -1;
+	uint32_t used = old->threads_used;
+	size_t slots_bytes = (size_t)used * sizeof(struct gs_pub_thread);
+	size_t size = file_size(old->threads_cap);
+	char *copy = malloc(GS_PUB_HEADER_SIZE + slots_bytes);
 	if (copy) {
-		memcpy(copy, old, size);
-		snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)getpid());
-		unlink(path);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		memcpy(copy, old, GS_PUB_HEADER_SIZE);
+		memcpy(copy + GS_PUB_HEADER_SIZE, slots(), slots_bytes);
 	}
-	if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
-		/* Cannot publish: detach from the parent's file for good. */
-		if (fd >= 0) {
-			close(fd);
-			unlink(path);
-		}
-		free(copy);
-		mmap(old, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	close(pub_fd);
+	pub_fd = -1;
+	mmap(old, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (!copy) {
 		gs__pub = NULL;
 		pub_failed = 1;
 		return;
 	}
-	close(pub_fd);
-	pub_fd = fd;
-	map_file(0, size);
-	memcpy(gs__pub, copy, size);
+	memcpy(gs__pub, copy, GS_PUB_HEADER_SIZE);
+	memcpy(slots(), copy + GS_PUB_HEADER_SIZE, slots_bytes);
 	free(copy);
+	pub_private = 1;
 	gs__pub->pid = getpid();
 	atomic_store(&gs__pub->inspectors, 0);
 	atomic_store(&gs__pub->trace, 0);
 	atomic_store(&gs__pub->trace_drainer, 0);
-	for (int i = 0; i < GS_PUB_MAX_HUBS; i++)
-		if (&gs__pub->hubs[i] != mine->pub)
-			atomic_store(&gs__pub->hubs[i].tid, 0);
+	for (int i = 0; i < GS_PUB_MAX_HUBS; i++) {
+		struct gs_pub_hub *p = &gs__pub->hubs[i];
+		atomic_store(&p->ring_head, 0);
+		atomic_store(&p->ring_tail, 0);
+		if (p != mine->pub)
+			atomic_store(&p->tid, 0);
+	}
 	atomic_store(&mine->pub->tid, (int32_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0));
+}
+
+/* With pub_lock held, in a fork child that now makes a thread: its own
+ * file, filled with what it kept privately, mapped over it. */
+static int publish_private(void)
+{
+	size_t size = file_size(gs__pub->threads_cap);
+	snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)getpid());
+	unlink(path);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t slots_bytes = (size_t)gs__pub->threads_used * sizeof(struct gs_pub_thread);
+	if (ftruncate(fd, (off_t)size) != 0 ||
+	    pwrite(fd, gs__pub, GS_PUB_HEADER_SIZE, 0) != GS_PUB_HEADER_SIZE ||
+	    pwrite(fd, slots(), slots_bytes, (off_t)gs__pub->threads_offset) != (ssize_t)slots_bytes) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	pub_fd = fd;
+	if (map_file(0, size) != 0)
+		return -1; /* the range is gone: nothing can be published now */
+	pub_private = 0;
+	return 0;
 }
 
 /* A deadline on the monotonic clock, as the inspector reads it. */

@@ -123,7 +123,10 @@ struct gs_pub_header {
 					  * forgets it (a killed inspector) */
 	uint64_t started_ns;             /* CLOCK_MONOTONIC at creation */
 	char exe[256];                   /* /proc/self/exe at creation */
-	uint64_t reserved[16];
+	_Atomic uint64_t tracer_heartbeat_ns; /* the draining inspector's (trace_drainer 2)
+					  * own sign of life: 2 s without one and
+					  * the process stops tracing */
+	uint64_t reserved[15];
 	struct gs_pub_hub hubs[GS_PUB_MAX_HUBS];
 };
 

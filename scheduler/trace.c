@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -94,6 +95,10 @@ static struct label {
 } *labels;                              /* threads gone while tracing */
 static size_t labels_n, labels_cap;
 
+struct chunk {
+	uint32_t hub, n;
+};
+
 /* Moves h's undrained events to the temporary file. */
 static void drain(struct gs_hub *h)
 {
@@ -110,7 +115,11 @@ static void drain(struct gs_hub *h)
 		uint64_t n = head - tail;
 		if (n > GS_PUB_RING_EVENTS - at)
 			n = GS_PUB_RING_EVENTS - at;
-		gs__sys(SYS_write, tmp_fd, (long)&ring[at], (long)(n * sizeof *ring), 0, 0, 0);
+		/* A chunk: which hub, how many events, the events (one write,
+		 * O_APPEND: hubs on other OS threads never split it). */
+		struct chunk c = { .hub = (uint32_t)h->pub_index, .n = (uint32_t)n };
+		struct iovec v[2] = { { &c, sizeof c }, { &ring[at], n * sizeof *ring } };
+		gs__sys(SYS_writev, tmp_fd, (long)v, 2, 0, 0, 0);
 		tail += n;
 	}
 	atomic_store_explicit(&p->ring_tail, tail, memory_order_release);
@@ -148,18 +157,31 @@ void gs__trace_thread_gone(struct gs_thread *t)
 	gs_spin_unlock(&label_lock);
 }
 
+static char main_name[16]; /* a name only inherited from main says nothing */
+
+/* "NAME (ID)", or the start routine when it is an exported symbol
+ * (dladdr sees no static ones: then "file+0xoffset"). */
 static void write_label(struct gs_trace_json *j, int id, uint64_t start, const char *name, int main)
 {
-	char label[160];
+	char label[200];
 	Dl_info info;
-	const char *what = name[0] ? name : main ? "main" : NULL;
-	if (!what && start && dladdr((void *)(uintptr_t)start, &info) && info.dli_sname)
-		what = info.dli_sname;
-	if (what)
-		snprintf(label, sizeof label, "%s (%d)", what, id);
-	else
+	if (!main && name[0] && !strncmp(name, main_name, sizeof main_name))
+		name = "";
+	if (name[0] || main) {
+		snprintf(label, sizeof label, "%s (%d)", name[0] ? name : "main", id);
+	} else if (start && dladdr((void *)(uintptr_t)start, &info)) {
+		if (info.dli_sname && info.dli_saddr == (void *)(uintptr_t)start) {
+			snprintf(label, sizeof label, "%s (%d)", info.dli_sname, id);
+		} else {
+			const char *file = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+			snprintf(label, sizeof label, "%s+%#lx (%d)",
+				 file ? file + 1 : info.dli_fname ? info.dli_fname : "?",
+				 (unsigned long)(start - (uintptr_t)info.dli_fbase), id);
+		}
+	} else {
 		snprintf(label, sizeof label, "thread %d", id);
-	gs_trace_json_label(j, id, label);
+	}
+	gs_trace_json_thread_meta(j, id, label);
 }
 
 /* At exit: the last events, then the JSON file from the temporary one. */
@@ -187,27 +209,45 @@ static void finish(void)
 		return;
 	}
 	gs_trace_json_begin(j, out, hd->pid);
+	gs_trace_json_thread_meta(j, 0, "hub");
 	struct gs_pub_thread *slots = (struct gs_pub_thread *)((char *)hd + hd->threads_offset);
+	/* the kernel's name of the process: what threads inherit */
+	extern char *program_invocation_short_name;
+	snprintf(main_name, sizeof main_name, "%s", program_invocation_short_name);
 	for (uint32_t i = 0; i < hd->threads_used; i++)
 		if (slots[i].id)
 			write_label(j, slots[i].id, slots[i].start_routine, slots[i].name,
 				    slots[i].flags & GS_PUBT_MAIN);
 	for (size_t i = 0; i < labels_n; i++)
 		write_label(j, labels[i].id, labels[i].start, labels[i].name, 0);
-	struct gs_pub_event buf[4096];
+	for (unsigned i = 1; i < hd->hubs_used; i++) {
+		char hub[32];
+		snprintf(hub, sizeof hub, "hub %u", i);
+		gs_trace_json_thread_meta(j, gs_trace_hub_tid(i), hub);
+	}
 	lseek(tmp_fd, 0, SEEK_SET);
-	long r;
-	while ((r = gs__sys(SYS_read, tmp_fd, (long)buf, sizeof buf, 0, 0, 0)) > 0)
-		for (long k = 0; k < r / (long)sizeof *buf; k++)
-			gs_trace_json_event(j, &buf[k]);
-	int err = gs_trace_json_end(j);
+	struct chunk c;
+	static struct gs_pub_event buf[4096];
+	while (gs__sys(SYS_read, tmp_fd, (long)&c, sizeof c, 0, 0, 0) == sizeof c) {
+		for (uint32_t k = 0; k < c.n;) {
+			uint32_t want = c.n - k < 4096 ? c.n - k : 4096;
+			long got = gs__sys(SYS_read, tmp_fd, (long)buf, want * sizeof *buf, 0, 0, 0);
+			if (got != (long)(want * sizeof *buf))
+				goto done; /* a short file: what was read is written */
+			for (uint32_t e = 0; e < want; e++)
+				gs_trace_json_event(j, c.hub, &buf[e]);
+			k += want;
+		}
+	}
+done:;
+	int err = gs_trace_json_end(j) ? j->err : 0;
 	free(j);
 	close(out);
 	close(tmp_fd);
 	tmp_fd = -1;
 	if (err)
 		gs_warn("greenshim: GREENSHIM_TRACE=%s: writing the trace failed: %s", gs_trace_path,
-			strerror(-err));
+			strerror(err));
 	if (lost)
 		gs_warn("greenshim: GREENSHIM_TRACE=%s: %llu switches were not recorded (the ring "
 			"overflowed)", gs_trace_path, (unsigned long long)lost);

@@ -1,15 +1,15 @@
-/* The trace-event JSON writer (trace_json.h). */
+/* Trace events as Chrome trace-event JSON: see trace_json.h. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
 #include <sys/syscall.h>
 
 #include "rawsys.h"
 #include "trace_json.h"
 
-static const char *const reasons[GS_PW_COUNT] = {
+static const char *const reason_names[GS_PW_COUNT] = {
 	[GS_PW_NONE] = "none",       [GS_PW_YIELD] = "yield",   [GS_PW_SLEEP] = "sleep",
 	[GS_PW_MUTEX] = "mutex",     [GS_PW_COND] = "cond",     [GS_PW_RWLOCK] = "rwlock",
 	[GS_PW_SEM] = "sem",         [GS_PW_BARRIER] = "barrier", [GS_PW_ONCE] = "once",
@@ -20,192 +20,297 @@ static const char *const reasons[GS_PW_COUNT] = {
 
 const char *gs_trace_reason_name(unsigned reason)
 {
-	return reason < GS_PW_COUNT && reasons[reason] ? reasons[reason] : "unknown";
+	return reason < GS_PW_COUNT && reason_names[reason] ? reason_names[reason] : "unknown";
 }
 
-static void flush(struct gs_trace_json *j)
+/* --- output: a buffer drained with write(2) ---
+ * A raw system call: inside the shim, libc's write is our own interposer,
+ * and the scheduler never calls back into preload/. */
+
+static int flush(struct gs_trace_json *w)
 {
-	size_t off = 0;
-	while (off < j->n && !j->err) {
-		long r = gs__sys(SYS_write, j->fd, (long)(j->buf + off), (long)(j->n - off), 0, 0, 0);
-		if (r == -EINTR)
+	size_t done = 0;
+	while (!w->err && done < w->len) {
+		long n = gs__sys(SYS_write, w->fd, (long)(w->buf + done), (long)(w->len - done), 0, 0, 0);
+		if (n == -EINTR)
 			continue;
-		if (r < 0)
-			j->err = (int)r;
+		if (n <= 0)
+			w->err = n < 0 ? (int)-n : EIO;
 		else
-			off += (size_t)r;
+			done += (size_t)n;
 	}
-	j->n = 0;
+	w->len = 0;
+	return w->err ? -1 : 0;
 }
 
-static void put(struct gs_trace_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct gs_trace_json *j, const char *fmt, ...)
+static void put(struct gs_trace_json *w, const char *s, size_t n)
 {
-	if (sizeof j->buf - j->n < 512)
-		flush(j);
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(j->buf + j->n, sizeof j->buf - j->n, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		j->n += (size_t)k < sizeof j->buf - j->n ? (size_t)k : sizeof j->buf - j->n - 1;
+	while (n && !w->err) {
+		if (w->len == sizeof w->buf)
+			flush(w);
+		size_t room = sizeof w->buf - w->len, k = n < room ? n : room;
+		memcpy(w->buf + w->len, s, k);
+		w->len += k;
+		s += k;
+		n -= k;
+	}
 }
 
-/* The separator before every event but the first. */
-static const char *sep(struct gs_trace_json *j)
+static void puts_(struct gs_trace_json *w, const char *s)
 {
-	return j->any++ ? ",\n" : "\n";
+	put(w, s, strlen(s));
 }
 
-void gs_trace_json_begin(struct gs_trace_json *j, int fd, int pid)
+static void put_u64(struct gs_trace_json *w, uint64_t v)
 {
-	memset(j, 0, offsetof(struct gs_trace_json, buf));
-	j->fd = fd;
-	j->pid = pid;
-	put(j, "{\"traceEvents\":[");
-	put(j, "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
-	       "\"args\":{\"name\":\"greenshim PID %d\"}}", sep(j), pid, pid);
-	put(j, "%s{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":0,"
-	       "\"args\":{\"name\":\"hub\"}}", sep(j), pid);
+	char d[20];
+	int n = 0;
+	do
+		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	put(w, d + sizeof d - n, (size_t)n);
 }
 
-void gs_trace_json_label(struct gs_trace_json *j, int id, const char *label)
+static void put_i64(struct gs_trace_json *w, int64_t v)
 {
-	put(j, "%s{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"",
-	    sep(j), j->pid, id);
-	for (const char *c = label; *c; c++) /* JSON string: escape what must be */
-		if (*c == '"' || *c == '\\')
-			put(j, "\\%c", *c);
-		else if ((unsigned char)*c < 0x20)
-			put(j, "\\u%04x", (unsigned char)*c);
-		else
-			put(j, "%c", *c);
-	put(j, "\"}}");
+	if (v < 0) {
+		put(w, "-", 1);
+		put_u64(w, -(uint64_t)v);
+	} else {
+		put_u64(w, (uint64_t)v);
+	}
 }
 
-/* The open-slice set: open addressing on thread ids (never 0). */
-static size_t slot(const struct gs_trace_json *j, int id)
+static void put_hex(struct gs_trace_json *w, uint64_t v)
 {
-	size_t i = ((unsigned)id * 2654435761u) & (j->open_cap - 1);
-	while (j->open[i] && j->open[i] != id && j->open[i] != -1)
-		i = (i + 1) & (j->open_cap - 1);
-	return i;
+	char d[18];
+	int n = 0;
+	do
+		d[sizeof d - 1 - n++] = "0123456789abcdef"[v & 15];
+	while ((v >>= 4));
+	put(w, "0x", 2);
+	put(w, d + sizeof d - n, (size_t)n);
 }
 
-static int is_open(struct gs_trace_json *j, int id)
+/* Microseconds with 3 decimals since the base: 1234.567 */
+static void put_ts(struct gs_trace_json *w, uint64_t t_ns)
 {
-	if (id == 0)
-		return j->hub_open;
-	if (!j->open_cap)
+	uint64_t d = t_ns >= w->base_ns ? t_ns - w->base_ns : w->base_ns - t_ns;
+	if (t_ns < w->base_ns)
+		put(w, "-", 1);
+	put_u64(w, d / 1000);
+	char frac[4] = { '.', (char)('0' + d % 1000 / 100), (char)('0' + d % 100 / 10),
+			 (char)('0' + d % 10) };
+	put(w, frac, 4);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (s[0] < 0xc2 || len > n)
 		return 0;
-	size_t i = ((unsigned)id * 2654435761u) & (j->open_cap - 1);
-	for (; j->open[i]; i = (i + 1) & (j->open_cap - 1))
-		if (j->open[i] == id)
-			return 1;
-	return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (len == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
+	    (len == 4 && s[0] == 0xf4 && s[1] >= 0x90) || (len == 3 && s[0] == 0xed && s[1] >= 0xa0))
+		return 0; /* overlong, past U+10FFFF, or a surrogate */
+	return len;
 }
 
-static void set_open(struct gs_trace_json *j, int id, int open)
+/* A JSON string: quotes, backslashes and control characters escaped,
+ * bytes that are not UTF-8 (a thread name is any bytes) as U+FFFD. */
+static void put_string(struct gs_trace_json *w, const char *s)
 {
-	if (id == 0) {
-		j->hub_open = open;
-		return;
-	}
-	if (!open) {
-		if (!j->open_cap)
-			return;
-		size_t i = ((unsigned)id * 2654435761u) & (j->open_cap - 1);
-		for (; j->open[i]; i = (i + 1) & (j->open_cap - 1))
-			if (j->open[i] == id) {
-				j->open[i] = -1; /* a tombstone keeps later probes going */
-				return;
-			}
-		return;
-	}
-	if (is_open(j, id))
-		return;
-	if ((j->open_n + 1) * 2 > j->open_cap) {
-		size_t cap = j->open_cap ? j->open_cap * 2 : 1024;
-		int *old = j->open, old_cap = (int)j->open_cap;
-		j->open = calloc(cap, sizeof *j->open);
-		if (!j->open) {
-			j->open = old;
-			return;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	put(w, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			put(w, e, 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			char e[6] = { '\\', 'u', '0', '0', "0123456789abcdef"[c >> 4],
+				      "0123456789abcdef"[c & 15] };
+			put(w, e, 6);
+			i++;
+		} else if (c < 0x80) {
+			put(w, (const char *)&p[i], 1);
+			i++;
+		} else {
+			size_t len = utf8_len(p + i, n - i);
+			if (len)
+				put(w, (const char *)&p[i], len);
+			else
+				puts_(w, "\\ufffd");
+			i += len ? len : 1;
 		}
-		j->open_cap = cap;
-		j->open_n = 0;
-		for (int k = 0; k < old_cap; k++)
-			if (old[k] > 0) {
-				j->open[slot(j, old[k])] = old[k];
-				j->open_n++;
-			}
-		free(old);
 	}
-	j->open[slot(j, id)] = id;
-	j->open_n++;
+	put(w, "\"", 1);
 }
 
-static void ts(struct gs_trace_json *j, uint64_t t, char *out, size_t size)
+/* --- the set of tids, and which have a run open --- */
+
+static struct gs_trace_tid *tid_entry(struct gs_trace_json *w, int32_t tid)
 {
-	uint64_t rel = t >= j->t0 ? t - j->t0 : 0;
-	snprintf(out, size, "%llu.%03llu", (unsigned long long)(rel / 1000),
-		 (unsigned long long)(rel % 1000));
+	if (w->err)
+		return NULL;
+	if (2 * (w->tids_n + 1) > w->tids_cap) {
+		size_t cap = w->tids_cap ? 2 * w->tids_cap : 256;
+		struct gs_trace_tid *t = calloc(cap, sizeof *t);
+		if (!t) {
+			w->err = ENOMEM;
+			return NULL;
+		}
+		for (size_t i = 0; i < w->tids_cap; i++) {
+			if (!w->tids[i].used)
+				continue;
+			size_t j = ((uint32_t)w->tids[i].tid * 2654435761u) & (cap - 1);
+			while (t[j].used)
+				j = (j + 1) & (cap - 1);
+			t[j] = w->tids[i];
+		}
+		free(w->tids);
+		w->tids = t;
+		w->tids_cap = cap;
+	}
+	size_t j = ((uint32_t)tid * 2654435761u) & (w->tids_cap - 1);
+	for (; w->tids[j].used; j = (j + 1) & (w->tids_cap - 1))
+		if (w->tids[j].tid == tid)
+			return &w->tids[j];
+	w->tids[j] = (struct gs_trace_tid){ .tid = tid, .used = 1 };
+	w->tids_n++;
+	return &w->tids[j];
 }
 
-void gs_trace_json_event(struct gs_trace_json *j, const struct gs_pub_event *e)
+/* --- the file --- */
+
+int gs_trace_json_begin(struct gs_trace_json *w, int fd, int pid)
 {
-	if (!j->t0)
-		j->t0 = e->t_ns;
-	j->last = e->t_ns;
-	char t[32];
-	ts(j, e->t_ns, t, sizeof t);
-	if (is_open(j, e->from)) {
-		put(j, "%s{\"ph\":\"E\",\"pid\":%d,\"tid\":%d,\"ts\":%s,\"args\":{\"reason\":\"%s\"", sep(j),
-		    j->pid, e->from, t, gs_trace_reason_name(e->reason));
-		switch (e->reason) {
-		case GS_PW_READ:
-		case GS_PW_WRITE:
-		case GS_PW_POLL:
-			put(j, ",\"fd\":%d", e->arg);
-			break;
-		case GS_PW_JOIN:
-			put(j, ",\"thread\":%d", e->arg);
-			break;
-		case GS_PW_CHILD:
-			put(j, ",\"pid\":%d", e->arg);
-			break;
+	memset(w, 0, offsetof(struct gs_trace_json, buf));
+	w->fd = fd;
+	w->pid = pid;
+	puts_(w, "{\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":");
+	put_i64(w, pid);
+	puts_(w, ",\"tid\":0,\"args\":{\"name\":\"greenshim PID ");
+	put_i64(w, pid);
+	puts_(w, "\"}}");
+	return w->err ? -1 : 0;
+}
+
+int gs_trace_json_thread_meta(struct gs_trace_json *w, int32_t tid, const char *label)
+{
+	puts_(w, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":");
+	put_i64(w, w->pid);
+	puts_(w, ",\"tid\":");
+	put_i64(w, tid);
+	puts_(w, ",\"args\":{\"name\":");
+	put_string(w, label);
+	puts_(w, "}}");
+	return w->err ? (errno = w->err, -1) : 0;
+}
+
+static void put_head(struct gs_trace_json *w, char ph, int32_t tid, uint64_t t_ns)
+{
+	char open[] = { ',', '\n', '{', '"', 'p', 'h', '"', ':', '"', ph, '"' };
+	put(w, open, sizeof open);
+	puts_(w, ",\"pid\":");
+	put_i64(w, w->pid);
+	puts_(w, ",\"tid\":");
+	put_i64(w, tid);
+	puts_(w, ",\"ts\":");
+	put_ts(w, t_ns);
+}
+
+/* The end of a run, with why it ended in args. */
+static void put_end(struct gs_trace_json *w, int32_t tid, const struct gs_pub_event *ev)
+{
+	put_head(w, 'E', tid, ev->t_ns);
+	if (ev->reason != GS_PW_NONE) {
+		puts_(w, ",\"args\":{\"reason\":\"");
+		puts_(w, gs_trace_reason_name(ev->reason));
+		puts_(w, "\"");
+		switch (ev->reason) {
 		case GS_PW_MUTEX:
 		case GS_PW_RWLOCK:
-			if (e->arg)
-				put(j, ",\"holder\":%d", e->arg);
-			/* fall through */
 		case GS_PW_COND:
 		case GS_PW_SEM:
 		case GS_PW_BARRIER:
 		case GS_PW_ONCE:
 		case GS_PW_FUTEX:
-			put(j, ",\"obj\":\"0x%llx\"", (unsigned long long)e->obj);
+			puts_(w, ",\"obj\":\"");
+			put_hex(w, ev->obj);
+			puts_(w, "\"");
+			if ((ev->reason == GS_PW_MUTEX || ev->reason == GS_PW_RWLOCK) && ev->arg) {
+				puts_(w, ",\"holder\":");
+				put_i64(w, ev->arg);
+			}
+			break;
+		case GS_PW_JOIN:
+			puts_(w, ",\"holder\":");
+			put_i64(w, ev->arg);
+			break;
+		case GS_PW_READ:
+		case GS_PW_WRITE:
+		case GS_PW_POLL:
+			puts_(w, ",\"fd\":");
+			put_i64(w, ev->arg);
+			break;
+		case GS_PW_CHILD:
+			puts_(w, ",\"pid\":");
+			put_i64(w, ev->arg);
 			break;
 		}
-		put(j, "}}");
-		set_open(j, e->from, 0);
+		puts_(w, "}");
 	}
-	put(j, "%s{\"ph\":\"B\",\"pid\":%d,\"tid\":%d,\"ts\":%s,\"name\":\"run\"}", sep(j), j->pid, e->to, t);
-	set_open(j, e->to, 1);
+	puts_(w, "}");
 }
 
-int gs_trace_json_end(struct gs_trace_json *j)
+int gs_trace_json_event(struct gs_trace_json *w, unsigned hub, const struct gs_pub_event *ev)
 {
-	char t[32];
-	ts(j, j->last, t, sizeof t);
-	if (j->hub_open)
-		put(j, "%s{\"ph\":\"E\",\"pid\":%d,\"tid\":0,\"ts\":%s}", sep(j), j->pid, t);
-	for (size_t i = 0; i < j->open_cap; i++)
-		if (j->open[i] > 0)
-			put(j, "%s{\"ph\":\"E\",\"pid\":%d,\"tid\":%d,\"ts\":%s}", sep(j), j->pid, j->open[i], t);
-	put(j, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"greenshim_trace\":1,\"pid\":%d}}\n", j->pid);
-	flush(j);
-	free(j->open);
-	j->open = NULL;
-	return j->err;
+	if (!w->have_base) {
+		w->have_base = 1;
+		w->base_ns = w->last_ns = ev->t_ns;
+	}
+	if (ev->t_ns > w->last_ns)
+		w->last_ns = ev->t_ns;
+	int32_t from = ev->from ? ev->from : gs_trace_hub_tid(hub);
+	int32_t to = ev->to ? ev->to : gs_trace_hub_tid(hub);
+	struct gs_trace_tid *f = tid_entry(w, from);
+	if (f && f->open) {
+		put_end(w, from, ev);
+		f->open = 0;
+	}
+	struct gs_trace_tid *t = tid_entry(w, to);
+	if (t && t->open) { /* its end was lost: close it here, no reason known */
+		put_head(w, 'E', to, ev->t_ns);
+		puts_(w, "}");
+	}
+	if (t) {
+		put_head(w, 'B', to, ev->t_ns);
+		puts_(w, ",\"name\":\"run\"}");
+		t->open = 1;
+	}
+	return w->err ? (errno = w->err, -1) : 0;
+}
+
+int gs_trace_json_end(struct gs_trace_json *w)
+{
+	for (size_t i = 0; i < w->tids_cap; i++)
+		if (w->tids[i].used && w->tids[i].open) {
+			put_head(w, 'E', w->tids[i].tid, w->last_ns);
+			puts_(w, "}");
+			w->tids[i].open = 0;
+		}
+	puts_(w, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"greenshim_trace\":1,\"pid\":");
+	put_i64(w, w->pid);
+	puts_(w, "}}\n");
+	flush(w);
+	free(w->tids);
+	w->tids = NULL;
+	w->tids_cap = w->tids_n = 0;
+	return w->err ? (errno = w->err, -1) : 0;
 }

@@ -245,6 +245,7 @@ static int claim(struct tracer *t, int other_dead)
 {
 	struct gs_pub_header *hd = t->in.hdr;
 	uint32_t was = 0;
+	atomic_store(&hd->tracer_heartbeat_ns, gs_now_ns()); /* before the process can look */
 	if (!atomic_compare_exchange_strong(&hd->trace_drainer, &was, 2) && !(was == 2 && other_dead)) {
 		if (was == 1)
 			gs_tool_error("process %d records its own trace (GREENSHIM_TRACE is set): it "
@@ -276,7 +277,7 @@ static void release(struct tracer *t)
 static int start(struct tracer *t)
 {
 	struct gs_pub_header *hd = t->in.hdr;
-	uint64_t beat = atomic_load(&hd->inspector_heartbeat_ns), now = gs_now_ns();
+	uint64_t beat = atomic_load(&hd->tracer_heartbeat_ns), now = gs_now_ns();
 	int other_dead = now > beat && now - beat > STALE_BEAT_NS;
 	gs_inspect_attach(&t->in);
 	return claim(t, other_dead);
@@ -290,6 +291,7 @@ static void record(struct tracer *t, double seconds)
 	int gone = 0;
 	while (!gs_tool_stopping && gs_now_ns() < end) {
 		gs_inspect_heartbeat(&t->in);
+		atomic_store(&hd->tracer_heartbeat_ns, gs_now_ns());
 		if (atomic_load(&hd->trace_drainer) == 0) { /* forgotten after a stall: again */
 			uint32_t zero = 0;
 			if (atomic_compare_exchange_strong(&hd->trace_drainer, &zero, 2))
