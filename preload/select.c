@@ -71,6 +71,36 @@ static int after_wait(int how)
 
 #define WAIT_INTR (GS_INTR_ALWAYS | GS_WAIT_CANCELLABLE)
 
+/* The arguments of one waiting call, for masked(). */
+struct call {
+	struct pollfd *fds;
+	nfds_t n;
+	int nfds, max;
+	fd_set *r, *w, *e;
+	struct epoll_event *ev;
+	const struct gs_deadline *d;
+};
+
+/* ppoll, pselect, epoll_pwait: wait(c) with the caller's signal mask
+ * installed for its length; EINTR at once when the mask lets a pending
+ * handled signal through (it is delivered first). */
+static int masked(const sigset_t *mask, int (*wait)(const struct call *), const struct call *c)
+{
+	uint64_t old = 0;
+	if (mask && gs__wait_mask_begin(mask, &old)) {
+		gs__wait_mask_end(old);
+		errno = EINTR;
+		return -1;
+	}
+	int r = wait(c);
+	if (mask) {
+		int e = errno;
+		gs__wait_mask_end(old);
+		errno = e;
+	}
+	return r;
+}
+
 /* ---- poll ---------------------------------------------------------------- */
 
 #define POLL_READ (POLLIN | POLLRDNORM | POLLRDBAND | POLLRDHUP)
@@ -149,6 +179,11 @@ static int poll_wait(struct pollfd *fds, nfds_t n, const struct gs_deadline *d)
 	return r;
 }
 
+static int poll_call(const struct call *c)
+{
+	return poll_wait(c->fds, c->n, c->d);
+}
+
 GS_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (timeout == 0 || !greened())
@@ -181,19 +216,8 @@ GS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, con
 	struct gs_deadline d;
 	if (ts)
 		gs_deadline_in(&d, ts);
-	uint64_t old = 0;
-	if (mask && gs__wait_mask_begin(mask, &old)) {
-		gs__wait_mask_end(old);
-		errno = EINTR;
-		return -1;
-	}
-	int r = poll_wait(fds, n, ts ? &d : NULL);
-	if (mask) {
-		int e = errno;
-		gs__wait_mask_end(old);
-		errno = e;
-	}
-	return r;
+	struct call c = { .fds = fds, .n = n, .d = ts ? &d : NULL };
+	return masked(mask, poll_call, &c);
 }
 
 /* ---- select ------------------------------------------------------------ */
@@ -289,6 +313,11 @@ static int select_wait(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct g
 	return res;
 }
 
+static int select_call(const struct call *c)
+{
+	return select_wait(c->nfds, c->r, c->w, c->e, c->d);
+}
+
 /* Linux writes the time not slept back into the timeval. */
 GS_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
@@ -321,19 +350,8 @@ GS_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct ti
 	struct gs_deadline d;
 	if (ts)
 		gs_deadline_in(&d, ts);
-	uint64_t old = 0;
-	if (mask && gs__wait_mask_begin(mask, &old)) {
-		gs__wait_mask_end(old);
-		errno = EINTR;
-		return -1;
-	}
-	int res = select_wait(nfds, r, w, e, ts ? &d : NULL);
-	if (mask) {
-		int er = errno;
-		gs__wait_mask_end(old);
-		errno = er;
-	}
-	return res;
+	struct call c = { .nfds = nfds, .r = r, .w = w, .e = e, .d = ts ? &d : NULL };
+	return masked(mask, select_call, &c);
 }
 
 /* ---- epoll ------------------------------------------------------------- */
@@ -352,6 +370,11 @@ static int epoll_wait_green(int ep, struct epoll_event *ev, int max, const struc
 	}
 }
 
+static int epoll_call(const struct call *c)
+{
+	return epoll_wait_green(c->nfds, c->ev, c->max, c->d);
+}
+
 static int epoll_common(int ep, struct epoll_event *ev, int max, const struct timespec *rel,
 			const sigset_t *mask)
 {
@@ -359,19 +382,8 @@ static int epoll_common(int ep, struct epoll_event *ev, int max, const struct ti
 	struct gs_deadline d;
 	if (rel)
 		gs_deadline_in(&d, rel);
-	uint64_t old = 0;
-	if (mask && gs__wait_mask_begin(mask, &old)) {
-		gs__wait_mask_end(old);
-		errno = EINTR;
-		return -1;
-	}
-	int r = epoll_wait_green(ep, ev, max, rel ? &d : NULL);
-	if (mask) {
-		int e = errno;
-		gs__wait_mask_end(old);
-		errno = e;
-	}
-	return r;
+	struct call c = { .nfds = ep, .ev = ev, .max = max, .d = rel ? &d : NULL };
+	return masked(mask, epoll_call, &c);
 }
 
 static struct timespec *ms_rel(int ms, struct timespec *out)
