@@ -84,6 +84,35 @@ int gs_parse_seconds(const char *s, double *secs)
 	return 0;
 }
 
+int gs_tool_arg(int argc, char **argv, int *i, const char *opt, const char *example,
+		double *secs, int *pid, void (*usage)(FILE *f))
+{
+	const char *a = argv[*i];
+	size_t n = strlen(opt);
+	if (!strncmp(a, opt, n) && (a[n] == 0 || a[n] == '=')) {
+		const char *v = a[n] == '=' ? a + n + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+		if (!v || gs_parse_seconds(v, secs) != 0) {
+			gs_tool_error("%s takes seconds, as %s", opt, example);
+			return 2;
+		}
+		return -1;
+	}
+	if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (a[0] == '-')
+		gs_tool_error("unknown option %s", a);
+	else if (*pid)
+		gs_tool_error("one PID at a time");
+	else if (gs_parse_pid(a, pid) != 0)
+		gs_tool_error("not a PID: '%s'", a);
+	else
+		return -1;
+	usage(stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {

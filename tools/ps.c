@@ -175,29 +175,9 @@ int gs_cmd_ps(int argc, char **argv)
 	double sample_s = DEFAULT_SAMPLE_S;
 	int pid = 0;
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--sample") || !strncmp(a, "--sample=", 9)) {
-			const char *v = a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : NULL;
-			if (!v || gs_parse_seconds(v, &sample_s) != 0) {
-				gs_tool_error("--sample takes seconds, as 0.2");
-				return 2;
-			}
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (a[0] == '-') {
-			gs_tool_error("unknown option %s", a);
-			usage(stderr);
-			return 2;
-		} else if (pid) {
-			gs_tool_error("one PID at a time");
-			usage(stderr);
-			return 2;
-		} else if (gs_parse_pid(a, &pid) != 0) {
-			gs_tool_error("not a PID: '%s'", a);
-			usage(stderr);
-			return 2;
-		}
+		int r = gs_tool_arg(argc, argv, &i, "--sample", "0.2", &sample_s, &pid, usage);
+		if (r >= 0)
+			return r;
 	}
 	if (!pid)
 		return list_processes();

@@ -31,4 +31,15 @@ int gs_tool_sleep(unsigned long long ns);
 int gs_parse_pid(const char *s, int *pid);
 int gs_parse_seconds(const char *s, double *secs);
 
+/* One argument of a subcommand that takes options and one PID (ps,
+ * trace), argv[*i], if it is one of those they share: the seconds option
+ * `opt` ("--sample S" or "--sample=S"; *i moves past a separate S),
+ * -h/--help, or the PID; any other argument starting with '-' is an
+ * unknown option.  Returns -1 when it took the argument (go on), else the
+ * subcommand's exit status: 0 after --help (usage on stdout), 2 after bad
+ * usage (one line on stderr, then the usage, except for a bad S, where
+ * the line shows `example`). */
+int gs_tool_arg(int argc, char **argv, int *i, const char *opt, const char *example,
+		double *secs, int *pid, void (*usage)(FILE *f));
+
 #endif

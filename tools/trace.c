@@ -378,27 +378,10 @@ int gs_cmd_trace(int argc, char **argv)
 				return 2;
 			}
 			*(!strcmp(a, "--summary") ? &summary : &out) = argv[++i];
-		} else if (!strcmp(a, "--seconds") || !strncmp(a, "--seconds=", 10)) {
-			const char *v = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : NULL;
-			if (!v || gs_parse_seconds(v, &seconds) != 0) {
-				gs_tool_error("--seconds takes seconds, as 5");
-				return 2;
-			}
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (a[0] == '-') {
-			gs_tool_error("unknown option %s", a);
-			usage(stderr);
-			return 2;
-		} else if (pid) {
-			gs_tool_error("one PID at a time");
-			usage(stderr);
-			return 2;
-		} else if (gs_parse_pid(a, &pid) != 0) {
-			gs_tool_error("not a PID: '%s'", a);
-			usage(stderr);
-			return 2;
+		} else {
+			int r = gs_tool_arg(argc, argv, &i, "--seconds", "5", &seconds, &pid, usage);
+			if (r >= 0)
+				return r;
 		}
 	}
 	if (summary) {
