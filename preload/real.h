@@ -154,6 +154,8 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(void, _exit, (int), NULL)                                                              \
+	X(void, _Exit, (int), NULL)                                                              \
 	X(int, pipe, (int *), NULL)                                                              \
 	X(int, pipe2, (int *, int), NULL)                                                        \
 	X(int, fcntl, (int, int, ...), NULL)                                                     \

@@ -109,6 +109,14 @@ static void unlink_at_exit(void)
 		unlink(path);
 }
 
+/* _exit and _Exit skip atexit: the trace is written and the file removed
+ * all the same (never in a vfork child: its pid is not the file's). */
+void gs_process_ending(void)
+{
+	gs__trace_finish();
+	unlink_at_exit();
+}
+
 /* Maps the file's first `bytes` over the reservation at gs__pub. */
 static int map_file(size_t from, size_t to)
 {

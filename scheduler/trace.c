@@ -185,7 +185,7 @@ static void write_label(struct gs_trace_json *j, int id, uint64_t start, const c
 }
 
 /* At exit: the last events, then the JSON file from the temporary one. */
-static void finish(void)
+void gs__trace_finish(void)
 {
 	struct gs_pub_header *hd = gs__pub;
 	if (tmp_fd < 0 || !hd || hd->pid != getpid())
@@ -267,5 +267,5 @@ void gs__trace_start(void)
 	tmp_fd = fd;
 	atomic_store(&gs__pub->trace_drainer, 1);
 	atomic_store(&gs__pub->trace, 1);
-	atexit(finish);
+	atexit(gs__trace_finish);
 }

@@ -697,6 +697,93 @@ static void test_trace_real_pingpong(void **state)
 	unlink(json);
 }
 
+/* The published file of pid: is it there? */
+static int published(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+/* Closes the target's stdin and reaps it; its exit status. */
+static int end_target(void)
+{
+	close(target_in);
+	target_in = -1;
+	int st = -1;
+	assert_int_equal(waitpid(target, &st, 0), target);
+	target = -1;
+	return st;
+}
+
+/* A hub kept from running (a thread spins in calls the shim does not
+ * green): ps and top still read every thread from the published state,
+ * top warns about the spinner and the blocked hub; the target then ends
+ * with _exit, and its published file is gone all the same. */
+static void test_ps_top_stuck_hub(void **state)
+{
+	static char out[1 << 16];
+	char cmd[PATH_MAX + 128];
+	alarm(60);
+	pid_t pid = start_target("stuck", NULL, 1);
+	usleep(300 * 1000); /* past top's 100 ms thresholds */
+	snprintf(cmd, sizeof cmd, "%s ps %d 2>&1", tool, (int)pid);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	char line[512];
+	int spinner = 0, napper = 0;
+	for (char *p = out; *p;) {
+		char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		p += len + (end != NULL);
+		if (strstr(line, " spinner ") && strstr(line, " running "))
+			spinner++;
+		if (strstr(line, " napper ") && strstr(line, "waiting sleep 99"))
+			napper++;
+	}
+	if (spinner != 1 || napper != 1)
+		fail_msg("ps of a stuck hub:\n%s", out);
+	snprintf(cmd, sizeof cmd, "%s top %d --iterations 1 --interval 0.2 2>&1", tool, (int)pid);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	if (!strstr(out, "(spinner) has run ") || !strstr(out, " ms without yielding") ||
+	    !strstr(out, "blocked for "))
+		fail_msg("top of a stuck hub:\n%s", out);
+	assert_true(published(pid));
+	assert_int_equal(end_target(), 0); /* the spinner's _exit(0) */
+	assert_false(published(pid));
+}
+
+/* A clean exit (exit from main) leaves nothing in /dev/shm. */
+static void test_nothing_left_after_exit(void **state)
+{
+	alarm(60);
+	pid_t pid = start_target("parked", "3", 1);
+	assert_true(published(pid));
+	end_target(); /* its parked threads are still there at exit */
+	assert_false(published(pid));
+}
+
+/* GREENSHIM_TRACE=FILE: the process records itself from its start; the
+ * file is written at exit and is a trace Perfetto opens. */
+static void test_greenshim_trace_env(void **state)
+{
+	static char out[1 << 16];
+	const char *json = "/tmp/test_tool_env_trace.json";
+	alarm(60);
+	unlink(json);
+	setenv("GREENSHIM_TRACE", json, 1);
+	start_target("pingpong", "200", 1);
+	unsetenv("GREENSHIM_TRACE");
+	usleep(100 * 1000);
+	end_target();
+	if (check_json(json, out, sizeof out) != 0)
+		fail_msg("%s", out);
+	assert_non_null(strstr(out, " name ping ("));
+	assert_non_null(strstr(out, " name pong ("));
+	assert_non_null(strstr(out, " name main ("));
+	unlink(json);
+}
+
 int main(int argc, char **argv)
 {
 	/* This binary is BUILD/tests/unit/test_tool; the tool is BUILD/greenshim. */
@@ -724,6 +811,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_summary_rejects_other_files, stop_target),
 		cmocka_unit_test_teardown(test_ps_real_parked_threads, stop_target),
 		cmocka_unit_test_teardown(test_trace_real_pingpong, stop_target),
+		cmocka_unit_test_teardown(test_ps_top_stuck_hub, stop_target),
+		cmocka_unit_test_teardown(test_nothing_left_after_exit, stop_target),
+		cmocka_unit_test_teardown(test_greenshim_trace_env, stop_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,30 @@
+/* _exit and _Exit end the process without atexit handlers; the shim still
+ * writes a GREENSHIM_TRACE file and removes its published state (what
+ * exit() does through atexit), then calls the real one.  exit() itself is
+ * not interposed. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "real.h"
+
+static void ending(void)
+{
+	if (!gs_real._exit)
+		gs_init();
+	gs_process_ending();
+}
+
+GS_EXPORT void _exit(int status)
+{
+	ending();
+	gs_real._exit(status);
+	__builtin_unreachable();
+}
+
+GS_EXPORT void _Exit(int status)
+{
+	ending();
+	gs_real._Exit(status);
+	__builtin_unreachable();
+}
