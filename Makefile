@@ -107,7 +107,7 @@ $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASE) -o $@ $< -lcmocka
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lev -lm
 

@@ -55,6 +55,68 @@ static const char *routine_name(struct gs_thread *t, char *buf, size_t size)
 	return buf;
 }
 
+static struct gs_thread *by_id(struct gs_hub *h, int id)
+{
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+/* The wait-for cycle, if the holders form one: from each thread follow
+ * "waits for the thread holding it" at most n steps; a thread met twice
+ * closes a cycle, printed once from its smallest member:
+ *   wait-for cycle: thread 3 -> thread 5 -> thread 3 */
+static void report_cycle(struct gs_hub *h)
+{
+	unsigned n = 0;
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next)
+		n++;
+	for (struct gs_thread *start = h->threads; start; start = start->hub_next) {
+		struct gs_thread *t = start;
+		for (unsigned step = 0; step <= n && t && t->waiting && t->waiting->holder; step++) {
+			t = by_id(h, t->waiting->holder);
+			if (t != start)
+				continue;
+			/* start is on a cycle: print it if start is its smallest id */
+			int smallest = 1;
+			struct gs_thread *c = start;
+			do {
+				if (c->id < start->id)
+					smallest = 0;
+				c = by_id(h, c->waiting->holder);
+			} while (c && c != start);
+			if (!smallest)
+				break;
+			char line[512];
+			int len = snprintf(line, sizeof line, "  wait-for cycle: thread %d", start->id);
+			c = start;
+			do {
+				c = by_id(h, c->waiting->holder);
+				if (len < (int)sizeof line)
+					len += snprintf(line + len, sizeof line - len, " -> thread %d", c->id);
+			} while (c != start);
+			gs_warn("%s", line);
+			break;
+		}
+	}
+}
+
+/* "5 (worker)" or, when the program named it (not just inherited the
+ * process's name), "5 \"fetcher\" (worker)". */
+static const char *who(struct gs_thread *t, char *buf, size_t size)
+{
+	extern char *program_invocation_short_name;
+	char routine[128];
+	const char *r = routine_name(t, routine, sizeof routine);
+	const char *name = t->pub->name;
+	if (name[0] && strncmp(name, program_invocation_short_name, 15) != 0)
+		snprintf(buf, size, "%d \"%.16s\" (%s)", t->id, name, r);
+	else
+		snprintf(buf, size, "%d (%s)", t->id, r);
+	return buf;
+}
+
 void gs__check_deadlock(struct gs_hub *h)
 {
 	if (h->armed || h->fd_waits || !gs_single() || atomic_load_explicit(&h->remote, memory_order_relaxed))
@@ -71,19 +133,18 @@ void gs__check_deadlock(struct gs_hub *h)
 	h->deadlock_reported = 1;
 	gs_warn("greenshim: deadlock: all %u green threads are asleep and nothing can wake them:", n);
 	for (struct gs_thread *t = h->threads; t; t = t->hub_next) {
-		char buf[128];
+		char buf[200];
 		struct gs_waiter *w = t->waiting;
 		const char *what = gs_wait_names[w->kind];
 		if (w->kind == GS_PW_JOIN)
-			gs_warn("  thread %d (%s) waits to join thread %d", t->id,
-				routine_name(t, buf, sizeof buf), w->holder);
+			gs_warn("  thread %s waits to join thread %d", who(t, buf, sizeof buf), w->holder);
 		else if (w->holder)
-			gs_warn("  thread %d (%s) waits on %s %p held by thread %d", t->id,
-				routine_name(t, buf, sizeof buf), what, w->object, w->holder);
+			gs_warn("  thread %s waits on %s %p held by thread %d", who(t, buf, sizeof buf),
+				what, w->object, w->holder);
 		else
-			gs_warn("  thread %d (%s) waits on %s %p", t->id, routine_name(t, buf, sizeof buf),
-				what, w->object);
+			gs_warn("  thread %s waits on %s %p", who(t, buf, sizeof buf), what, w->object);
 	}
+	report_cycle(h);
 	if (gs_deadlock_action == GS_DEADLOCK_ABORT) {
 		gs_warn("greenshim: GREENSHIM_DEADLOCK=abort: aborting");
 		abort();
@@ -108,11 +169,11 @@ void gs__block_check(struct gs_thread *prev)
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	if (h->ran_since && now - h->ran_since > gs_block_warn_ns && !(prev->flags & GS_TF_HUB) &&
 	    h->live > 1) { /* alone on its hub, it kept nobody waiting */
-		char buf[128];
-		gs_warn("greenshim: green thread %d (%s) ran %llu ms without yielding; the hub and "
+		char buf[200];
+		gs_warn("greenshim: green thread %s ran %llu ms without yielding; the hub and "
 			"every other green thread of its OS thread waited (a blocking call the shim "
 			"does not green, or a long computation)",
-			prev->id, routine_name(prev, buf, sizeof buf),
+			who(prev, buf, sizeof buf),
 			(unsigned long long)((now - h->ran_since) / 1000000ULL));
 	}
 	h->ran_since = now;
@@ -131,9 +192,9 @@ int gs_stack_overflow_report(const void *addr)
 	const char *lo = t->stack.lo;
 	if ((const char *)addr >= lo || (const char *)addr < lo - t->stack.guard)
 		return 0;
-	char buf[128];
-	gs_warn("greenshim: stack overflow in green thread %d (start routine %s, stack %zu bytes): "
-		"it ran into its guard page", t->id, routine_name(t, buf, sizeof buf), t->stack.size);
+	char buf[200];
+	gs_warn("greenshim: stack overflow in green thread %s, stack %zu bytes: "
+		"it ran into its guard page", who(t, buf, sizeof buf), t->stack.size);
 	return 1;
 }
 

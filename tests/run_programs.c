@@ -136,6 +136,14 @@ static const struct CMUnitTest tests[] = {
 	STDERR_CONTAINS("stack_overflow", "report", "started\n", "stack overflow in green thread",
 			.signal = 11),
 	/* a deadlock is reported (natively it just hangs) */
+	STDERR_CONTAINS("deadlock", "cycle", "started\n", "wait-for cycle: thread", .signal = 6,
+			.env = { "GREENSHIM_DEADLOCK=abort" }),
+	/* a thread that keeps the CPU is named (GREENSHIM_BLOCK_WARN_MS) */
+	COMPARE("block_warn"),
+	STDERR_CONTAINS("block_warn", "warns", "cruncher done, ticker ticked: yes\n",
+			"\"cruncher\" (", .env = { "GREENSHIM_BLOCK_WARN_MS=100" }),
+	STDERR_CONTAINS("block_warn", "bad value", "cruncher done, ticker ticked: yes\n",
+			"GREENSHIM_BLOCK_WARN_MS=soon", .env = { "GREENSHIM_BLOCK_WARN_MS=soon" }),
 	STDERR_CONTAINS("deadlock", "abort", "started\n", "waits on mutex", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),
 	/* thread-specific data, once */
