@@ -134,7 +134,12 @@ memcheck: $(SCHED_UNIT)
 example: all $(BUILD)/bench/sleepers
 	$(BUILD)/greenshim run -- $(BUILD)/bench/sleepers 100000
 
-bench: all $(BENCH_BINS)
+# The library with the inspector compiled out, for the overhead figure.
+$(BUILD)/nopub/libgreenshim.so: $(LIB_OBJS)
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/nopub CFLAGS="$(CFLAGS) -DGS_NO_PUBLISH" \
+	    $(BUILD)/nopub/libgreenshim.so
+
+bench: all $(BENCH_BINS) $(BUILD)/nopub/libgreenshim.so
 	BUILD=$(BUILD) bash bench/run.sh
 
 install: all

@@ -96,11 +96,12 @@ run_bench() {
     local mode=$1 tmo=$2 log=$LOGDIR/$3 okcodes=$4
     shift 4
     local -a pre
-    if [ "$mode" = shim ]; then
-        pre=("$ENV" "LD_PRELOAD=$LIB")
-    else
-        pre=("$ENV" -u LD_PRELOAD)
-    fi
+    case $mode in
+    shim)   pre=("$ENV" "LD_PRELOAD=$LIB") ;;
+    nopub)  pre=("$ENV" "LD_PRELOAD=$NOPUB_LIB") ;;          # inspector compiled out
+    traced) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TRACE=/dev/null") ;;
+    *)      pre=("$ENV" -u LD_PRELOAD) ;;
+    esac
     RESULT=""
     timeout -k 5 "$tmo" "${pre[@]}" "$@" >"$log.out" 2>"$log.err"
     local rc=$? why=""
@@ -183,6 +184,35 @@ micro create_join create_join 2000    100000000
 micro mutex       mutex       2000000 2000000000
 micro mutex_solo  mutex       2000000 2000000000 solo
 micro short_sleep short_sleep 200     20000
+
+# ------------------------------------------------------ inspector overhead
+# The condvar ping-pong under three builds/settings of the shim, alternated
+# run by run: the library built with -DGS_NO_PUBLISH (no inspector at all:
+# $BUILD/nopub, made by `make bench`), the normal library (state published,
+# nobody watching), and the normal library recording every switch
+# (GREENSHIM_TRACE=/dev/null: the trace is drained and formatted as for a
+# real file).  A round trip is two switches (checked with a trace).
+NOPUB_LIB=$(cd "$BUILD" && pwd)/nopub/libgreenshim.so
+declare -A INSP=()
+inspector_cost() {
+    local mode i n
+    [ -f "$NOPUB_LIB" ] || { INSP[note]="$NOPUB_LIB missing: run make bench"; return; }
+    n=$(ops_for "$RUN_S" "${VAL[pingpong,shim]:-100}" 100000 100000000)
+    local -A vals=()
+    progress "inspector overhead: pingpong x $REPS per variant, N=$n"
+    for ((i = 1; i <= REPS; i++)); do
+        for mode in nopub shim traced; do
+            if run_bench $mode "$MICRO_TIMEOUT" "inspector.$mode.$i" 0 "$BIN/pingpong" "$n"; then
+                vals[$mode]+="$(field "$RESULT" ns_per_op) "
+            fi
+        done
+    done
+    for mode in nopub shim traced; do
+        INSP[$mode]=FAIL
+        [ -n "${vals[$mode]:-}" ] && INSP[$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+    done
+}
+inspector_cost
 
 # -------------------------------------------------------------- sleepers
 # sleepers N: VAL[sN.{done,seconds,threads,rss},mode]
@@ -408,6 +438,26 @@ if [ ${#FAILURES[@]} -gt 0 ]; then
     echo
     echo "FAILURES:"
     printf '  %s\n' "${FAILURES[@]}"
+fi
+
+# ------------------------------------------------- inspector overhead table
+echo
+echo "Inspector overhead (pingpong round trip = 2 switches; median of $REPS runs each):"
+if [ -n "${INSP[note]:-}" ]; then
+    echo "  not measured: ${INSP[note]}"
+elif isnum "${INSP[nopub]}" && isnum "${INSP[shim]}" && isnum "${INSP[traced]}"; then
+    over=$(awk -v a="${INSP[nopub]}" -v b="${INSP[shim]}" 'BEGIN { printf "%+.1f%%", (b / a - 1) * 100 }')
+    per=$(awk -v b="${INSP[shim]}" -v t="${INSP[traced]}" 'BEGIN { printf "%.1f", (t - b) / 2 }')
+    printf '  %-44s %8s ns\n' "inspector compiled out (-DGS_NO_PUBLISH)" "$(fmt "${INSP[nopub]}")"
+    printf '  %-44s %8s ns   %s vs compiled out; target <= +5%% [%s]\n' \
+        "published, not watched (the default)" "$(fmt "${INSP[shim]}")" "$over" \
+        "$(judge "s <= n * 1.05" "${INSP[shim]}" "${INSP[nopub]}")"
+    printf '  %-44s %8s ns   %s ns per switch; target <= 50 ns [%s]\n' \
+        "tracing every switch (GREENSHIM_TRACE)" "$(fmt "${INSP[traced]}")" "$per" \
+        "$(judge "s <= 50" "$per")"
+else
+    echo "  FAIL: nopub=${INSP[nopub]} shim=${INSP[shim]} traced=${INSP[traced]}"
+    FAILED=1
 fi
 
 # ------------------------------------------------ HTTP keep-alive (http.sh)

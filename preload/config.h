@@ -33,4 +33,10 @@ static inline int gs_socket_on(void) { return gs_flag(&gs_cfg.socket); }
 static inline int gs_os_on(void) { return gs_flag(&gs_cfg.os); }
 static inline int gs_select_on(void) { return gs_flag(&gs_cfg.select); }
 
+/* GREENSHIM_TPOOL: real worker threads for calls that cannot be greened
+ * (DNS); 0 until read: dns.c uses GS_TPOOL_DEFAULT then. */
+#define GS_TPOOL_DEFAULT 4
+#define GS_TPOOL_MAX 256
+extern int gs_tpool_threads;
+
 #endif

@@ -16,10 +16,15 @@
 
 struct gs_real_table gs_real;
 struct gs_config gs_cfg = { -1, -1, -1, -1, -1 };
+int gs_tpool_threads;
 static _Atomic int init_state; /* 0: not yet, 1: running, 2: done */
 
+/* version: a symbol version, or GS_SYMBOL("name") when the field's name
+ * is not the symbol's. */
 static void *lookup(const char *name, const char *version)
 {
+	if (version && version[0] == '=')
+		return dlsym(RTLD_NEXT, version + 1);
 	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
 	return p ? p : dlsym(RTLD_NEXT, name);
 }
@@ -64,6 +69,16 @@ static void read_environment(void)
 			else if (strcmp(val, "report") != 0)
 				gs_warn("greenshim: GREENSHIM_DEADLOCK=%s: expected report or abort; "
 					"keeping report", val);
+			continue;
+		}
+		if (len == 5 && !strncmp(name, "TPOOL", 5)) {
+			char *end;
+			long n = strtol(val, &end, 10);
+			if (*val >= '0' && *val <= '9' && !*end && n >= 1 && n <= GS_TPOOL_MAX)
+				gs_tpool_threads = (int)n;
+			else
+				gs_warn("greenshim: GREENSHIM_TPOOL=%s: expected a number of threads from "
+					"1 to %d; keeping %d", val, GS_TPOOL_MAX, GS_TPOOL_DEFAULT);
 			continue;
 		}
 		if (len == 5 && !strncmp(name, "TRACE", 5)) {

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -22,7 +23,9 @@
 #include <threads.h>
 #include <time.h>
 
-/* X(return type, name, parameter list, symbol version or NULL) */
+/* X(return type, name, parameter list, symbol version or NULL, or
+ * GS_SYMBOL("sym") for a field named otherwise than its symbol) */
+#define GS_SYMBOL(sym) "=" sym
 #define GS_REAL_FUNCTIONS(X)                                                                    \
 	X(int, nanosleep, (const struct timespec *, struct timespec *), NULL)                   \
 	X(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *), NULL) \
@@ -154,6 +157,17 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(char *, fgets, (char *, int, FILE *), NULL)                                            \
+	X(char *, fgets_unlocked, (char *, int, FILE *), NULL)                                   \
+	X(int, fgetc, (FILE *), NULL)                                                            \
+	X(int, getc, (FILE *), NULL)                                                             \
+	X(int, getchar, (void), NULL)                                                            \
+	X(size_t, fread, (void *, size_t, size_t, FILE *), NULL)                                 \
+	X(size_t, fread_unlocked, (void *, size_t, size_t, FILE *), NULL)                        \
+	X(ssize_t, getdelim, (char **, size_t *, int, FILE *), NULL)                             \
+	X(ssize_t, getline, (char **, size_t *, FILE *), NULL)                                   \
+	X(int, legacy_vfscanf, (FILE *, const char *, va_list), GS_SYMBOL("vfscanf"))            \
+	X(int, c99_vfscanf, (FILE *, const char *, va_list), GS_SYMBOL("__isoc99_vfscanf"))      \
 	X(void, _exit, (int), NULL)                                                              \
 	X(void, _Exit, (int), NULL)                                                              \
 	X(int, pipe, (int *), NULL)                                                              \

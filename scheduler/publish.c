@@ -364,6 +364,7 @@ void gs__pub_after_fork(struct gs_hub *mine)
 {
 	if (!gs__pub)
 		return;
+	gs__trace_after_fork();
 	struct gs_pub_header *old = gs__pub;
 	uint32_t used = old->threads_used;
 	size_t slots_bytes = (size_t)used * sizeof(struct gs_pub_thread);

@@ -184,6 +184,30 @@ static void write_label(struct gs_trace_json *j, int id, uint64_t start, const c
 	gs_trace_json_thread_meta(j, id, label);
 }
 
+/* GREENSHIM_TRACE with each "%p" replaced by the pid: child processes
+ * inherit the variable, and would otherwise overwrite one another's file. */
+static void expand_path(char *out, size_t size)
+{
+	size_t n = 0;
+	for (const char *c = gs_trace_path; *c && n + 24 < size; c++) {
+		if (c[0] == '%' && c[1] == 'p') {
+			n += (size_t)snprintf(out + n, size - n, "%d", (int)getpid());
+			c++;
+		} else {
+			out[n++] = *c;
+		}
+	}
+	out[n] = 0;
+}
+
+/* A fork child does not record: the temporary file is its parent's. */
+void gs__trace_after_fork(void)
+{
+	if (tmp_fd >= 0)
+		close(tmp_fd);
+	tmp_fd = -1;
+}
+
 /* At exit: the last events, then the JSON file from the temporary one. */
 void gs__trace_finish(void)
 {
@@ -195,7 +219,9 @@ void gs__trace_finish(void)
 		struct gs_hub fake = { .pub = &hd->hubs[i], .pub_index = (int)i };
 		drain(&fake);
 	}
-	int out = open(gs_trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	char path[4096];
+	expand_path(path, sizeof path);
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (out < 0) {
 		gs_warn("greenshim: GREENSHIM_TRACE=%s: cannot write the trace: %s", gs_trace_path,
 			strerror(errno));
