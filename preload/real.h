@@ -168,6 +168,12 @@
 	X(ssize_t, getline, (char **, size_t *, FILE *), NULL)                                   \
 	X(int, legacy_vfscanf, (FILE *, const char *, va_list), GS_SYMBOL("vfscanf"))            \
 	X(int, c99_vfscanf, (FILE *, const char *, va_list), GS_SYMBOL("__isoc99_vfscanf"))      \
+	X(int, sigtimedwait, (const sigset_t *, siginfo_t *, const struct timespec *), NULL)      \
+	X(int, sigwaitinfo, (const sigset_t *, siginfo_t *), NULL)                               \
+	X(int, sigwait, (const sigset_t *, int *), NULL)                                         \
+	X(int, sigsuspend, (const sigset_t *), NULL)                                             \
+	X(int, pause, (void), NULL)                                                              \
+	X(int, system, (const char *), NULL)                                                     \
 	X(void, _exit, (int), NULL)                                                              \
 	X(void, _Exit, (int), NULL)                                                              \
 	X(int, pipe, (int *), NULL)                                                              \

@@ -265,6 +265,12 @@ int gs_sigmask(int how, const uint64_t *set, uint64_t *old);
 int gs_signal_thread(struct gs_thread *t, int sig, int disposition);
 /* disposition: what the program set for sig. */
 enum { GS_SIG_NO_HANDLER = 0, GS_SIG_HANDLER = 1, GS_SIG_HANDLER_RESTART = 2 };
+/* sigwait & co.: while set is non-zero, a signal in it sent to the calling
+ * green thread (pthread_kill) ends its wait instead of waiting to be
+ * unblocked; gs_sigtake removes one such signal from its own pending set
+ * (0: none). */
+void gs_sigwait_set(uint64_t set);
+int gs_sigtake(uint64_t set);
 /* sigpending for the calling thread: the OS thread's and its own. */
 uint64_t gs_sigpending(void);
 

@@ -93,6 +93,7 @@ struct gs_thread {
 	int note_arg;
 
 	uint64_t sigmask;              /* blocked signals, kernel format (bit sig-1) */
+	uint64_t sigwaiting;           /* sigwait & co.: signals whose arrival ends its wait */
 	_Atomic uint64_t sigpending;   /* sent to this thread, not yet delivered */
 
 	/* Exit and cancellation (unwind.c). */

@@ -111,6 +111,8 @@ void gs__act_on_requests(struct gs_thread *t)
 	if (atomic_load(&t->cancel_pending) && !t->cancel_disabled &&
 	    (t->interruptible & GS_WAIT_CANCELLABLE)) {
 		gs__end_wait(w, GS_CANCELED);
+	} else if (atomic_load(&t->sigpending) & t->sigwaiting) {
+		gs__end_wait(w, GS_WOKEN); /* sigwait: the signal is taken, not delivered */
 	} else if ((atomic_load(&t->sigpending) & ~t->sigmask) && GS_INTR_MODE(t->interruptible)) {
 		w->interrupted = 1;
 		gs__end_wait(w, GS_INTERRUPTED);
@@ -144,6 +146,11 @@ int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 	}
 	if (t == self) {
 		gs__deliver_pending(t);
+		return 0;
+	}
+	/* A thread in sigwait for it takes it (blocked as it is). */
+	if ((t->sigwaiting & BIT(sig)) && t->state == GS_T_PARKED && t->waiting) {
+		gs__end_wait(t->waiting, GS_WOKEN);
 		return 0;
 	}
 	/* Wake it so that the handler runs in its context; an untimed wait
@@ -197,4 +204,22 @@ uint64_t gs_sigpending(void)
 	uint64_t os = 0;
 	gs__sys(SYS_rt_sigpending, (long)&os, sizeof os, 0, 0, 0, 0);
 	return os | atomic_load(&gs_self()->sigpending);
+}
+
+/* ---- sigwait and friends ---------------------------------------------- */
+
+void gs_sigwait_set(uint64_t set)
+{
+	gs_self()->sigwaiting = set;
+}
+
+int gs_sigtake(uint64_t set)
+{
+	struct gs_thread *t = gs_self();
+	uint64_t mine = atomic_load(&t->sigpending) & set;
+	if (!mine)
+		return 0;
+	int sig = __builtin_ctzll(mine) + 1;
+	atomic_fetch_and(&t->sigpending, ~BIT(sig));
+	return sig;
 }

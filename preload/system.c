@@ -1,0 +1,79 @@
+/* system() (the os subsystem): glibc's waits for its child inside libc
+ * (__waitpid), which would block every green thread for as long as the
+ * command runs.  This one does what POSIX and glibc's do — SIGINT and
+ * SIGQUIT ignored and SIGCHLD blocked in the caller while the command
+ * runs, the child started by posix_spawn with the caller's original mask
+ * and default SIGINT/SIGQUIT, "sh -c command" — and waits with the greened
+ * waitpid.  system(NULL) asks whether a shell exists: glibc's answer. */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "real.h"
+
+extern char **environ;
+
+/* Several green threads may be in system() at once: the dispositions are
+ * the process's, saved by the first and restored by the last. */
+static _Atomic int lock, users;
+static struct sigaction saved_int, saved_quit;
+
+GS_EXPORT int system(const char *command)
+{
+	if (!command || !gs_os_on() || !gs_can_park())
+		return gs_real.system(command);
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigemptyset(&ign.sa_mask);
+	gs_spin_lock(&lock);
+	if (users++ == 0) {
+		sigaction(SIGINT, &ign, &saved_int);
+		sigaction(SIGQUIT, &ign, &saved_quit);
+	}
+	gs_spin_unlock(&lock);
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
+
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	sigset_t def;
+	sigemptyset(&def);
+	if (saved_int.sa_handler != SIG_IGN)
+		sigaddset(&def, SIGINT);
+	if (saved_quit.sa_handler != SIG_IGN)
+		sigaddset(&def, SIGQUIT);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setsigmask(&attr, &old);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	pid_t pid;
+	char *argv[] = { "sh", "-c", (char *)command, NULL };
+	int e = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	int status;
+	if (e == 0) {
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR) {
+				status = -1;
+				break;
+			}
+		}
+	} else {
+		status = 127 << 8; /* as glibc: the shell could not be run */
+	}
+
+	int saved = errno;
+	gs_spin_lock(&lock);
+	if (--users == 0) {
+		sigaction(SIGINT, &saved_int, NULL);
+		sigaction(SIGQUIT, &saved_quit, NULL);
+	}
+	gs_spin_unlock(&lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return status;
+}
