@@ -216,6 +216,26 @@ static const struct CMUnitTest tests[] = {
 	ENTRY("io_echo", "compare GREENSHIM_OS=0 GREENSHIM_SELECT=0", .mode = M_COMPARE,
 	      .env = { "GREENSHIM_OS=0", "GREENSHIM_SELECT=0" }),
 
+	/* real binaries (issue 5): python3 and curl exec'd from a test program
+	 * inherit the preload, so they run greened in the preload runs */
+	COMPARE("real_python", .timeout = 60), /* threading, queue, futures (500 sleeps), socketserver */
+	SHIM_ONLY("real_python", "shim-only os threads", /* 500 sleeping pool workers: 1 OS thread */
+		  "lock: counter 80000\n"
+		  "condition: consumed 200 sum 109900\n"
+		  "event: passed before set 0 after 10\n"
+		  "semaphore: most holders at once 3\n"
+		  "queue: items 300 distinct 300 sum 44850\n"
+		  "futures: results 500 sum 124750\n"
+		  "500 sleeps done in under 3 s: yes\n"
+		  "tcp echo: clients 8 lines echoed 40\n"
+		  "threads left: 1\n"
+		  "os threads: 1\n"
+		  "python3 exit status: 0\n",
+		  .timeout = 60, .env = { "REAL_PYTHON_SHOW_THREADS=1" }),
+	COMPARE("real_curl", .timeout = 60), /* curl against a thread-per-connection server */
+	COMPARE("stdio_fgets"),       /* fgets/fread/getc/fscanf/getline on a slow pipe, a ticker */
+	COMPARE("cancel_cleanup_io"), /* cancel in read, accept, poll: handlers, key destructor */
+
 	/* greenshim only */
 	SHIM_ONLY("many_green", "shim-only", "count 100000\nthreads 1\n", .timeout = 60),
 	SHIM_ONLY("env_flags", "shim-only default",
