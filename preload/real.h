@@ -166,6 +166,7 @@
 	X(size_t, fread_unlocked, (void *, size_t, size_t, FILE *), NULL)                        \
 	X(ssize_t, getdelim, (char **, size_t *, int, FILE *), NULL)                             \
 	X(ssize_t, getline, (char **, size_t *, FILE *), NULL)                                   \
+	X(ssize_t, __getdelim, (char **, size_t *, int, FILE *), NULL)                           \
 	X(int, legacy_vfscanf, (FILE *, const char *, va_list), GS_SYMBOL("vfscanf"))            \
 	X(int, c99_vfscanf, (FILE *, const char *, va_list), GS_SYMBOL("__isoc99_vfscanf"))      \
 	X(int, sigtimedwait, (const sigset_t *, siginfo_t *, const struct timespec *), NULL)      \

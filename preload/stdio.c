@@ -8,11 +8,13 @@
  * yet, the green thread waits on the hub until it is; then the real
  * function runs and its __read returns at once.
  *
- * What this cannot cover (README): a line that arrives in pieces (the
- * second refill inside fgets waits in __read), two green threads reading
- * one FILE (the second may find the data gone), getc_unlocked and other
- * macros that reach __uflow without a call, and writes (a printf into a
- * full pipe blocks the OS thread). */
+ * What this cannot cover (README): any call that needs a second refill
+ * (a line that arrives in pieces, an fread larger than what one write
+ * brought, an fscanf that reads past the data at hand, e.g. skipping the
+ * newline after the last number of a line: the refill inside glibc waits
+ * in __read), two green threads reading one FILE (the second may find the
+ * data gone), getc_unlocked and other macros that reach __uflow without a
+ * call, and writes (a printf into a full pipe blocks the OS thread). */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -94,6 +96,14 @@ GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 	if (wait_readable(f))
 		return -1;
 	return gs_real.getdelim(line, n, delim, f);
+}
+
+/* <bits/stdio.h> turns getline into __getdelim when optimising. */
+GS_EXPORT ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f)
+{
+	if (wait_readable(f))
+		return -1;
+	return gs_real.__getdelim(line, n, delim, f);
 }
 
 GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
