@@ -8,6 +8,7 @@
 #ifndef GS_REAL_H
 #define GS_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -140,6 +141,14 @@
 	X(int, sigpending, (sigset_t *), NULL)                                                   \
 	X(__sighandler_t, signal, (int, __sighandler_t), NULL)                                   \
 	X(__sighandler_t, sysv_signal, (int, __sighandler_t), NULL)                              \
+	X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *, struct addrinfo **), NULL) \
+	X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int), NULL) \
+	X(struct hostent *, gethostbyname, (const char *), NULL)                                 \
+	X(struct hostent *, gethostbyname2, (const char *, int), NULL)                           \
+	X(int, gethostbyname_r, (const char *, struct hostent *, char *, size_t, struct hostent **, int *), NULL) \
+	X(int, gethostbyname2_r, (const char *, int, struct hostent *, char *, size_t, struct hostent **, int *), NULL) \
+	X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int), NULL)                 \
+	X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *), NULL) \
 	GS_REAL_IO_FUNCTIONS(X)
 
 /* The I/O subsystems: socket, os, select. */

@@ -104,6 +104,35 @@ static void check_table(void **state);
 	"recv on a socketpair, closed by close_range in another thread: -1 EBADF\n"          \
 	"recv on a socketpair, same number again: \"fresh\"\n"
 
+/* What dns_lookup prints (its STDERR_CONTAINS entry below). */
+#define DNS_LOOKUP_OUT \
+	"getaddrinfo localhost 80: 0, 127.0.0.1 found: yes, stream: yes, every port 80: yes\n" \
+	"getaddrinfo 127.0.0.1 80 AI_NUMERICHOST: 0: AF_INET 127.0.0.1 80 dgram/17, AF_INET 127.0.0.1 80 raw/0, AF_INET 127.0.0.1 80 stream/6\n" \
+	"getaddrinfo ::1 80 AI_NUMERICHOST: 0: AF_INET6 ::1 80 dgram/17, AF_INET6 ::1 80 raw/0, AF_INET6 ::1 80 stream/6\n" \
+	"getaddrinfo 127.0.0.1 8080 AI_NUMERICHOST|AI_NUMERICSERV AF_INET stream: 0: AF_INET 127.0.0.1 8080 stream/6\n" \
+	"getaddrinfo no.such.name.invalid AI_NUMERICHOST: EAI_NONAME\n" \
+	"getaddrinfo localhost, bad flags: EAI_BADFLAGS\n" \
+	"getaddrinfo AI_CANONNAME without a host: EAI_BADFLAGS\n" \
+	"getaddrinfo localhost, bad family: EAI_FAMILY\n" \
+	"getaddrinfo unknown service: EAI_SERVICE\n" \
+	"getnameinfo 127.0.0.1:80 NI_NUMERICHOST|NI_NUMERICSERV: 0, host 127.0.0.1, service 80\n" \
+	"getnameinfo 127.0.0.1:80 NI_NUMERICHOST: 0, host 127.0.0.1, service http or 80: yes\n" \
+	"getnameinfo 127.0.0.1 NI_NAMEREQD: 0, a name starting with localhost: yes\n" \
+	"getnameinfo bad flags: EAI_BADFLAGS\n" \
+	"getnameinfo short sockaddr: EAI_FAMILY\n" \
+	"gethostbyname localhost: found, AF_INET, length 4, 127.0.0.1 listed: yes, localhost named: yes\n" \
+	"gethostbyname2 127.0.0.1 AF_INET: name 127.0.0.1, found, AF_INET, length 4, 127.0.0.1 listed: yes, localhost named: no\n" \
+	"gethostbyname_r localhost: 0, result is the hostent given: yes, found, AF_INET, length 4, 127.0.0.1 listed: yes, localhost named: yes\n" \
+	"gethostbyname2_r localhost AF_INET: 0, found, AF_INET, length 4, 127.0.0.1 listed: yes, localhost named: yes\n" \
+	"gethostbyname_r localhost, 8-byte buffer: ERANGE, result NULL, *h_errnop NETDB_INTERNAL, errno ERANGE\n" \
+	"gethostbyaddr 127.0.0.1: found, AF_INET, length 4, 127.0.0.1 listed: yes, localhost named: yes, h_errno kept: yes\n" \
+	"gethostbyaddr_r 127.0.0.1: 0, found, AF_INET, length 4, 127.0.0.1 listed: yes, localhost named: yes\n" \
+	"gethostbyaddr ::: NULL, h_errno HOST_NOT_FOUND\n" \
+	"gethostbyaddr_r ::: ENOENT, result NULL, *h_errnop HOST_NOT_FOUND\n" \
+	"gethostbyaddr, 3-byte address: NULL, h_errno NETDB_INTERNAL, errno EAFNOSUPPORT\n" \
+	"ticker ran: yes\n" \
+	"lookup in a fork child: ok\n"
+
 /* The table: one line per (program, mode). */
 static const struct CMUnitTest tests[] = {
 	{ .name = "table/lists-every-program", .test_func = check_table },
@@ -215,6 +244,15 @@ static const struct CMUnitTest tests[] = {
 	      .env = { "GREENSHIM_SOCKET=0", "GREENSHIM_SELECT=0" }),
 	ENTRY("io_echo", "compare GREENSHIM_OS=0 GREENSHIM_SELECT=0", .mode = M_COMPARE,
 	      .env = { "GREENSHIM_OS=0", "GREENSHIM_SELECT=0" }),
+
+	/* DNS (issue 5): lookups run on real worker threads while the green thread waits */
+	COMPARE("dns_lookup"),
+	ENTRY("dns_lookup", "compare GREENSHIM_TPOOL=1", .mode = M_COMPARE, /* one worker: a queue */
+	      .env = { "GREENSHIM_TPOOL=1" }),
+	ENTRY("dns_lookup", "compare GREENSHIM_SOCKET=0", .mode = M_COMPARE, /* lookups in place */
+	      .env = { "GREENSHIM_SOCKET=0" }),
+	STDERR_CONTAINS("dns_lookup", "warns GREENSHIM_TPOOL=0", DNS_LOOKUP_OUT, "GREENSHIM_TPOOL",
+			.env = { "GREENSHIM_TPOOL=0" }),
 
 	/* real binaries (issue 5): python3 and curl exec'd from a test program
 	 * inherit the preload, so they run greened in the preload runs */
