@@ -33,12 +33,6 @@ struct waiter {
 	char buf[64];
 };
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static void *wait_on(void *arg)
 {
 	struct waiter *w = arg;

@@ -34,12 +34,6 @@
 #include <unistd.h>
 #include "testutil.h"
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* A TCP socket bound to 127.0.0.1 on an ephemeral port; *a gets the address. */
 static int bound(struct sockaddr_in *a, int type)
 {

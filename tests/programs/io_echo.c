@@ -65,12 +65,6 @@ static size_t stream_size(int client)
 	return t;
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* Writes all of iov[0..n) with the given call, across partial writes. */
 static void send_all(int fd, struct iovec *iov, int n, int how)
 {

@@ -37,12 +37,6 @@ static volatile sig_atomic_t sigchld_count;
 
 static void on_sigchld(int sig) { sigchld_count++; }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static void *ticker(void *arg)
 {
 	while (!stop) {

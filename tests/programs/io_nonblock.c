@@ -35,12 +35,6 @@
 #include <unistd.h>
 #include "testutil.h"
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static const char *nb(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);

@@ -32,12 +32,6 @@
 #include <unistd.h>
 #include "testutil.h"
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static const char *nb(int fd) { return yesno(fcntl(fd, F_GETFL) & O_NONBLOCK); }
 
 struct delayed {

@@ -41,12 +41,6 @@
 #define FIFO_BYTES (4u << 20)
 #define WRITE_CHUNK (1u << 20)
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

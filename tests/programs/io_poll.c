@@ -39,12 +39,6 @@
 #include <unistd.h>
 #include "testutil.h"
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static const char *res(int r, int e)
 {
 	static char buf[32];

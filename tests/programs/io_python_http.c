@@ -43,12 +43,6 @@ static struct sockaddr_in server;
 static char dir[] = "/tmp/io_python_http.XXXXXX";
 static char file_path[128], log_path[128];
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static void show_log(void)
 {
 	char buf[4096];

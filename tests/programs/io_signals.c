@@ -41,12 +41,6 @@ static void handler(int sig)
 		elsewhere++;
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 enum kind { K_READ, K_RECV, K_RECV_TIMEO, K_ACCEPT, K_WRITE_FULL, K_POLL };
 static const char *kind_name[] = { "read (pipe)", "recv (socket)", "recv, SO_RCVTIMEO 5 s",
 				   "accept", "write (full pipe)", "poll (pipe)" };

@@ -32,12 +32,6 @@
 static volatile int stop;
 static volatile long ticks;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static void *ticker(void *arg)
 {
 	while (!stop) {

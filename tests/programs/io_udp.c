@@ -32,12 +32,6 @@
 
 #define NDGRAM 5
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static int udp_bound(struct sockaddr_in *a)
 {
 	socklen_t len = sizeof *a;

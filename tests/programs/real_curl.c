@@ -48,12 +48,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int served_200, served_404, served_http10, handlers_running, curls_done, stopping;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "real_curl: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* ---- the server ---------------------------------------------------------- */
 
 static int write_all(int fd, const char *p, size_t n)

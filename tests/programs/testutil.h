@@ -11,6 +11,7 @@
  *   yesno(b)           "yes" / "no"
  *   must(e, what)      exit(1) with a message unless a pthread-style
  *                      call returned 0
+ *   die(what)          exit(1) with a message naming errno
  *   ns_of(ts)          a timespec in nanoseconds
  *   now_ns(clock)      a clock's current time in nanoseconds
  *   ts_of(ns)          nanoseconds as a timespec
@@ -24,6 +25,7 @@
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,12 @@ static inline void must(int e, const char *what)
 		fprintf(stderr, "%s: %s\n", what, strerror(e));
 		exit(1);
 	}
+}
+
+static inline void die(const char *what)
+{
+	fprintf(stderr, "%s: %s\n", what, strerror(errno));
+	exit(1);
 }
 
 static inline long long ns_of(const struct timespec *t)
