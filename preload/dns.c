@@ -215,6 +215,7 @@ static int offload(void (*call)(void *), void *args)
 {
 	struct job j = { .call = call, .args = args, .err = errno, .herr = h_errno };
 	gs_waiter_init(&j.w);
+	gs_waiter_describe(&j.w, GS_PW_OFFLOAD, (const void *)call, 0);
 	if (j.w.native) {
 		errno = j.err;
 		return 0;

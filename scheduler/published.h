@@ -48,6 +48,7 @@ enum gs_pub_wait {
 	GS_PW_POLL,      /* fd: the first of the fds (poll, select, epoll) */
 	GS_PW_CHILD,     /* holder: the pid waited for (-1 any) */
 	GS_PW_EXIT,      /* the thread exited */
+	GS_PW_OFFLOAD,   /* a call running on a worker OS thread (DNS); obj: the function */
 	GS_PW_COUNT
 };
 

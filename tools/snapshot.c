@@ -92,6 +92,9 @@ char *gs_wait_words(int pid, const struct gs_pub_thread *t, uint64_t now_ns, cha
 	case GS_PW_JOIN:
 		n = snprintf(buf, size, "join %d", arg);
 		break;
+	case GS_PW_OFFLOAD: /* obj: the function running on a worker */
+		n = snprintf(buf, size, "offloaded call 0x%llx", obj);
+		break;
 	case GS_PW_READ:
 	case GS_PW_WRITE:
 	case GS_PW_POLL:
