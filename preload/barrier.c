@@ -44,14 +44,14 @@ static int ours(pthread_barrier_t *b)
 GS_EXPORT int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr, unsigned count)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_barrier_init(b, attr, count);
+		return GS_REAL(pthread_barrier_init)(b, attr, count);
 	int pshared = PTHREAD_PROCESS_PRIVATE;
 	if (attr)
 		pthread_barrierattr_getpshared(attr, &pshared);
 	if (count == 0 || count > INT_MAX)
 		return EINVAL;
 	if (pshared == PTHREAD_PROCESS_SHARED)
-		return gs_real.pthread_barrier_init(b, attr, count);
+		return GS_REAL(pthread_barrier_init)(b, attr, count);
 	struct gs_barrier *g = gb(b);
 	*g = (struct gs_barrier){ 0 };
 	g->count = count;
@@ -61,7 +61,7 @@ GS_EXPORT int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierat
 GS_EXPORT int pthread_barrier_destroy(pthread_barrier_t *b)
 {
 	if (!ours(b))
-		return gs_real.pthread_barrier_destroy(b);
+		return GS_REAL(pthread_barrier_destroy)(b);
 	struct gs_barrier *g = gb(b);
 	gs_spin_lock(&g->qlock);
 	int busy = g->arrived != 0;
@@ -72,7 +72,7 @@ GS_EXPORT int pthread_barrier_destroy(pthread_barrier_t *b)
 GS_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 {
 	if (!ours(b))
-		return gs_real.pthread_barrier_wait(b);
+		return GS_REAL(pthread_barrier_wait)(b);
 	struct gs_barrier *g = gb(b);
 	gs_spin_lock(&g->qlock);
 	if (++g->arrived == g->count) {
@@ -95,7 +95,7 @@ GS_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 GS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_spin_lock(l);
+		return GS_REAL(pthread_spin_lock)(l);
 	_Atomic int *a = (_Atomic int *)l;
 	for (;;) {
 		int expected = GS_SPIN_FREE;

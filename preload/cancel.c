@@ -11,7 +11,7 @@
 GS_EXPORT int pthread_cancel(pthread_t th)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_cancel(th);
+		return GS_REAL(pthread_cancel)(th);
 	struct gs_thread *t = (struct gs_thread *)th;
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -25,7 +25,7 @@ GS_EXPORT int pthread_cancel(pthread_t th)
 GS_EXPORT void pthread_testcancel(void)
 {
 	if (!gs_thread_on()) {
-		gs_real.pthread_testcancel();
+		GS_REAL(pthread_testcancel)();
 		return;
 	}
 	gs_testcancel();
@@ -34,7 +34,7 @@ GS_EXPORT void pthread_testcancel(void)
 GS_EXPORT int pthread_setcancelstate(int state, int *old)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setcancelstate(state, old);
+		return GS_REAL(pthread_setcancelstate)(state, old);
 	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
 		return EINVAL;
 	int was;
@@ -47,7 +47,7 @@ GS_EXPORT int pthread_setcancelstate(int state, int *old)
 GS_EXPORT int pthread_setcanceltype(int type, int *old)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setcanceltype(type, old);
+		return GS_REAL(pthread_setcanceltype)(type, old);
 	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
 		return EINVAL;
 	int was;
@@ -60,7 +60,7 @@ GS_EXPORT int pthread_setcanceltype(int type, int *old)
 GS_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf)
 {
 	if (!gs_thread_on()) {
-		gs_real.__pthread_register_cancel(buf);
+		GS_REAL(__pthread_register_cancel)(buf);
 		return;
 	}
 	gs_cleanup_register(buf);
@@ -69,7 +69,7 @@ GS_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf)
 GS_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
 {
 	if (!gs_thread_on()) {
-		gs_real.__pthread_unregister_cancel(buf);
+		GS_REAL(__pthread_unregister_cancel)(buf);
 		return;
 	}
 	gs_cleanup_unregister(buf);
@@ -78,6 +78,6 @@ GS_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
 GS_EXPORT _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
 {
 	if (!gs_thread_on())
-		gs_real.__pthread_unwind_next(buf);
+		GS_REAL(__pthread_unwind_next)(buf);
 	gs_cleanup_next(buf);
 }

@@ -45,7 +45,7 @@ static int mutex_unlock(pthread_mutex_t *m)
 	struct gs_mutex *g = (struct gs_mutex *)m;
 	if (gs__mutex_unlock_fast(g))
 		return 0;
-	return (g->kind & GS_MUTEX_PSHARED) ? gs_real.pthread_mutex_unlock(m) : gs__mutex_unlock(g);
+	return (g->kind & GS_MUTEX_PSHARED) ? GS_REAL(pthread_mutex_unlock)(m) : gs__mutex_unlock(g);
 }
 
 static void mutex_lock(pthread_mutex_t *m)
@@ -54,7 +54,7 @@ static void mutex_lock(pthread_mutex_t *m)
 	if (gs__mutex_lock_fast(g))
 		return;
 	if (g->kind & GS_MUTEX_PSHARED)
-		gs_real.pthread_mutex_lock(m);
+		GS_REAL(pthread_mutex_lock)(m);
 	else
 		gs__mutex_lock(g, NULL);
 }
@@ -87,7 +87,7 @@ static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_dea
 GS_EXPORT int pthread_cond_init(pthread_cond_t *cv, const pthread_condattr_t *attr)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_cond_init(cv, attr);
+		return GS_REAL(pthread_cond_init)(cv, attr);
 	int pshared = PTHREAD_PROCESS_PRIVATE;
 	clockid_t clock = CLOCK_REALTIME;
 	if (attr) {
@@ -95,7 +95,7 @@ GS_EXPORT int pthread_cond_init(pthread_cond_t *cv, const pthread_condattr_t *at
 		pthread_condattr_getclock(attr, &clock);
 	}
 	if (pshared == PTHREAD_PROCESS_SHARED)
-		return gs_real.pthread_cond_init(cv, attr);
+		return GS_REAL(pthread_cond_init)(cv, attr);
 	struct gs_cond *c = gc(cv);
 	*c = (struct gs_cond){ 0 };
 	c->wrefs = clock == CLOCK_MONOTONIC ? COND_MONOTONIC : 0;
@@ -105,21 +105,21 @@ GS_EXPORT int pthread_cond_init(pthread_cond_t *cv, const pthread_condattr_t *at
 GS_EXPORT int pthread_cond_destroy(pthread_cond_t *cv)
 {
 	if (!ours(cv))
-		return gs_real.pthread_cond_destroy(cv);
+		return GS_REAL(pthread_cond_destroy)(cv);
 	return 0;
 }
 
 GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 {
 	if (!ours(cv))
-		return gs_real.pthread_cond_wait(cv, m);
+		return GS_REAL(pthread_cond_wait)(cv, m);
 	return cond_wait(cv, m, NULL);
 }
 
 GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)
 {
 	if (!ours(cv))
-		return gs_real.pthread_cond_timedwait(cv, m, abstime);
+		return GS_REAL(pthread_cond_timedwait)(cv, m, abstime);
 	if (!gs_timespec_valid(abstime))
 		return EINVAL;
 	struct gs_deadline d = {
@@ -133,7 +133,7 @@ GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clo
 				     const struct timespec *abstime)
 {
 	if (!ours(cv))
-		return gs_real.pthread_cond_clockwait(cv, m, clock, abstime);
+		return GS_REAL(pthread_cond_clockwait)(cv, m, clock, abstime);
 	if (!gs_timespec_valid(abstime) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC))
 		return EINVAL;
 	struct gs_deadline d = { .clock = clock, .at = *abstime };
@@ -143,7 +143,7 @@ GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clo
 GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
 {
 	if (!ours(cv))
-		return gs_real.pthread_cond_signal(cv);
+		return GS_REAL(pthread_cond_signal)(cv);
 	struct gs_cond *c = gc(cv);
 	/* No waiter queued before the signaller took the mutex: nothing to do
 	 * (a waiter queues before it releases the mutex). */
@@ -160,7 +160,7 @@ GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
 GS_EXPORT int pthread_cond_broadcast(pthread_cond_t *cv)
 {
 	if (!ours(cv))
-		return gs_real.pthread_cond_broadcast(cv);
+		return GS_REAL(pthread_cond_broadcast)(cv);
 	struct gs_cond *c = gc(cv);
 	if (!__atomic_load_n(&c->waiters.head, __ATOMIC_ACQUIRE))
 		return 0;

@@ -145,7 +145,7 @@ static int start_worker(void)
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_attr_setsigmask_np(&a, &all);
-	int e = gs_real.pthread_create(&t, &a, worker, NULL);
+	int e = GS_REAL(pthread_create)(&t, &a, worker, NULL);
 	pthread_attr_destroy(&a);
 	return e;
 }
@@ -247,7 +247,7 @@ struct gai_args {
 static void call_getaddrinfo(void *p)
 {
 	struct gai_args *a = p;
-	a->ret = gs_real.getaddrinfo(a->node, a->service, a->hints, a->res);
+	a->ret = GS_REAL(getaddrinfo)(a->node, a->service, a->hints, a->res);
 }
 
 GS_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
@@ -257,7 +257,7 @@ GS_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 	int numeric = (!node || (flags & AI_NUMERICHOST)) && (!service || (flags & AI_NUMERICSERV));
 	struct gai_args a = { node, service, hints, res, 0 };
 	if (!offloaded() || numeric || !offload(call_getaddrinfo, &a))
-		return gs_real.getaddrinfo(node, service, hints, res);
+		return GS_REAL(getaddrinfo)(node, service, hints, res);
 	return a.ret;
 }
 
@@ -271,7 +271,7 @@ struct gni_args {
 static void call_getnameinfo(void *p)
 {
 	struct gni_args *a = p;
-	a->ret = gs_real.getnameinfo(a->sa, a->salen, a->host, a->hostlen, a->serv, a->servlen,
+	a->ret = GS_REAL(getnameinfo)(a->sa, a->salen, a->host, a->hostlen, a->serv, a->servlen,
 				     a->flags);
 }
 
@@ -282,7 +282,7 @@ GS_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host
 		      (!serv || !servlen || (flags & NI_NUMERICSERV));
 	struct gni_args a = { sa, salen, hostlen, servlen, host, serv, flags, 0 };
 	if (!offloaded() || numeric || !offload(call_getnameinfo, &a))
-		return gs_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+		return GS_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
 	return a.ret;
 }
 
@@ -298,42 +298,42 @@ struct hostent_args {
 static void call_gethostbyname(void *p)
 {
 	struct hostent_args *a = p;
-	a->ret = gs_real.gethostbyname(a->name);
+	a->ret = GS_REAL(gethostbyname)(a->name);
 }
 
 GS_EXPORT struct hostent *gethostbyname(const char *name)
 {
 	struct hostent_args a = { .name = name };
 	if (!offloaded() || !offload(call_gethostbyname, &a))
-		return gs_real.gethostbyname(name);
+		return GS_REAL(gethostbyname)(name);
 	return a.ret;
 }
 
 static void call_gethostbyname2(void *p)
 {
 	struct hostent_args *a = p;
-	a->ret = gs_real.gethostbyname2(a->name, a->af);
+	a->ret = GS_REAL(gethostbyname2)(a->name, a->af);
 }
 
 GS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
 	struct hostent_args a = { .name = name, .af = af };
 	if (!offloaded() || !offload(call_gethostbyname2, &a))
-		return gs_real.gethostbyname2(name, af);
+		return GS_REAL(gethostbyname2)(name, af);
 	return a.ret;
 }
 
 static void call_gethostbyaddr(void *p)
 {
 	struct hostent_args *a = p;
-	a->ret = gs_real.gethostbyaddr(a->addr, a->len, a->af);
+	a->ret = GS_REAL(gethostbyaddr)(a->addr, a->len, a->af);
 }
 
 GS_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
 {
 	struct hostent_args a = { .addr = addr, .len = len, .af = type };
 	if (!offloaded() || !offload(call_gethostbyaddr, &a))
-		return gs_real.gethostbyaddr(addr, len, type);
+		return GS_REAL(gethostbyaddr)(addr, len, type);
 	return a.ret;
 }
 
@@ -355,7 +355,7 @@ struct hostent_r_args {
 static void call_gethostbyname_r(void *p)
 {
 	struct hostent_r_args *a = p;
-	a->ret = gs_real.gethostbyname_r(a->name, a->host, a->buf, a->buflen, a->result, a->h_errnop);
+	a->ret = GS_REAL(gethostbyname_r)(a->name, a->host, a->buf, a->buflen, a->result, a->h_errnop);
 }
 
 GS_EXPORT int gethostbyname_r(const char *name, struct hostent *host, char *buf, size_t buflen,
@@ -364,14 +364,14 @@ GS_EXPORT int gethostbyname_r(const char *name, struct hostent *host, char *buf,
 	struct hostent_r_args a = { .name = name, .host = host, .buf = buf, .buflen = buflen,
 				    .result = result, .h_errnop = h_errnop };
 	if (!offloaded() || !offload(call_gethostbyname_r, &a))
-		return gs_real.gethostbyname_r(name, host, buf, buflen, result, h_errnop);
+		return GS_REAL(gethostbyname_r)(name, host, buf, buflen, result, h_errnop);
 	return a.ret;
 }
 
 static void call_gethostbyname2_r(void *p)
 {
 	struct hostent_r_args *a = p;
-	a->ret = gs_real.gethostbyname2_r(a->name, a->af, a->host, a->buf, a->buflen, a->result,
+	a->ret = GS_REAL(gethostbyname2_r)(a->name, a->af, a->host, a->buf, a->buflen, a->result,
 					  a->h_errnop);
 }
 
@@ -381,14 +381,14 @@ GS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *host, c
 	struct hostent_r_args a = { .name = name, .af = af, .host = host, .buf = buf,
 				    .buflen = buflen, .result = result, .h_errnop = h_errnop };
 	if (!offloaded() || !offload(call_gethostbyname2_r, &a))
-		return gs_real.gethostbyname2_r(name, af, host, buf, buflen, result, h_errnop);
+		return GS_REAL(gethostbyname2_r)(name, af, host, buf, buflen, result, h_errnop);
 	return a.ret;
 }
 
 static void call_gethostbyaddr_r(void *p)
 {
 	struct hostent_r_args *a = p;
-	a->ret = gs_real.gethostbyaddr_r(a->addr, a->len, a->af, a->host, a->buf, a->buflen,
+	a->ret = GS_REAL(gethostbyaddr_r)(a->addr, a->len, a->af, a->host, a->buf, a->buflen,
 					 a->result, a->h_errnop);
 }
 
@@ -398,6 +398,6 @@ GS_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct 
 	struct hostent_r_args a = { .addr = addr, .len = len, .af = type, .host = host, .buf = buf,
 				    .buflen = buflen, .result = result, .h_errnop = h_errnop };
 	if (!offloaded() || !offload(call_gethostbyaddr_r, &a))
-		return gs_real.gethostbyaddr_r(addr, len, type, host, buf, buflen, result, h_errnop);
+		return GS_REAL(gethostbyaddr_r)(addr, len, type, host, buf, buflen, result, h_errnop);
 	return a.ret;
 }

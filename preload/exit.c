@@ -18,13 +18,13 @@ static void ending(void)
 GS_EXPORT void _exit(int status)
 {
 	ending();
-	gs_real._exit(status);
+	GS_REAL(_exit)(status);
 	__builtin_unreachable();
 }
 
 GS_EXPORT void _Exit(int status)
 {
 	ending();
-	gs_real._Exit(status);
+	GS_REAL(_Exit)(status);
 	__builtin_unreachable();
 }

@@ -42,7 +42,7 @@ static long fail(long err)
 static int in_private_mapping(uintptr_t a)
 {
 	int saved = errno, found = 0;
-	int fd = (int)gs_real.syscall(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0L, 0L,
+	int fd = (int)GS_REAL(syscall)(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0L, 0L,
 				      0L, 0L);
 	if (fd < 0) {
 		errno = saved;
@@ -51,7 +51,7 @@ static int in_private_mapping(uintptr_t a)
 	char buf[4096];
 	size_t have = 0;
 	for (;;) {
-		long n = gs_real.syscall(SYS_read, (long)fd, (long)(buf + have), (long)(sizeof buf - have - 1),
+		long n = GS_REAL(syscall)(SYS_read, (long)fd, (long)(buf + have), (long)(sizeof buf - have - 1),
 					 0L, 0L, 0L);
 		if (n <= 0)
 			break;
@@ -74,7 +74,7 @@ static int in_private_mapping(uintptr_t a)
 		memmove(buf, line, have);
 	}
 done:
-	gs_real.syscall(SYS_close, (long)fd, 0L, 0L, 0L, 0L, 0L);
+	GS_REAL(syscall)(SYS_close, (long)fd, 0L, 0L, 0L, 0L, 0L);
 	errno = saved;
 	return found;
 }
@@ -103,7 +103,7 @@ static long futex(long *a, int *handled)
 		*handled = 1;
 		if (woken >= val)
 			return woken;
-		long more = gs_real.syscall(SYS_futex, (long)addr, op, (long)(val - woken), 0L, 0L, a[5]);
+		long more = GS_REAL(syscall)(SYS_futex, (long)addr, op, (long)(val - woken), 0L, 0L, a[5]);
 		return woken + (more > 0 ? more : 0);
 	}
 	case FUTEX_WAIT:
@@ -151,5 +151,5 @@ GS_EXPORT long syscall(long nr, ...)
 		if (handled)
 			return r;
 	}
-	return gs_real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return GS_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -131,7 +131,7 @@ static ssize_t attempt(struct gs_io *io, const struct iovec *iov, int iovcnt)
 			return -1;
 		}
 		if (!w)
-			return gs_real.readv(io->fd, iov, iovcnt);
+			return GS_REAL(readv)(io->fd, iov, iovcnt);
 		/* Writable means room for at least PIPE_BUF bytes: more could
 		 * block, so a large write goes in PIPE_BUF pieces (a write of at
 		 * most PIPE_BUF stays whole, as atomic as natively). */
@@ -140,13 +140,13 @@ static ssize_t attempt(struct gs_io *io, const struct iovec *iov, int iovcnt)
 		for (int i = 0; i < iovcnt; i++)
 			total += iov[i].iov_len;
 		if (total <= PIPE_BUF)
-			return gs_real.writev(io->fd, iov, iovcnt);
+			return GS_REAL(writev)(io->fd, iov, iovcnt);
 		int i = 0;
 		while (i < iovcnt - 1 && iov[i].iov_len == 0)
 			i++;
 		piece[0].iov_base = iov[i].iov_base;
 		piece[0].iov_len = iov[i].iov_len < PIPE_BUF ? iov[i].iov_len : PIPE_BUF;
-		return gs_real.writev(io->fd, piece, 1);
+		return GS_REAL(writev)(io->fd, piece, 1);
 	}
 }
 

@@ -118,7 +118,7 @@ int gs__mutex_unlock(struct gs_mutex *m)
 GS_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_mutex_init(m, attr);
+		return GS_REAL(pthread_mutex_init)(m, attr);
 	int type = PTHREAD_MUTEX_NORMAL, pshared = PTHREAD_PROCESS_PRIVATE;
 	int robust = PTHREAD_MUTEX_STALLED, protocol = PTHREAD_PRIO_NONE;
 	if (attr) {
@@ -128,7 +128,7 @@ GS_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
 		pthread_mutexattr_getprotocol(attr, &protocol);
 	}
 	if (pshared == PTHREAD_PROCESS_SHARED)
-		return gs_real.pthread_mutex_init(m, attr);
+		return GS_REAL(pthread_mutex_init)(m, attr);
 	struct gs_mutex *g = gm(m);
 	*g = (struct gs_mutex){ 0 };
 	g->kind = type | (robust == PTHREAD_MUTEX_ROBUST ? GS_MUTEX_ROBUST : 0) |
@@ -140,7 +140,7 @@ GS_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
 GS_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
 	if (!ours(m))
-		return gs_real.pthread_mutex_destroy(m);
+		return GS_REAL(pthread_mutex_destroy)(m);
 	struct gs_mutex *g = gm(m);
 	if (atomic_load(&g->word) != 0)
 		return EBUSY;
@@ -154,14 +154,14 @@ GS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_lock_fast(g)))
 		return 0;
 	if (!ours(m))
-		return gs_real.pthread_mutex_lock(m);
+		return GS_REAL(pthread_mutex_lock)(m);
 	return gs__mutex_lock(g, NULL);
 }
 
 GS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	if (!ours(m))
-		return gs_real.pthread_mutex_trylock(m);
+		return GS_REAL(pthread_mutex_trylock)(m);
 	struct gs_mutex *g = gm(m);
 	int kind = g->kind, type = kind & GS_MUTEX_KIND_MASK;
 	int self = gs_thread_id(gs_self());
@@ -205,14 +205,14 @@ static int timed_lock(pthread_mutex_t *m, clockid_t clock, const struct timespec
 GS_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
 	if (!ours(m))
-		return gs_real.pthread_mutex_timedlock(m, abstime);
+		return GS_REAL(pthread_mutex_timedlock)(m, abstime);
 	return timed_lock(m, CLOCK_REALTIME, abstime);
 }
 
 GS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
 	if (!ours(m))
-		return gs_real.pthread_mutex_clocklock(m, clock, abstime);
+		return GS_REAL(pthread_mutex_clocklock)(m, clock, abstime);
 	return timed_lock(m, clock, abstime);
 }
 
@@ -222,21 +222,21 @@ GS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_unlock_fast(g)))
 		return 0;
 	if (!ours(m))
-		return gs_real.pthread_mutex_unlock(m);
+		return GS_REAL(pthread_mutex_unlock)(m);
 	return gs__mutex_unlock(gm(m));
 }
 
 GS_EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
 {
 	if (!ours(m))
-		return gs_real.pthread_mutex_consistent(m);
+		return GS_REAL(pthread_mutex_consistent)(m);
 	return EINVAL; /* never inconsistent: owner death is not tracked */
 }
 
 GS_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t *m, int *ceiling)
 {
 	if (!ours((pthread_mutex_t *)m))
-		return gs_real.pthread_mutex_getprioceiling(m, ceiling);
+		return GS_REAL(pthread_mutex_getprioceiling)(m, ceiling);
 	if (!(gm((pthread_mutex_t *)m)->kind & GS_MUTEX_PRIO_PROTECT))
 		return EINVAL;
 	*ceiling = 0;
@@ -246,7 +246,7 @@ GS_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t *m, int *ceilin
 GS_EXPORT int pthread_mutex_setprioceiling(pthread_mutex_t *m, int ceiling, int *old)
 {
 	if (!ours(m))
-		return gs_real.pthread_mutex_setprioceiling(m, ceiling, old);
+		return GS_REAL(pthread_mutex_setprioceiling)(m, ceiling, old);
 	if (!(gm(m)->kind & GS_MUTEX_PRIO_PROTECT))
 		return EINVAL;
 	*old = 0;

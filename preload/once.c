@@ -69,14 +69,14 @@ static int once(_Atomic int *word, void (*init)(void))
 GS_EXPORT int pthread_once(pthread_once_t *o, void (*init)(void))
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_once(o, init);
+		return GS_REAL(pthread_once)(o, init);
 	return once((_Atomic int *)o, init);
 }
 
 GS_EXPORT void call_once(once_flag *o, void (*init)(void))
 {
 	if (!gs_thread_on()) {
-		gs_real.call_once(o, init);
+		GS_REAL(call_once)(o, init);
 		return;
 	}
 	once((_Atomic int *)&o->__data, init);
@@ -87,7 +87,7 @@ GS_EXPORT void call_once(once_flag *o, void (*init)(void))
 GS_EXPORT int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_key_create(key, dtor);
+		return GS_REAL(pthread_key_create)(key, dtor);
 	unsigned k;
 	int rc = gs_key_create(&k, dtor);
 	if (rc)
@@ -99,28 +99,28 @@ GS_EXPORT int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
 GS_EXPORT int pthread_key_delete(pthread_key_t key)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_key_delete(key);
+		return GS_REAL(pthread_key_delete)(key);
 	return -gs_key_delete(key);
 }
 
 GS_EXPORT void *pthread_getspecific(pthread_key_t key)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_getspecific(key);
+		return GS_REAL(pthread_getspecific)(key);
 	return gs_key_get(key);
 }
 
 GS_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setspecific(key, value);
+		return GS_REAL(pthread_setspecific)(key, value);
 	return -gs_key_set(key, value);
 }
 
 GS_EXPORT int tss_create(tss_t *key, tss_dtor_t dtor)
 {
 	if (!gs_thread_on())
-		return gs_real.tss_create(key, dtor);
+		return GS_REAL(tss_create)(key, dtor);
 	unsigned k;
 	if (gs_key_create(&k, dtor))
 		return thrd_error;
@@ -131,21 +131,21 @@ GS_EXPORT int tss_create(tss_t *key, tss_dtor_t dtor)
 GS_EXPORT void *tss_get(tss_t key)
 {
 	if (!gs_thread_on())
-		return gs_real.tss_get(key);
+		return GS_REAL(tss_get)(key);
 	return gs_key_get(key);
 }
 
 GS_EXPORT int tss_set(tss_t key, void *value)
 {
 	if (!gs_thread_on())
-		return gs_real.tss_set(key, value);
+		return GS_REAL(tss_set)(key, value);
 	return gs_key_set(key, value) ? thrd_error : thrd_success;
 }
 
 GS_EXPORT void tss_delete(tss_t key)
 {
 	if (!gs_thread_on()) {
-		gs_real.tss_delete(key);
+		GS_REAL(tss_delete)(key);
 		return;
 	}
 	gs_key_delete(key);

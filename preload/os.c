@@ -32,7 +32,7 @@ GS_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	int kind;
 	if (!gs_io_greened(fd, &kind) || n > SSIZE_MAX)
-		return gs_real.read(fd, buf, n);
+		return GS_REAL(read)(fd, buf, n);
 	struct iovec v = { .iov_base = buf, .iov_len = n };
 	return gs_io_readv(fd, kind, &v, 1);
 }
@@ -41,7 +41,7 @@ GS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	int kind;
 	if (!gs_io_greened(fd, &kind) || n > SSIZE_MAX)
-		return gs_real.write(fd, buf, n);
+		return GS_REAL(write)(fd, buf, n);
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	return gs_io_writev(fd, kind, &v, 1);
 }
@@ -50,7 +50,7 @@ GS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	int kind;
 	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
-		return gs_real.readv(fd, iov, iovcnt);
+		return GS_REAL(readv)(fd, iov, iovcnt);
 	return gs_io_readv(fd, kind, iov, iovcnt);
 }
 
@@ -58,7 +58,7 @@ GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	int kind;
 	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
-		return gs_real.writev(fd, iov, iovcnt);
+		return GS_REAL(writev)(fd, iov, iovcnt);
 	return gs_io_writev(fd, kind, iov, iovcnt);
 }
 
@@ -66,7 +66,7 @@ GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 
 GS_EXPORT int pipe(int fds[2])
 {
-	int r = gs_real.pipe(fds);
+	int r = GS_REAL(pipe)(fds);
 	if (r == 0) {
 		gs_fd_created(fds[0], GS_FDK_NOWAIT);
 		gs_fd_created(fds[1], GS_FDK_NOWAIT);
@@ -76,7 +76,7 @@ GS_EXPORT int pipe(int fds[2])
 
 GS_EXPORT int pipe2(int fds[2], int flags)
 {
-	int r = gs_real.pipe2(fds, flags);
+	int r = GS_REAL(pipe2)(fds, flags);
 	if (r == 0) {
 		gs_fd_created(fds[0], GS_FDK_NOWAIT);
 		gs_fd_created(fds[1], GS_FDK_NOWAIT);
@@ -102,7 +102,7 @@ GS_EXPORT int fcntl(int fd, int cmd, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	flags_may_change(cmd);
-	return gs_real.fcntl(fd, cmd, arg);
+	return GS_REAL(fcntl)(fd, cmd, arg);
 }
 
 GS_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -112,7 +112,7 @@ GS_EXPORT int fcntl64(int fd, int cmd, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	flags_may_change(cmd);
-	return gs_real.fcntl64(fd, cmd, arg);
+	return GS_REAL(fcntl64)(fd, cmd, arg);
 }
 
 GS_EXPORT int ioctl(int fd, unsigned long request, ...)
@@ -123,7 +123,7 @@ GS_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (request == FIONBIO)
 		gs_fd_flags_changed();
-	return gs_real.ioctl(fd, request, arg);
+	return GS_REAL(ioctl)(fd, request, arg);
 }
 
 /* ---- the fd changes meaning --------------------------------------------- */
@@ -140,7 +140,7 @@ GS_EXPORT int close(int fd)
 {
 	if (io_subsystems_on())
 		closing(fd);
-	return gs_real.close(fd);
+	return GS_REAL(close)(fd);
 }
 
 /* dup2 and dup3 close new only when old is valid (else they fail EBADF
@@ -154,14 +154,14 @@ GS_EXPORT int dup2(int old, int new)
 {
 	if (old != new && io_subsystems_on() && valid_fd(old))
 		closing(new);
-	return gs_real.dup2(old, new);
+	return GS_REAL(dup2)(old, new);
 }
 
 GS_EXPORT int dup3(int old, int new, int flags)
 {
 	if (old != new && io_subsystems_on() && valid_fd(old))
 		closing(new);
-	return gs_real.dup3(old, new, flags);
+	return GS_REAL(dup3)(old, new, flags);
 }
 
 GS_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
@@ -170,7 +170,7 @@ GS_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
 		gs_fd_closing_range(lo, hi);
 		gs_fd_forget_range(lo, hi);
 	}
-	return gs_real.close_range(lo, hi, flags);
+	return GS_REAL(close_range)(lo, hi, flags);
 }
 
 GS_EXPORT void closefrom(int lo)
@@ -179,7 +179,7 @@ GS_EXPORT void closefrom(int lo)
 		gs_fd_closing_range((unsigned)lo, ~0u);
 		gs_fd_forget_range((unsigned)lo, ~0u);
 	}
-	gs_real.closefrom(lo);
+	GS_REAL(closefrom)(lo);
 }
 
 /* stdio closes and reopens fds inside libc, where we cannot see it. */
@@ -192,19 +192,19 @@ static void closing_stream(FILE *f)
 GS_EXPORT int fclose(FILE *f)
 {
 	closing_stream(f);
-	return gs_real.fclose(f);
+	return GS_REAL(fclose)(f);
 }
 
 GS_EXPORT int pclose(FILE *f)
 {
 	closing_stream(f);
-	return gs_real.pclose(f);
+	return GS_REAL(pclose)(f);
 }
 
 GS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 {
 	closing_stream(f);
-	FILE *r = gs_real.freopen(path, mode, f);
+	FILE *r = GS_REAL(freopen)(path, mode, f);
 	closing_stream(r);
 	return r;
 }
@@ -212,7 +212,7 @@ GS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 GS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
 	closing_stream(f);
-	FILE *r = gs_real.freopen64(path, mode, f);
+	FILE *r = GS_REAL(freopen64)(path, mode, f);
 	closing_stream(r);
 	return r;
 }

@@ -226,4 +226,10 @@ struct gs_real_table {
 
 extern struct gs_real_table gs_real;
 
+/* The real function, resolving the table first if nobody has yet: another
+ * library's constructor may call an interposer (libselinux's fopen and
+ * getline, say) before ours has run.  One load and a predictable branch. */
+void gs_init(void);
+#define GS_REAL(name) (__builtin_expect(gs_real.name != NULL, 1) ? gs_real.name : (gs_init(), gs_real.name))
+
 #endif

@@ -127,14 +127,14 @@ static int timed(pthread_rwlock_t *rw, int write, clockid_t clock, const struct 
 GS_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_rwlock_init(rw, attr);
+		return GS_REAL(pthread_rwlock_init)(rw, attr);
 	int pshared = PTHREAD_PROCESS_PRIVATE, kind = PTHREAD_RWLOCK_DEFAULT_NP;
 	if (attr) {
 		pthread_rwlockattr_getpshared(attr, &pshared);
 		pthread_rwlockattr_getkind_np(attr, &kind);
 	}
 	if (pshared == PTHREAD_PROCESS_SHARED)
-		return gs_real.pthread_rwlock_init(rw, attr);
+		return GS_REAL(pthread_rwlock_init)(rw, attr);
 	struct gs_rwlock *l = gr(rw);
 	*l = (struct gs_rwlock){ 0 };
 	l->flags = (unsigned)kind;
@@ -144,54 +144,54 @@ GS_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
 GS_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 {
 	if (!ours(rw))
-		return gs_real.pthread_rwlock_destroy(rw);
+		return GS_REAL(pthread_rwlock_destroy)(rw);
 	return 0;
 }
 
 GS_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 0, 0, NULL) : gs_real.pthread_rwlock_rdlock(rw);
+	return ours(rw) ? lock(rw, 0, 0, NULL) : GS_REAL(pthread_rwlock_rdlock)(rw);
 }
 
 GS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 0, 1, NULL) : gs_real.pthread_rwlock_tryrdlock(rw);
+	return ours(rw) ? lock(rw, 0, 1, NULL) : GS_REAL(pthread_rwlock_tryrdlock)(rw);
 }
 
 GS_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 0, CLOCK_REALTIME, t) : gs_real.pthread_rwlock_timedrdlock(rw, t);
+	return ours(rw) ? timed(rw, 0, CLOCK_REALTIME, t) : GS_REAL(pthread_rwlock_timedrdlock)(rw, t);
 }
 
 GS_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t c, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 0, c, t) : gs_real.pthread_rwlock_clockrdlock(rw, c, t);
+	return ours(rw) ? timed(rw, 0, c, t) : GS_REAL(pthread_rwlock_clockrdlock)(rw, c, t);
 }
 
 GS_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 1, 0, NULL) : gs_real.pthread_rwlock_wrlock(rw);
+	return ours(rw) ? lock(rw, 1, 0, NULL) : GS_REAL(pthread_rwlock_wrlock)(rw);
 }
 
 GS_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 1, 1, NULL) : gs_real.pthread_rwlock_trywrlock(rw);
+	return ours(rw) ? lock(rw, 1, 1, NULL) : GS_REAL(pthread_rwlock_trywrlock)(rw);
 }
 
 GS_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 1, CLOCK_REALTIME, t) : gs_real.pthread_rwlock_timedwrlock(rw, t);
+	return ours(rw) ? timed(rw, 1, CLOCK_REALTIME, t) : GS_REAL(pthread_rwlock_timedwrlock)(rw, t);
 }
 
 GS_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t c, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 1, c, t) : gs_real.pthread_rwlock_clockwrlock(rw, c, t);
+	return ours(rw) ? timed(rw, 1, c, t) : GS_REAL(pthread_rwlock_clockwrlock)(rw, c, t);
 }
 
 GS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
 	if (!ours(rw))
-		return gs_real.pthread_rwlock_unlock(rw);
+		return GS_REAL(pthread_rwlock_unlock)(rw);
 	struct gs_rwlock *l = gr(rw);
 	int self = gs_thread_id(gs_self());
 	gs_spin_lock(&l->qlock);

@@ -137,21 +137,21 @@ static int poll_wait(struct pollfd *fds, nfds_t n, const struct gs_deadline *d)
 		if (fds[i].fd >= 0 && (fds[i].events & POLLPRI))
 			exotic = 1;
 	if (!exotic && n > 16 && !(want = malloc(n * sizeof *want)))
-		return gs_real.poll(fds, n, ms_left(d));
+		return GS_REAL(poll)(fds, n, ms_left(d));
 	int r;
 	for (;;) {
-		r = gs_real.poll(fds, n, 0);
+		r = GS_REAL(poll)(fds, n, 0);
 		if (r != 0 || passed(d))
 			break;
 		int how;
 		if (exotic) {
 			int ep = exact_epoll(fds, n);
 			if (ep < 0) {
-				r = gs_real.poll(fds, n, ms_left(d));
+				r = GS_REAL(poll)(fds, n, ms_left(d));
 				break;
 			}
 			how = gs_fd_wait(ep, GS_FD_READ, d, WAIT_INTR, NULL);
-			gs_real.close(ep);
+			GS_REAL(close)(ep);
 		} else {
 			unsigned m = 0;
 			for (nfds_t i = 0; i < n; i++) {
@@ -170,7 +170,7 @@ static int poll_wait(struct pollfd *fds, nfds_t n, const struct gs_deadline *d)
 			break;
 		}
 		if (next > 0) {
-			r = gs_real.poll(fds, n, ms_left(d));
+			r = GS_REAL(poll)(fds, n, ms_left(d));
 			break;
 		}
 	}
@@ -187,7 +187,7 @@ static int poll_call(const struct call *c)
 GS_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (timeout == 0 || !greened())
-		return gs_real.poll(fds, n, timeout);
+		return GS_REAL(poll)(fds, n, timeout);
 	gs_testcancel();
 	struct gs_deadline d;
 	if (timeout > 0) {
@@ -211,7 +211,7 @@ static int zero_ts(const struct timespec *t)
 GS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
 	if (!greened() || zero_ts(ts) || !valid_rel(ts))
-		return gs_real.ppoll(fds, n, ts, mask);
+		return GS_REAL(ppoll)(fds, n, ts, mask);
 	gs_testcancel();
 	struct gs_deadline d;
 	if (ts)
@@ -245,7 +245,7 @@ static int select_now(int nfds, fd_set *r, fd_set *w, fd_set *e, const fd_set *r
 	if (e)
 		memcpy(e, e0, b);
 	struct timeval zero = { 0, 0 };
-	return gs_real.select(nfds, r, w, e, &zero);
+	return GS_REAL(select)(nfds, r, w, e, &zero);
 }
 
 static int select_wait(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct gs_deadline *d)
@@ -303,7 +303,7 @@ static int select_wait(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct g
 			int ms = ms_left(d);
 			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 			select_now(nfds, r, w, e, r0, w0, e0);
-			res = gs_real.select(nfds, r, w, e, d ? &tv : NULL);
+			res = GS_REAL(select)(nfds, r, w, e, d ? &tv : NULL);
 			break;
 		}
 	}
@@ -323,7 +323,7 @@ GS_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *
 {
 	if (!greened() || nfds < 0 || nfds > 1024 * 1024 ||
 	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || (tv->tv_sec == 0 && tv->tv_usec == 0))))
-		return gs_real.select(nfds, r, w, e, tv);
+		return GS_REAL(select)(nfds, r, w, e, tv);
 	gs_testcancel();
 	struct gs_deadline d;
 	if (tv) {
@@ -345,7 +345,7 @@ GS_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct ti
 		      const sigset_t *mask)
 {
 	if (!greened() || nfds < 0 || nfds > 1024 * 1024 || zero_ts(ts) || !valid_rel(ts))
-		return gs_real.pselect(nfds, r, w, e, ts, mask);
+		return GS_REAL(pselect)(nfds, r, w, e, ts, mask);
 	gs_testcancel();
 	struct gs_deadline d;
 	if (ts)
@@ -359,14 +359,14 @@ GS_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct ti
 static int epoll_wait_green(int ep, struct epoll_event *ev, int max, const struct gs_deadline *d)
 {
 	for (;;) {
-		int r = gs_real.epoll_wait(ep, ev, max, 0);
+		int r = GS_REAL(epoll_wait)(ep, ev, max, 0);
 		if (r != 0 || passed(d))
 			return r;
 		int next = after_wait(gs_fd_wait(ep, GS_FD_READ, d, WAIT_INTR, NULL));
 		if (next < 0)
 			return -1;
 		if (next > 0)
-			return gs_real.epoll_wait(ep, ev, max, ms_left(d));
+			return GS_REAL(epoll_wait)(ep, ev, max, ms_left(d));
 	}
 }
 
@@ -398,7 +398,7 @@ static struct timespec *ms_rel(int ms, struct timespec *out)
 GS_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
 {
 	if (timeout == 0 || !greened())
-		return gs_real.epoll_wait(ep, ev, max, timeout);
+		return GS_REAL(epoll_wait)(ep, ev, max, timeout);
 	struct timespec rel;
 	return epoll_common(ep, ev, max, ms_rel(timeout, &rel), NULL);
 }
@@ -406,7 +406,7 @@ GS_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
 GS_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	if (timeout == 0 || !greened())
-		return gs_real.epoll_pwait(ep, ev, max, timeout, mask);
+		return GS_REAL(epoll_pwait)(ep, ev, max, timeout, mask);
 	struct timespec rel;
 	return epoll_common(ep, ev, max, ms_rel(timeout, &rel), mask);
 }
@@ -415,6 +415,6 @@ GS_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct
 			   const sigset_t *mask)
 {
 	if (!greened() || zero_ts(ts) || !valid_rel(ts))
-		return gs_real.epoll_pwait2(ep, ev, max, ts, mask);
+		return GS_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
 	return epoll_common(ep, ev, max, ts, mask);
 }

@@ -41,7 +41,7 @@ static int fail(int err)
 GS_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 {
 	if (!gs_thread_on() || pshared)
-		return gs_real.sem_init(s, pshared, value);
+		return GS_REAL(sem_init)(s, pshared, value);
 	if (value > SEM_VALUE_MAX)
 		return fail(EINVAL);
 	struct gs_sem *g = gsem(s);
@@ -53,7 +53,7 @@ GS_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 GS_EXPORT int sem_destroy(sem_t *s)
 {
 	if (!ours(s))
-		return gs_real.sem_destroy(s);
+		return GS_REAL(sem_destroy)(s);
 	return 0;
 }
 
@@ -124,14 +124,14 @@ restart:
 GS_EXPORT int sem_wait(sem_t *s)
 {
 	if (!ours(s))
-		return gs_real.sem_wait(s);
+		return GS_REAL(sem_wait)(s);
 	return sem_wait_until(s, NULL);
 }
 
 GS_EXPORT int sem_trywait(sem_t *s)
 {
 	if (!ours(s))
-		return gs_real.sem_trywait(s);
+		return GS_REAL(sem_trywait)(s);
 	return try_take(gsem(s)) ? 0 : fail(EAGAIN);
 }
 
@@ -146,14 +146,14 @@ static int timed(sem_t *s, clockid_t clock, const struct timespec *abstime)
 GS_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
 	if (!ours(s))
-		return gs_real.sem_timedwait(s, abstime);
+		return GS_REAL(sem_timedwait)(s, abstime);
 	return timed(s, CLOCK_REALTIME, abstime);
 }
 
 GS_EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
 {
 	if (!ours(s))
-		return gs_real.sem_clockwait(s, clock, abstime);
+		return GS_REAL(sem_clockwait)(s, clock, abstime);
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
 		return fail(EINVAL);
 	return timed(s, clock, abstime);
@@ -162,7 +162,7 @@ GS_EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *ab
 GS_EXPORT int sem_post(sem_t *s)
 {
 	if (!ours(s))
-		return gs_real.sem_post(s);
+		return GS_REAL(sem_post)(s);
 	int rc = post(gsem(s));
 	return rc ? fail(rc) : 0;
 }
@@ -170,7 +170,7 @@ GS_EXPORT int sem_post(sem_t *s)
 GS_EXPORT int sem_getvalue(sem_t *s, int *value)
 {
 	if (!ours(s))
-		return gs_real.sem_getvalue(s, value);
+		return GS_REAL(sem_getvalue)(s, value);
 	*value = (int)atomic_load(&gsem(s)->value);
 	return 0;
 }

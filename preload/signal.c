@@ -75,7 +75,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
-	gs_real.sigaction(sig, &dfl, NULL);
+	GS_REAL(sigaction)(sig, &dfl, NULL);
 }
 
 void gs__segv_install(void)
@@ -87,7 +87,7 @@ void gs__segv_install(void)
 	act.sa_sigaction = segv_handler;
 	act.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&act.sa_mask);
-	if (gs_real.sigaction(SIGSEGV, &act, &old) != 0)
+	if (GS_REAL(sigaction)(SIGSEGV, &act, &old) != 0)
 		return;
 	/* A handler the program set before (through us, wrapped) stays its. */
 	if (old.sa_sigaction != wrapper && old.sa_handler != SIG_DFL) {
@@ -101,7 +101,7 @@ void gs__segv_install(void)
 static int segv_action(const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction prev;
-	if (gs_real.sigaction(SIGSEGV, NULL, &prev) != 0)
+	if (GS_REAL(sigaction)(SIGSEGV, NULL, &prev) != 0)
 		return -1;
 	if (old) {
 		*old = prev;
@@ -118,7 +118,7 @@ static int segv_action(const struct sigaction *act, struct sigaction *old)
 GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!wrapping() || sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
-		return gs_real.sigaction(sig, act, old);
+		return GS_REAL(sigaction)(sig, act, old);
 	if (sig == SIGSEGV && atomic_load(&segv_installed))
 		return segv_action(act, old);
 	struct sigaction k, prev;
@@ -135,7 +135,7 @@ GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		atomic_store(&handlers[sig].fn, (void *)act->sa_sigaction);
 		atomic_store(&handlers[sig].flags, act->sa_flags);
 	}
-	if (gs_real.sigaction(sig, install, &prev) != 0) {
+	if (GS_REAL(sigaction)(sig, install, &prev) != 0) {
 		int e = errno;
 		atomic_store(&handlers[sig].fn, old_fn);
 		atomic_store(&handlers[sig].flags, old_flags);
@@ -175,7 +175,7 @@ static __sighandler_t install(int sig, __sighandler_t handler, int flags, int ma
 GS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
 {
 	if (!wrapping())
-		return gs_real.signal(sig, handler);
+		return GS_REAL(signal)(sig, handler);
 	return install(sig, handler, SA_RESTART, 1);
 }
 
@@ -187,7 +187,7 @@ GS_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t handler)
 GS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
 {
 	if (!wrapping())
-		return gs_real.sysv_signal(sig, handler);
+		return GS_REAL(sysv_signal)(sig, handler);
 	return install(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
 }
 
@@ -217,14 +217,14 @@ static int mask(int how, const sigset_t *set, sigset_t *old)
 GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_sigmask(how, set, old);
+		return GS_REAL(pthread_sigmask)(how, set, old);
 	return mask(how, set, old);
 }
 
 GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
-		return gs_real.sigprocmask(how, set, old);
+		return GS_REAL(sigprocmask)(how, set, old);
 	int rc = mask(how, set, old);
 	if (rc) {
 		errno = rc;
@@ -236,7 +236,7 @@ GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 GS_EXPORT int sigpending(sigset_t *set)
 {
 	if (!gs_thread_on())
-		return gs_real.sigpending(set);
+		return GS_REAL(sigpending)(set);
 	uint64_t p = gs_sigpending();
 	sigemptyset(set);
 	memcpy(set, &p, sizeof p);
@@ -263,7 +263,7 @@ int gs__wait_mask_begin(const sigset_t *set, uint64_t *old)
 		sigset_t s, o;
 		sigemptyset(&s);
 		memcpy(&s, &in, sizeof in);
-		gs_real.pthread_sigmask(SIG_SETMASK, &s, &o);
+		GS_REAL(pthread_sigmask)(SIG_SETMASK, &s, &o);
 		memcpy(old, &o, sizeof *old);
 	}
 	return handled != 0;
@@ -277,6 +277,6 @@ void gs__wait_mask_end(uint64_t old)
 		sigset_t s;
 		sigemptyset(&s);
 		memcpy(&s, &old, sizeof old);
-		gs_real.pthread_sigmask(SIG_SETMASK, &s, NULL);
+		GS_REAL(pthread_sigmask)(SIG_SETMASK, &s, NULL);
 	}
 }

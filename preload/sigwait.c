@@ -61,7 +61,7 @@ static int waited_for(const sigset_t *set, siginfo_t *info, const struct gs_dead
 			}
 			return sig;
 		}
-		int r = gs_real.sigtimedwait(set, info, &zero);
+		int r = GS_REAL(sigtimedwait)(set, info, &zero);
 		if (r > 0 || errno != EAGAIN)
 			return r;
 		if (d) {
@@ -74,11 +74,11 @@ static int waited_for(const sigset_t *set, siginfo_t *info, const struct gs_dead
 		}
 		int sfd = (int)gs__sys(SYS_signalfd4, -1, (long)set, 8, SFD_NONBLOCK | SFD_CLOEXEC, 0, 0);
 		if (sfd < 0) /* no signalfd: the real wait, for the time left */
-			return gs_real.sigtimedwait(set, info, d ? &zero : NULL);
+			return GS_REAL(sigtimedwait)(set, info, d ? &zero : NULL);
 		gs_sigwait_set(want);
 		int how = gs_fd_wait(sfd, GS_FD_READ, d, GS_INTR_ALWAYS | GS_WAIT_CANCELLABLE, NULL);
 		gs_sigwait_set(0);
-		gs_real.close(sfd);
+		GS_REAL(close)(sfd);
 		if (how == GS_CANCELED)
 			gs_testcancel();
 		if (how == GS_INTERRUPTED) {
@@ -93,7 +93,7 @@ GS_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
 	if (!greened() || missing(set) ||
 	    (timeout && (!gs_timespec_valid(timeout) || timeout->tv_sec < 0 ||
 			 (timeout->tv_sec == 0 && timeout->tv_nsec == 0))))
-		return gs_real.sigtimedwait(set, info, timeout);
+		return GS_REAL(sigtimedwait)(set, info, timeout);
 	struct gs_deadline d;
 	if (timeout)
 		gs_deadline_in(&d, timeout);
@@ -103,7 +103,7 @@ GS_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
 GS_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	if (!greened() || missing(set))
-		return gs_real.sigwaitinfo(set, info);
+		return GS_REAL(sigwaitinfo)(set, info);
 	return waited_for(set, info, NULL);
 }
 
@@ -111,7 +111,7 @@ GS_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 GS_EXPORT int sigwait(const sigset_t *set, int *sig)
 {
 	if (!greened() || missing(set))
-		return gs_real.sigwait(set, sig);
+		return GS_REAL(sigwait)(set, sig);
 	int saved = errno, r;
 	while ((r = waited_for(set, NULL, NULL)) < 0 && errno == EINTR)
 		;
@@ -139,7 +139,7 @@ static int until_a_handler(void)
 GS_EXPORT int sigsuspend(const sigset_t *mask)
 {
 	if (!greened() || missing(mask))
-		return gs_real.sigsuspend(mask);
+		return GS_REAL(sigsuspend)(mask);
 	uint64_t old = 0;
 	if (gs__wait_mask_begin(mask, &old)) { /* delivered at once */
 		gs__wait_mask_end(old);
@@ -155,6 +155,6 @@ GS_EXPORT int sigsuspend(const sigset_t *mask)
 GS_EXPORT int pause(void)
 {
 	if (!greened())
-		return gs_real.pause();
+		return GS_REAL(pause)();
 	return until_a_handler();
 }

@@ -33,7 +33,7 @@ static int greened(int fd)
 
 GS_EXPORT int socket(int domain, int type, int protocol)
 {
-	int fd = gs_real.socket(domain, type, protocol);
+	int fd = GS_REAL(socket)(domain, type, protocol);
 	if (fd >= 0)
 		gs_fd_created(fd, GS_FDK_SOCKET);
 	return fd;
@@ -41,7 +41,7 @@ GS_EXPORT int socket(int domain, int type, int protocol)
 
 GS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-	int r = gs_real.socketpair(domain, type, protocol, sv);
+	int r = GS_REAL(socketpair)(domain, type, protocol, sv);
 	if (r == 0) {
 		gs_fd_created(sv[0], GS_FDK_SOCKET);
 		gs_fd_created(sv[1], GS_FDK_SOCKET);
@@ -56,7 +56,7 @@ GS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
 				    name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW))
 		gs_fd_flags_changed();
-	return gs_real.setsockopt(fd, level, name, val, len);
+	return GS_REAL(setsockopt)(fd, level, name, val, len);
 }
 
 /* ---- accept ------------------------------------------------------------ */
@@ -68,7 +68,7 @@ static int accept_greened(int fd, struct sockaddr *addr, socklen_t *len, int fla
 	gs_testcancel();
 	for (int first = 1;; first = 0) {
 		if (gs_io_ready(fd, POLLIN)) {
-			int r = gs_real.accept4(fd, addr, len, flags);
+			int r = GS_REAL(accept4)(fd, addr, len, flags);
 			if (r >= 0)
 				gs_fd_created(r, GS_FDK_SOCKET);
 			if (r >= 0 || errno != EAGAIN)
@@ -81,7 +81,7 @@ static int accept_greened(int fd, struct sockaddr *addr, socklen_t *len, int fla
 			if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, (long)&on, (long)&l,
 				    0) < 0 ||
 			    !on)
-				return gs_real.accept4(fd, addr, len, flags);
+				return GS_REAL(accept4)(fd, addr, len, flags);
 		}
 		if (gs_io_wait(&io) < 0)
 			return -1;
@@ -91,14 +91,14 @@ static int accept_greened(int fd, struct sockaddr *addr, socklen_t *len, int fla
 GS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	if (!greened(fd))
-		return gs_real.accept(fd, addr, len);
+		return GS_REAL(accept)(fd, addr, len);
 	return accept_greened(fd, addr, len, 0);
 }
 
 GS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	if (!greened(fd))
-		return gs_real.accept4(fd, addr, len, flags);
+		return GS_REAL(accept4)(fd, addr, len, flags);
 	return accept_greened(fd, addr, len, flags);
 }
 
@@ -109,7 +109,7 @@ GS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 static int connect_nonblocking(int fd, long fl, const struct sockaddr *addr, socklen_t len)
 {
 	gs__sys(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK, 0, 0, 0);
-	int r = gs_real.connect(fd, addr, len);
+	int r = GS_REAL(connect)(fd, addr, len);
 	int e = errno;
 	gs__sys(SYS_fcntl, fd, F_SETFL, fl, 0, 0, 0);
 	errno = e;
@@ -123,16 +123,16 @@ static int connect_nonblocking(int fd, long fl, const struct sockaddr *addr, soc
 GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	if (!greened(fd))
-		return gs_real.connect(fd, addr, len);
+		return GS_REAL(connect)(fd, addr, len);
 	gs_testcancel();
 	long fl = gs__sys(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
 	if (fl < 0 || (fl & O_NONBLOCK))
-		return gs_real.connect(fd, addr, len);
+		return GS_REAL(connect)(fd, addr, len);
 	int r = connect_nonblocking(fd, fl, addr, len);
 	if (r == 0)
 		return 0;
 	if (errno == EAGAIN && addr && addr->sa_family == AF_UNIX)
-		return gs_real.connect(fd, addr, len); /* a full backlog: block as natively */
+		return GS_REAL(connect)(fd, addr, len); /* a full backlog: block as natively */
 	if (errno != EINPROGRESS)
 		return r;
 	struct gs_io io;
@@ -220,7 +220,7 @@ static ssize_t send_all(int fd, const struct msghdr *msg, int flags)
 GS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
-		return gs_real.sendmsg(fd, msg, flags);
+		return GS_REAL(sendmsg)(fd, msg, flags);
 	return send_all(fd, msg, flags);
 }
 
@@ -228,7 +228,7 @@ GS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 			 socklen_t tolen)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
-		return gs_real.sendto(fd, buf, n, flags, to, tolen);
+		return GS_REAL(sendto)(fd, buf, n, flags, to, tolen);
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	struct msghdr m = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &v, .msg_iovlen = 1 };
 	return send_all(fd, &m, flags);
@@ -237,7 +237,7 @@ GS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 GS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
-		return gs_real.send(fd, buf, n, flags);
+		return GS_REAL(send)(fd, buf, n, flags);
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	return send_all(fd, &m, flags);
@@ -248,7 +248,7 @@ GS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 GS_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd) || n == 0)
-		return gs_real.sendmmsg(fd, v, n, flags);
+		return GS_REAL(sendmmsg)(fd, v, n, flags);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, GS_FDK_SOCKET);
 	gs_testcancel();
@@ -329,7 +329,7 @@ static ssize_t recv_wait(int fd, struct msghdr *msg, int flags)
 GS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
-		return gs_real.recvmsg(fd, msg, flags);
+		return GS_REAL(recvmsg)(fd, msg, flags);
 	return recv_wait(fd, msg, flags);
 }
 
@@ -337,7 +337,7 @@ GS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 			   socklen_t *fromlen)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd) || (from && !fromlen))
-		return gs_real.recvfrom(fd, buf, n, flags, from, fromlen);
+		return GS_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
 	struct iovec v = { .iov_base = buf, .iov_len = n };
 	struct msghdr m = { .msg_name = from, .msg_namelen = from ? *fromlen : 0, .msg_iov = &v,
 			    .msg_iovlen = 1 };
@@ -350,7 +350,7 @@ GS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 GS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
-		return gs_real.recv(fd, buf, n, flags);
+		return GS_REAL(recv)(fd, buf, n, flags);
 	struct iovec v = { .iov_base = buf, .iov_len = n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	return recv_wait(fd, &m, flags);
@@ -363,7 +363,7 @@ GS_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct 
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd) || n == 0 ||
 	    (timeout && !gs_timespec_valid(timeout)))
-		return gs_real.recvmmsg(fd, v, n, flags, timeout);
+		return GS_REAL(recvmmsg)(fd, v, n, flags, timeout);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, GS_FDK_SOCKET);
 	gs_testcancel();

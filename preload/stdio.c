@@ -60,42 +60,42 @@ GS_EXPORT char *fgets(char *s, int n, FILE *f)
 {
 	if (wait_readable(f))
 		return NULL;
-	return gs_real.fgets(s, n, f);
+	return GS_REAL(fgets)(s, n, f);
 }
 
 GS_EXPORT int fgetc(FILE *f)
 {
 	if (wait_readable(f))
 		return EOF;
-	return gs_real.fgetc(f);
+	return GS_REAL(fgetc)(f);
 }
 
 GS_EXPORT int getc(FILE *f)
 {
 	if (wait_readable(f))
 		return EOF;
-	return gs_real.getc(f);
+	return GS_REAL(getc)(f);
 }
 
 GS_EXPORT int getchar(void)
 {
 	if (wait_readable(stdin))
 		return EOF;
-	return gs_real.getchar();
+	return GS_REAL(getchar)();
 }
 
 GS_EXPORT size_t fread(void *p, size_t size, size_t n, FILE *f)
 {
 	if (size && n && wait_readable(f))
 		return 0;
-	return gs_real.fread(p, size, n, f);
+	return GS_REAL(fread)(p, size, n, f);
 }
 
 GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 {
 	if (wait_readable(f))
 		return -1;
-	return gs_real.getdelim(line, n, delim, f);
+	return GS_REAL(getdelim)(line, n, delim, f);
 }
 
 /* <bits/stdio.h> turns getline into __getdelim when optimising. */
@@ -103,28 +103,28 @@ GS_EXPORT ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f)
 {
 	if (wait_readable(f))
 		return -1;
-	return gs_real.__getdelim(line, n, delim, f);
+	return GS_REAL(__getdelim)(line, n, delim, f);
 }
 
 GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
 {
 	if (wait_readable(f))
 		return -1;
-	return gs_real.getline(line, n, f);
+	return GS_REAL(getline)(line, n, f);
 }
 
 GS_EXPORT char *fgets_unlocked(char *s, int n, FILE *f)
 {
 	if (wait_readable(f))
 		return NULL;
-	return gs_real.fgets_unlocked(s, n, f);
+	return GS_REAL(fgets_unlocked)(s, n, f);
 }
 
 GS_EXPORT size_t fread_unlocked(void *p, size_t size, size_t n, FILE *f)
 {
 	if (size && n && wait_readable(f))
 		return 0;
-	return gs_real.fread_unlocked(p, size, n, f);
+	return GS_REAL(fread_unlocked)(p, size, n, f);
 }
 
 /* scanf: programs built for C99 and later call the __isoc99_ names;
@@ -136,7 +136,7 @@ GS_EXPORT size_t fread_unlocked(void *p, size_t size, size_t n, FILE *f)
 	{                                                                                        \
 		if (wait_readable(f))                                                            \
 			return EOF;                                                              \
-		return gs_real.real_v(f, fmt, ap);                                               \
+		return GS_REAL(real_v)(f, fmt, ap);                                               \
 	}                                                                                        \
 	GS_EXPORT int tag##_f(FILE *f, const char *fmt, ...) __asm__(fsym);                     \
 	GS_EXPORT int tag##_f(FILE *f, const char *fmt, ...)                                     \

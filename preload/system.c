@@ -25,7 +25,7 @@ static struct sigaction saved_int, saved_quit;
 GS_EXPORT int system(const char *command)
 {
 	if (!command || !gs_os_on() || !gs_can_park())
-		return gs_real.system(command);
+		return GS_REAL(system)(command);
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigemptyset(&ign.sa_mask);
 	gs_spin_lock(&lock);

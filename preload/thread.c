@@ -50,7 +50,7 @@ static int real_handle(struct gs_thread *t, pthread_t *out)
 {
 	struct thread_extra *x = extra_of(t);
 	if (t == gs_self() && !x->real)
-		x->real = gs_real.pthread_self();
+		x->real = GS_REAL(pthread_self)();
 	if (!x->real)
 		return ESRCH;
 	*out = x->real;
@@ -130,21 +130,21 @@ int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), 
 GS_EXPORT int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_create(out, attr, fn, arg);
+		return GS_REAL(pthread_create)(out, attr, fn, arg);
 	return gs__create(out, attr, fn, arg, 0);
 }
 
 GS_EXPORT _Noreturn void pthread_exit(void *ret)
 {
 	if (!gs_thread_on())
-		gs_real.pthread_exit(ret);
+		GS_REAL(pthread_exit)(ret);
 	gs_thread_exit_unwinding(ret);
 }
 
 GS_EXPORT pthread_t pthread_self(void)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_self();
+		return GS_REAL(pthread_self)();
 	return (pthread_t)gs_self();
 }
 
@@ -171,14 +171,14 @@ static int join(pthread_t th, void **ret, int try, clockid_t clock, const struct
 GS_EXPORT int pthread_join(pthread_t th, void **ret)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_join(th, ret);
+		return GS_REAL(pthread_join)(th, ret);
 	return join(th, ret, 0, CLOCK_REALTIME, NULL);
 }
 
 GS_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_tryjoin_np(th, ret);
+		return GS_REAL(pthread_tryjoin_np)(th, ret);
 	return join(th, ret, 1, CLOCK_REALTIME, NULL);
 }
 
@@ -198,21 +198,21 @@ static int timed_join(pthread_t th, void **ret, clockid_t clock, const struct ti
 GS_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_timedjoin_np(th, ret, abstime);
+		return GS_REAL(pthread_timedjoin_np)(th, ret, abstime);
 	return timed_join(th, ret, CLOCK_REALTIME, abstime);
 }
 
 GS_EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clock, const struct timespec *abstime)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_clockjoin_np(th, ret, clock, abstime);
+		return GS_REAL(pthread_clockjoin_np)(th, ret, clock, abstime);
 	return timed_join(th, ret, clock, abstime);
 }
 
 GS_EXPORT int pthread_detach(pthread_t th)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_detach(th);
+		return GS_REAL(pthread_detach)(th);
 	if (!gs_is_thread(green(th)))
 		return ESRCH;
 	return -gs_thread_detach(green(th));
@@ -221,7 +221,7 @@ GS_EXPORT int pthread_detach(pthread_t th)
 GS_EXPORT int sched_yield(void)
 {
 	if (!gs_thread_on() || !gs_can_park())
-		return gs_real.sched_yield();
+		return GS_REAL(sched_yield)();
 	gs_yield();
 	return 0;
 }
@@ -239,7 +239,7 @@ GS_EXPORT int gs_pthread_yield(void)
 GS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setname_np(th, name);
+		return GS_REAL(pthread_setname_np)(th, name);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -250,7 +250,7 @@ GS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 		pthread_t real;
 		int rc = real_handle(t, &real);
 		if (rc == 0)
-			rc = gs_real.pthread_setname_np(real, name);
+			rc = GS_REAL(pthread_setname_np)(real, name);
 		if (rc)
 			return rc;
 	}
@@ -262,7 +262,7 @@ GS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 GS_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_getname_np(th, buf, len);
+		return GS_REAL(pthread_getname_np)(th, buf, len);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -273,7 +273,7 @@ GS_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 		pthread_t real;
 		int rc = real_handle(t, &real);
 		if (rc == 0)
-			return gs_real.pthread_getname_np(real, buf, len);
+			return GS_REAL(pthread_getname_np)(real, buf, len);
 	}
 	memcpy(buf, x->name, sizeof x->name);
 	buf[15] = 0;
@@ -285,14 +285,14 @@ GS_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 GS_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_getattr_np(th, attr);
+		return GS_REAL(pthread_getattr_np)(th, attr);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
 	if (is_root(t)) {
 		pthread_t real;
 		int rc = real_handle(t, &real);
-		return rc ? rc : gs_real.pthread_getattr_np(real, attr);
+		return rc ? rc : GS_REAL(pthread_getattr_np)(real, attr);
 	}
 	struct gs_thread_info i;
 	gs_thread_info(t, &i);
@@ -314,7 +314,7 @@ GS_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 GS_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_getcpuclockid(th, clock);
+		return GS_REAL(pthread_getcpuclockid)(th, clock);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -354,7 +354,7 @@ static int signal_thread(struct gs_thread *t, int sig, const union sigval *value
 GS_EXPORT int pthread_kill(pthread_t th, int sig)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_kill(th, sig);
+		return GS_REAL(pthread_kill)(th, sig);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -364,7 +364,7 @@ GS_EXPORT int pthread_kill(pthread_t th, int sig)
 GS_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_sigqueue(th, sig, value);
+		return GS_REAL(pthread_sigqueue)(th, sig, value);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -386,7 +386,7 @@ static int valid_sched(int policy, int prio)
 GS_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched_param *param)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setschedparam(th, policy, param);
+		return GS_REAL(pthread_setschedparam)(th, policy, param);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -401,7 +401,7 @@ GS_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched
 GS_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_getschedparam(th, policy, param);
+		return GS_REAL(pthread_getschedparam)(th, policy, param);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -414,7 +414,7 @@ GS_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_para
 GS_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setschedprio(th, prio);
+		return GS_REAL(pthread_setschedprio)(th, prio);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -428,7 +428,7 @@ GS_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 GS_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t *set)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_setaffinity_np(th, size, set);
+		return GS_REAL(pthread_setaffinity_np)(th, size, set);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -452,7 +452,7 @@ GS_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t 
 GS_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
 {
 	if (!gs_thread_on())
-		return gs_real.pthread_getaffinity_np(th, size, set);
+		return GS_REAL(pthread_getaffinity_np)(th, size, set);
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;

@@ -31,7 +31,7 @@ static int sleep_relative(const struct timespec *req, struct timespec *left)
 	gs_deadline_in(&d, req);
 	int r = gs_sleep_until(&d);
 	if (r == -EAGAIN) /* no hub could be made: sleep for real */
-		return gs_real.clock_nanosleep(CLOCK_MONOTONIC, 0, req, left);
+		return GS_REAL(clock_nanosleep)(CLOCK_MONOTONIC, 0, req, left);
 	if (r == -EINTR) {
 		if (left)
 			gs_deadline_left(&d, left);
@@ -43,7 +43,7 @@ static int sleep_relative(const struct timespec *req, struct timespec *left)
 GS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	if (!greened() || !req)
-		return gs_real.nanosleep(req, rem);
+		return GS_REAL(nanosleep)(req, rem);
 	if (!gs_timespec_valid(req) || req->tv_sec < 0) {
 		errno = EINVAL;
 		return -1;
@@ -60,7 +60,7 @@ GS_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec 
 			      struct timespec *rem)
 {
 	if (!greened() || !req || !gs_clock_supported(clock))
-		return gs_real.clock_nanosleep(clock, flags, req, rem);
+		return GS_REAL(clock_nanosleep)(clock, flags, req, rem);
 	if (!gs_timespec_valid(req) || req->tv_sec < 0)
 		return EINVAL;
 	if (!(flags & TIMER_ABSTIME))
@@ -68,7 +68,7 @@ GS_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec 
 	struct gs_deadline d = { .clock = clock, .at = *req };
 	int r = gs_sleep_until(&d);
 	if (r == -EAGAIN)
-		return gs_real.clock_nanosleep(clock, flags, req, rem);
+		return GS_REAL(clock_nanosleep)(clock, flags, req, rem);
 	return r == -EINTR ? EINTR : 0; /* an absolute sleep leaves rem alone */
 }
 
@@ -77,7 +77,7 @@ GS_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec 
 GS_EXPORT unsigned sleep(unsigned seconds)
 {
 	if (!greened())
-		return gs_real.sleep(seconds);
+		return GS_REAL(sleep)(seconds);
 	int saved = errno;
 	struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };
 	if (sleep_relative(&ts, &ts) == EINTR) {
@@ -91,7 +91,7 @@ GS_EXPORT unsigned sleep(unsigned seconds)
 GS_EXPORT int usleep(useconds_t usec)
 {
 	if (!greened())
-		return gs_real.usleep(usec);
+		return GS_REAL(usleep)(usec);
 	struct timespec ts = { .tv_sec = usec / 1000000, .tv_nsec = (long)(usec % 1000000) * 1000 };
 	int r = sleep_relative(&ts, NULL);
 	if (r) {
@@ -106,7 +106,7 @@ GS_EXPORT int usleep(useconds_t usec)
 GS_EXPORT int thrd_sleep(const struct timespec *req, struct timespec *rem)
 {
 	if (!greened() || !req)
-		return gs_real.thrd_sleep(req, rem);
+		return GS_REAL(thrd_sleep)(req, rem);
 	if (!gs_timespec_valid(req) || req->tv_sec < 0)
 		return -2;
 	int r = sleep_relative(req, rem);

@@ -111,7 +111,7 @@ static int wait_for_change(pid_t which, int pidfd, int options, long *backoff)
 	int how = gs_fds_wait(want, n, &d, GS_INTR_UNLESS_RESTART | GS_WAIT_CANCELLABLE,
 			      &restart);
 	for (unsigned i = pidfd >= 0 ? 1 : 0; i < own; i++)
-		gs_real.close(fds[i]);
+		GS_REAL(close)(fds[i]);
 	if (how == GS_CANCELED)
 		gs_testcancel();
 	if (how == GS_INTERRUPTED && !restart) {
@@ -120,7 +120,7 @@ static int wait_for_change(pid_t which, int pidfd, int options, long *backoff)
 	}
 	if (how < 0) { /* no hub: sleep the OS thread a little */
 		struct timespec rel = { 0, BACKOFF_MIN_NS };
-		gs_real.nanosleep(&rel, NULL);
+		GS_REAL(nanosleep)(&rel, NULL);
 	}
 	return 0;
 }
@@ -128,11 +128,11 @@ static int wait_for_change(pid_t which, int pidfd, int options, long *backoff)
 GS_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
 	if (!greened(options))
-		return gs_real.wait4(pid, status, options, ru);
+		return GS_REAL(wait4)(pid, status, options, ru);
 	gs_testcancel();
 	long backoff = BACKOFF_MIN_NS;
 	for (;;) {
-		pid_t r = gs_real.wait4(pid, status, options | WNOHANG, ru);
+		pid_t r = GS_REAL(wait4)(pid, status, options | WNOHANG, ru);
 		if (r != 0)
 			return r;
 		if (wait_for_change(pid, -1, options, &backoff) < 0)
@@ -143,35 +143,35 @@ GS_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 GS_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
 	if (!greened(options))
-		return gs_real.waitpid(pid, status, options);
+		return GS_REAL(waitpid)(pid, status, options);
 	return wait4(pid, status, options, NULL);
 }
 
 GS_EXPORT pid_t wait(int *status)
 {
 	if (!greened(0))
-		return gs_real.wait(status);
+		return GS_REAL(wait)(status);
 	return wait4(-1, status, 0, NULL);
 }
 
 GS_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 {
 	if (!greened(options))
-		return gs_real.wait3(status, options, ru);
+		return GS_REAL(wait3)(status, options, ru);
 	return wait4(-1, status, options, ru);
 }
 
 GS_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
 	if (!greened(options) || !info)
-		return gs_real.waitid(type, id, info, options);
+		return GS_REAL(waitid)(type, id, info, options);
 	gs_testcancel();
 	long backoff = BACKOFF_MIN_NS;
 	pid_t which = type == P_PID ? (pid_t)id : type == P_PGID ? (id ? -(pid_t)id : 0) : -1;
 	for (;;) {
 		/* With WNOHANG, "nothing yet" is 0 with si_pid 0. */
 		info->si_pid = 0;
-		int r = gs_real.waitid(type, id, info, options | WNOHANG);
+		int r = GS_REAL(waitid)(type, id, info, options | WNOHANG);
 		if (r != 0 || info->si_pid != 0)
 			return r;
 		if (wait_for_change(which, type == P_PIDFD ? (int)id : -1, options, &backoff) < 0)

@@ -194,6 +194,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("sem_signal"),
 	COMPARE("kill_restart"), /* pthread_kill vs SA_RESTART, handler in the target */
 	COMPARE("sigwait_system"), /* sigwait & co., sigsuspend, pause, system() */
+	COMPARE("real_coreutils"), /* ls (libselinux's constructor), sort, pipelines */
 	COMPARE("yield_pingpong"),
 	/* C11 threads */
 	COMPARE("c11_threads"),
