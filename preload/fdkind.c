@@ -96,7 +96,12 @@ void gs_fd_created(int fd, int kind)
 		atomic_store_explicit(e, (unsigned)kind | GS_FDV_OWN, memory_order_relaxed);
 }
 
-void gs_fd_set_verified(int fd, unsigned bit)
+unsigned gs_fd_epoch(void)
+{
+	return atomic_load_explicit(&epoch, memory_order_acquire) & (~0u >> EPOCH_SHIFT);
+}
+
+void gs_fd_set_verified(int fd, unsigned bit, unsigned seen)
 {
 	_Atomic unsigned *e = entry(fd, 0);
 	if (!e)
@@ -104,7 +109,9 @@ void gs_fd_set_verified(int fd, unsigned bit)
 	unsigned v = atomic_load_explicit(e, memory_order_relaxed);
 	if (!(v & GS_FDV_OWN))
 		return; /* maybe shared with another process: look each time */
-	unsigned now = atomic_load_explicit(&epoch, memory_order_relaxed) & (~0u >> EPOCH_SHIFT);
+	unsigned now = gs_fd_epoch();
+	if (now != seen)
+		return;
 	unsigned bits = (v >> EPOCH_SHIFT) == now ? v & (GS_FDV_READ | GS_FDV_WRITE) : 0;
 	atomic_store_explicit(e, (v & KIND_MASK) | GS_FDV_OWN | bits | bit | (now << EPOCH_SHIFT),
 			      memory_order_relaxed);

@@ -41,7 +41,10 @@ void gs_fd_created(int fd, int kind);
 /* Registers the fork handler that ends GS_FDV_OWN (first use). */
 void gs_fd_table_init(void);
 int gs_fd_verified(int fd, unsigned bit);
-void gs_fd_set_verified(int fd, unsigned bit);
+/* Records bit as verified in epoch, read before the flags were looked at:
+ * if a change came meanwhile (the epoch moved), nothing is recorded. */
+unsigned gs_fd_epoch(void);
+void gs_fd_set_verified(int fd, unsigned bit, unsigned epoch);
 void gs_fd_flags_changed(void);
 
 /* The fd number no longer means what it meant. */

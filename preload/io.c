@@ -58,6 +58,7 @@ int gs_io_wait(struct gs_io *io)
 		io->checked = 1;
 		unsigned bit = io->events == GS_FD_WRITE ? GS_FDV_WRITE : GS_FDV_READ;
 		if (!gs_fd_verified(io->fd, bit)) {
+			unsigned epoch = gs_fd_epoch(); /* before looking: a change meanwhile wins */
 			long fl = gs__sys(SYS_fcntl, io->fd, F_GETFL, 0, 0, 0, 0);
 			if (fl < 0)
 				return (int)gs_sysret(fl);
@@ -68,7 +69,7 @@ int gs_io_wait(struct gs_io *io)
 			if (io->kind == GS_FDK_SOCKET && io->timeo_opt)
 				socket_deadline(io);
 			if (!io->timed)
-				gs_fd_set_verified(io->fd, bit);
+				gs_fd_set_verified(io->fd, bit, epoch);
 		}
 	}
 	/* signal(7): a call on a socket with a timeout is never restarted. */
@@ -152,6 +153,12 @@ static ssize_t attempt(struct gs_io *io, const struct iovec *iov, int iovcnt)
 
 ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 {
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (total == 0) /* never waits natively (a socket returns 0 at once and
+			 * leaves a queued datagram alone) */
+		return GS_REAL(readv)(fd, iov, iovcnt);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, kind);
 	gs_testcancel();

@@ -102,7 +102,9 @@ GS_EXPORT int fcntl(int fd, int cmd, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	flags_may_change(cmd);
-	return GS_REAL(fcntl)(fd, cmd, arg);
+	int r = GS_REAL(fcntl)(fd, cmd, arg);
+	flags_may_change(cmd); /* and after: a look taken meanwhile is stale */
+	return r;
 }
 
 GS_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -112,7 +114,9 @@ GS_EXPORT int fcntl64(int fd, int cmd, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	flags_may_change(cmd);
-	return GS_REAL(fcntl64)(fd, cmd, arg);
+	int r = GS_REAL(fcntl64)(fd, cmd, arg);
+	flags_may_change(cmd);
+	return r;
 }
 
 GS_EXPORT int ioctl(int fd, unsigned long request, ...)
@@ -123,7 +127,10 @@ GS_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (request == FIONBIO)
 		gs_fd_flags_changed();
-	return GS_REAL(ioctl)(fd, request, arg);
+	int r = GS_REAL(ioctl)(fd, request, arg);
+	if (request == FIONBIO)
+		gs_fd_flags_changed();
+	return r;
 }
 
 /* ---- the fd changes meaning --------------------------------------------- */

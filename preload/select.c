@@ -151,6 +151,7 @@ static int poll_wait(struct pollfd *fds, nfds_t n, const struct gs_deadline *d)
 				break;
 			}
 			how = gs_fd_wait(ep, GS_FD_READ, d, WAIT_INTR, NULL);
+			gs_fd_closing(ep); /* the number's next file is another one */
 			GS_REAL(close)(ep);
 		} else {
 			unsigned m = 0;

@@ -73,11 +73,16 @@ static int waited_for(const sigset_t *set, siginfo_t *info, const struct gs_dead
 			}
 		}
 		int sfd = (int)gs__sys(SYS_signalfd4, -1, (long)set, 8, SFD_NONBLOCK | SFD_CLOEXEC, 0, 0);
-		if (sfd < 0) /* no signalfd: the real wait, for the time left */
-			return GS_REAL(sigtimedwait)(set, info, d ? &zero : NULL);
+		if (sfd < 0) { /* no signalfd (EMFILE, say): the real wait, for the time left */
+			struct timespec left;
+			if (d)
+				gs_deadline_left(d, &left);
+			return GS_REAL(sigtimedwait)(set, info, d ? &left : NULL);
+		}
 		gs_sigwait_set(want);
 		int how = gs_fd_wait(sfd, GS_FD_READ, d, GS_INTR_ALWAYS | GS_WAIT_CANCELLABLE, NULL);
 		gs_sigwait_set(0);
+		gs_fd_closing(sfd); /* the number's next file is another one */
 		GS_REAL(close)(sfd);
 		if (how == GS_CANCELED)
 			gs_testcancel();

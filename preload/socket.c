@@ -56,7 +56,11 @@ GS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
 				    name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW))
 		gs_fd_flags_changed();
-	return GS_REAL(setsockopt)(fd, level, name, val, len);
+	int r = GS_REAL(setsockopt)(fd, level, name, val, len);
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
+				    name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW))
+		gs_fd_flags_changed(); /* and after: a look taken meanwhile is stale */
+	return r;
 }
 
 /* ---- accept ------------------------------------------------------------ */
@@ -175,6 +179,18 @@ static size_t msg_size(const struct msghdr *m)
 
 #define SMALL_IOV 8
 
+static int unix_datagram(int fd)
+{
+	int domain = 0, type = 0;
+	socklen_t l = sizeof domain;
+	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, (long)&domain, (long)&l, 0) < 0)
+		return 0;
+	l = sizeof type;
+	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, (long)&type, (long)&l, 0) < 0)
+		return 0;
+	return domain == AF_UNIX && type != SOCK_STREAM;
+}
+
 /* A blocking sendmsg: all of it, unless a signal, the send timeout or an
  * error comes after a part (then the part's count, as the kernel). */
 static ssize_t send_all(int fd, const struct msghdr *msg, int flags)
@@ -186,6 +202,10 @@ static ssize_t send_all(int fd, const struct msghdr *msg, int flags)
 	size_t total = msg_size(msg);
 	if (r >= 0 ? (size_t)r == total : r != -EAGAIN)
 		return gs_sysret(r);
+	if (r == -EAGAIN && msg->msg_name && unix_datagram(fd))
+		/* It waits for room in the peer's queue, which polling our own
+		 * socket cannot see (it is always writable): block as natively. */
+		return GS_REAL(sendmsg)(fd, msg, flags);
 	struct msghdr m = *msg;
 	struct iovec small[SMALL_IOV], *copy = small;
 	if (m.msg_iovlen > SMALL_IOV && !(copy = malloc(m.msg_iovlen * sizeof *copy))) {

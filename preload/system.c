@@ -6,6 +6,7 @@
  * and default SIGINT/SIGQUIT, "sh -c command" — and waits with the greened
  * waitpid.  system(NULL) asks whether a shell exists: glibc's answer. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -22,6 +23,34 @@ extern char **environ;
 static _Atomic int lock, users;
 static struct sigaction saved_int, saved_quit;
 
+/* What a call must undo, also when its thread is cancelled in waitpid. */
+struct call {
+	pid_t pid;
+	sigset_t old_mask;
+};
+
+static void undo(struct call *c)
+{
+	gs_spin_lock(&lock);
+	if (--users == 0) {
+		sigaction(SIGINT, &saved_int, NULL);
+		sigaction(SIGQUIT, &saved_quit, NULL);
+	}
+	gs_spin_unlock(&lock);
+	pthread_sigmask(SIG_SETMASK, &c->old_mask, NULL);
+}
+
+/* Cancelled while the command runs: as glibc, the command is killed and
+ * reaped, and the signal dispositions and mask are put back. */
+static void cancelled(void *arg)
+{
+	struct call *c = arg;
+	kill(c->pid, SIGKILL);
+	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	undo(c);
+}
+
 GS_EXPORT int system(const char *command)
 {
 	if (!command || !gs_os_on() || !gs_can_park())
@@ -34,10 +63,11 @@ GS_EXPORT int system(const char *command)
 		sigaction(SIGQUIT, &ign, &saved_quit);
 	}
 	gs_spin_unlock(&lock);
-	sigset_t chld, old;
+	struct call c;
+	sigset_t chld, *old = &c.old_mask;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	pthread_sigmask(SIG_BLOCK, &chld, old);
 
 	posix_spawnattr_t attr;
 	posix_spawnattr_init(&attr);
@@ -48,32 +78,26 @@ GS_EXPORT int system(const char *command)
 	if (saved_quit.sa_handler != SIG_IGN)
 		sigaddset(&def, SIGQUIT);
 	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setsigmask(&attr, &old);
+	posix_spawnattr_setsigmask(&attr, old);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	pid_t pid;
 	char *argv[] = { "sh", "-c", (char *)command, NULL };
 	int e = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
-	int status;
+	int status = 127 << 8; /* as glibc: the shell could not be run */
 	if (e == 0) {
+		c.pid = pid;
+		pthread_cleanup_push(cancelled, &c);
 		while (waitpid(pid, &status, 0) < 0) {
 			if (errno != EINTR) {
 				status = -1;
 				break;
 			}
 		}
-	} else {
-		status = 127 << 8; /* as glibc: the shell could not be run */
+		pthread_cleanup_pop(0);
 	}
-
 	int saved = errno;
-	gs_spin_lock(&lock);
-	if (--users == 0) {
-		sigaction(SIGINT, &saved_int, NULL);
-		sigaction(SIGQUIT, &saved_quit, NULL);
-	}
-	gs_spin_unlock(&lock);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	undo(&c);
 	errno = saved;
 	return status;
 }

@@ -195,6 +195,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("kill_restart"), /* pthread_kill vs SA_RESTART, handler in the target */
 	COMPARE("sigwait_system"), /* sigwait & co., sigsuspend, pause, system() */
 	COMPARE("real_coreutils"), /* ls (libselinux's constructor), sort, pipelines */
+	COMPARE("io_edges"), /* private fds reusing a number, zero-length reads, cancelled system() */
 	COMPARE("yield_pingpong"),
 	/* C11 threads */
 	COMPARE("c11_threads"),
