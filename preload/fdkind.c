@@ -96,6 +96,12 @@ void gs_fd_created(int fd, int kind)
 		atomic_store_explicit(e, (unsigned)kind | GS_FDV_OWN, memory_order_relaxed);
 }
 
+int gs_fd_owned(int fd)
+{
+	_Atomic unsigned *e = entry(fd, 0);
+	return e && (atomic_load_explicit(e, memory_order_relaxed) & GS_FDV_OWN);
+}
+
 unsigned gs_fd_epoch(void)
 {
 	return atomic_load_explicit(&epoch, memory_order_acquire) & (~0u >> EPOCH_SHIFT);

@@ -36,6 +36,8 @@ void gs_fd_set_kind(int fd, int kind);
 #define GS_FDV_READ 8u
 #define GS_FDV_WRITE 16u
 #define GS_FDV_OWN 32u
+/* fd was made by this process since its last fork (GS_FDV_OWN). */
+int gs_fd_owned(int fd);
 /* fd was just made by this process (socket, accept, pipe, ...). */
 void gs_fd_created(int fd, int kind);
 /* Registers the fork handler that ends GS_FDV_OWN (first use). */

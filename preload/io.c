@@ -75,7 +75,8 @@ int gs_io_wait(struct gs_io *io)
 	/* signal(7): a call on a socket with a timeout is never restarted. */
 	int intr = (io->timed ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART) | GS_WAIT_CANCELLABLE;
 	int restart;
-	int how = gs_fd_wait(io->fd, io->events, io->timed ? &io->d : NULL, intr, &restart);
+	int events = io->events | (gs_fd_owned(io->fd) ? GS_FD_SAME_FILE : 0);
+	int how = gs_fd_wait(io->fd, events, io->timed ? &io->d : NULL, intr, &restart);
 	switch (how) {
 	case GS_WOKEN:
 		return 0;

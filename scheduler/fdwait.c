@@ -175,8 +175,11 @@ int gs_fds_wait(const struct gs_fd_interest *want, unsigned n, const struct gs_d
  * anew (ev_io_set), libev re-registers the fd with the kernel each time
  * (one failing epoll_ctl per wait); started again unchanged, it costs no
  * system call.  It is reused only for the same fd number, direction and
- * hub, and while the fd's close generation is unchanged: after a close
- * through us the number may name a new file, which libev must be told of. */
+ * hub, while the fd's close generation is unchanged (after a close
+ * through us the number may name a new file, which libev must be told of),
+ * and only when the caller knows the fd was made and would be closed
+ * through us (GS_FD_SAME_FILE): an fd libc closes and reopens inside
+ * itself would otherwise keep a watcher for a file that is gone. */
 int gs_fd_wait(int fd, int events, const struct gs_deadline *d, int interruptible, int *restart)
 {
 	struct gs_hub *h = gs__hub();
@@ -186,8 +189,10 @@ int gs_fd_wait(int fd, int events, const struct gs_deadline *d, int interruptibl
 	struct gs_fdwatch *fw = &self->fd_cached;
 	struct fd_slot *s = slot_of(fd, 1);
 	unsigned gen = s ? atomic_load_explicit(&s->gen, memory_order_acquire) : 0;
+	int same_file = events & GS_FD_SAME_FILE;
 	events &= GS_FD_READ | GS_FD_WRITE;
-	if (!s || fw->hub != h || fw->io.fd != fd || fw->events != events || fw->gen != gen) {
+	if (!s || !same_file || fw->hub != h || fw->io.fd != fd || fw->events != events ||
+	    fw->gen != gen) {
 		ev_io_init(&fw->io, io_cb, fd, events);
 		fw->events = events;
 		fw->gen = s ? gen : gen - 1; /* no slot: never reused */

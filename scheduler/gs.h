@@ -222,8 +222,10 @@ int gs_sleep_until(const struct gs_deadline *d);
 
 /* ---- file descriptors (fdwait.c) ------------------------------------ */
 
-/* Directions, as libev's EV_READ and EV_WRITE. */
-enum { GS_FD_READ = 1, GS_FD_WRITE = 2 };
+/* Directions, as libev's EV_READ and EV_WRITE; GS_FD_SAME_FILE (gs_fd_wait
+ * only) says the caller saw the fd made and would see it closed, so the
+ * thread's watcher from its last wait on that number may be kept. */
+enum { GS_FD_READ = 1, GS_FD_WRITE = 2, GS_FD_SAME_FILE = 4 };
 struct gs_fd_interest {
 	int fd;
 	int events; /* GS_FD_READ | GS_FD_WRITE; 0: only a close ends it */
