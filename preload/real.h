@@ -184,6 +184,11 @@
 	X(int, sigsuspend, (const sigset_t *), NULL)                                             \
 	X(int, pause, (void), NULL)                                                              \
 	X(int, system, (const char *), NULL)                                                     \
+	X(int, execve, (const char *, char *const *, char *const *), NULL)                       \
+	X(int, execv, (const char *, char *const *), NULL)                                       \
+	X(int, execvp, (const char *, char *const *), NULL)                                      \
+	X(int, execvpe, (const char *, char *const *, char *const *), NULL)                      \
+	X(int, fexecve, (int, char *const *, char *const *), NULL)                               \
 	X(void, _exit, (int), NULL)                                                              \
 	X(void, _Exit, (int), NULL)                                                              \
 	X(int, pipe, (int *), NULL)                                                              \

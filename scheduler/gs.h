@@ -327,7 +327,8 @@ extern int gs_deadlock_action;
  * runs longer than this without yielding (so the hub and every other green
  * thread of its OS thread wait) is named on stderr with the duration. */
 extern uint64_t gs_block_warn_ns;
-/* _exit/_Exit: what atexit would have done (the trace, the published file). */
+/* _exit/_Exit and exec: what atexit would have done (the trace written, the
+ * published file removed).  Nothing in a vfork child (not the file's pid). */
 void gs_process_ending(void);
 /* GREENSHIM_TRACE: the file every switch is recorded to (JSON, at exit). */
 extern const char *gs_trace_path;

@@ -763,6 +763,28 @@ static void test_nothing_left_after_exit(void **state)
 	assert_false(published(pid));
 }
 
+/* A shell that waited for a child (so it published) and then execs a
+ * command that is not under the shim leaves nothing behind either: exec
+ * runs no atexit, and the new program would not remove the file. */
+static void test_nothing_left_after_exec(void **state)
+{
+	alarm(60);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("LD_PRELOAD", lib, 1);
+		execl("/bin/sh", "sh", "-c", "sleep 0.05 & wait; LD_PRELOAD= exec sleep 0.2",
+		      (char *)NULL);
+		_exit(127);
+	}
+	usleep(150 * 1000);
+	assert_false(published(pid)); /* the exec'd sleep runs: the shell's file is gone */
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_false(published(pid));
+}
+
 /* GREENSHIM_TRACE=FILE: the process records itself from its start; the
  * file is written at exit and is a trace Perfetto opens. */
 static void test_greenshim_trace_env(void **state)
@@ -813,6 +835,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_trace_real_pingpong, stop_target),
 		cmocka_unit_test_teardown(test_ps_top_stuck_hub, stop_target),
 		cmocka_unit_test_teardown(test_nothing_left_after_exit, stop_target),
+		cmocka_unit_test_teardown(test_nothing_left_after_exec, stop_target),
 		cmocka_unit_test_teardown(test_greenshim_trace_env, stop_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
