@@ -8,17 +8,28 @@
  * yet, the green thread waits on the hub until it is; then the real
  * function runs and its __read returns at once.
  *
- * What this cannot cover (README): any call that needs a second refill
- * (a line that arrives in pieces, an fread larger than what one write
- * brought, an fscanf that reads past the data at hand, e.g. skipping the
- * newline after the last number of a line: the refill inside glibc waits
- * in __read), two green threads reading one FILE (the second may find the
- * data gone), getc_unlocked and other macros that reach __uflow without a
- * call, and writes (a printf into a full pipe blocks the OS thread). */
+ * A call that may need more than one refill is prepared further: fgets,
+ * getline and getdelim until the buffer holds the delimiter (or as much as
+ * the call can take), fread until it holds the bytes asked for.  The shim
+ * reads what the fd has into the free end of the FILE's own buffer
+ * (moving the unread bytes to its start when the end is full), exactly as
+ * glibc's underflow leaves it, so the real call then finds everything it
+ * needs and never reads.  Line-buffered output is flushed first, as glibc
+ * does before it reads.
+ *
+ * What this cannot cover (README): a line longer than the buffer (glibc
+ * then refills itself), an fread larger than the buffer (glibc reads into
+ * the caller's memory), fscanf and getc-style calls that need a second
+ * refill (an fscanf("%d") reading past the last number of a line), wide or
+ * unbuffered streams, getc_unlocked and other macros that reach __uflow
+ * without a call, and writes (a printf into a full pipe blocks the OS
+ * thread). */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "io.h"
@@ -56,9 +67,96 @@ static int wait_readable(FILE *f)
 	return 0;
 }
 
+/* glibc's FILE flags (libio.h; part of its ABI since 2.1). */
+#define F_UNBUFFERED 0x0002
+#define F_NO_READS 0x0004
+#define F_EOF_SEEN 0x0010
+#define F_ERR_SEEN 0x0020
+#define F_LINE_BUF 0x0200
+#define F_IN_BACKUP 0x0100
+#define F_CURRENTLY_PUTTING 0x0800
+extern void _flushlbf(void);
+extern int __underflow(FILE *);
+
+/* Waits, without the FILE's lock, until fd is readable: 0, or -1 as
+ * wait_readable. */
+static int wait_fd(FILE *f, int fd, int kind)
+{
+	struct gs_io io;
+	gs_io_init(&io, fd, GS_FD_READ, kind);
+	while (!gs_io_ready(fd, POLLIN)) {
+		if (gs_io_wait(&io) < 0) {
+			if (errno == EAGAIN)
+				return 1; /* O_NONBLOCK: the real call says EAGAIN itself */
+			f->_flags |= _IO_ERR_SEEN;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Fills f's buffer until it holds delim (-1: none) or want bytes, the
+ * buffer is full, or the fd has reached its end; 0 to go on with the real
+ * call, -1 when a wait failed (errno set, the error flag up). */
+static int fill(FILE *f, int delim, size_t want)
+{
+	int fd = fileno(f), kind;
+	if (fd < 0 || !gs_io_greened(fd, &kind))
+		return 0;
+	if (f->_mode > 0 || (f->_flags & F_UNBUFFERED))
+		return wait_readable(f); /* wide or unbuffered: one refill at most */
+	gs_testcancel();
+	for (;;) {
+		flockfile(f);
+		if (f->_flags & (F_EOF_SEEN | F_ERR_SEEN | F_NO_READS | F_IN_BACKUP | F_CURRENTLY_PUTTING))
+			break; /* the real call knows what to do */
+		if (!f->_IO_buf_base) { /* no buffer yet: glibc's first refill makes it */
+			funlockfile(f);
+			int w = wait_fd(f, fd, kind);
+			if (w)
+				return w < 0 ? -1 : 0;
+			if (__underflow(f) == EOF)
+				return 0;
+			continue;
+		}
+		char *p = f->_IO_read_ptr, *e = f->_IO_read_end;
+		size_t have = (size_t)(e - p);
+		if (have >= want || (delim >= 0 && have && memchr(p, delim, have)))
+			break;
+		if (e == f->_IO_buf_end) {
+			if (p == f->_IO_buf_base)
+				break; /* longer than the buffer: glibc refills itself */
+			/* the unread bytes to the start; ftell's arithmetic
+			 * (offset minus unread bytes) is unchanged */
+			memmove(f->_IO_buf_base, p, have);
+			f->_IO_read_base = f->_IO_read_ptr = f->_IO_buf_base;
+			f->_IO_read_end = f->_IO_buf_base + have;
+			e = f->_IO_read_end;
+		}
+		if (!gs_io_ready(fd, POLLIN)) {
+			funlockfile(f);
+			if (f->_flags & (F_LINE_BUF | F_UNBUFFERED))
+				_flushlbf(); /* the prompt shows before the wait, as natively */
+			int w = wait_fd(f, fd, kind);
+			if (w)
+				return w < 0 ? -1 : 0;
+			continue;
+		}
+		long r = gs__sys(SYS_read, fd, (long)e, (long)(f->_IO_buf_end - e), 0, 0, 0);
+		if (r <= 0) /* the end, or an error: the real call meets it itself */
+			break;
+		f->_IO_read_end += r;
+		if (f->_offset != -1)
+			f->_offset += r;
+		funlockfile(f);
+	}
+	funlockfile(f);
+	return 0;
+}
+
 GS_EXPORT char *fgets(char *s, int n, FILE *f)
 {
-	if (wait_readable(f))
+	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
 	return GS_REAL(fgets)(s, n, f);
 }
@@ -84,16 +182,22 @@ GS_EXPORT int getchar(void)
 	return GS_REAL(getchar)();
 }
 
+/* As much as fread asks, when that fits the buffer (size * n, saturated). */
+static size_t fread_want(size_t size, size_t n)
+{
+	return n && size > SIZE_MAX / n ? SIZE_MAX : size * n;
+}
+
 GS_EXPORT size_t fread(void *p, size_t size, size_t n, FILE *f)
 {
-	if (size && n && wait_readable(f))
+	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
 	return GS_REAL(fread)(p, size, n, f);
 }
 
 GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 {
-	if (wait_readable(f))
+	if (fill(f, delim & 0xff, SIZE_MAX))
 		return -1;
 	return GS_REAL(getdelim)(line, n, delim, f);
 }
@@ -101,28 +205,28 @@ GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 /* <bits/stdio.h> turns getline into __getdelim when optimising. */
 GS_EXPORT ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f)
 {
-	if (wait_readable(f))
+	if (fill(f, delim & 0xff, SIZE_MAX))
 		return -1;
 	return GS_REAL(__getdelim)(line, n, delim, f);
 }
 
 GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
 {
-	if (wait_readable(f))
+	if (fill(f, '\n', SIZE_MAX))
 		return -1;
 	return GS_REAL(getline)(line, n, f);
 }
 
 GS_EXPORT char *fgets_unlocked(char *s, int n, FILE *f)
 {
-	if (wait_readable(f))
+	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
 	return GS_REAL(fgets_unlocked)(s, n, f);
 }
 
 GS_EXPORT size_t fread_unlocked(void *p, size_t size, size_t n, FILE *f)
 {
-	if (size && n && wait_readable(f))
+	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
 	return GS_REAL(fread_unlocked)(p, size, n, f);
 }

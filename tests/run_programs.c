@@ -274,6 +274,12 @@ static const struct CMUnitTest tests[] = {
 		  .timeout = 60, .env = { "REAL_PYTHON_SHOW_THREADS=1" }),
 	COMPARE("real_curl", .timeout = 60), /* curl against a thread-per-connection server */
 	COMPARE("stdio_fgets"),       /* fgets/fread/getc/fscanf/getline on a slow pipe, a ticker */
+	/* lines and freads that arrive in several writes (the shim fills the
+	 * FILE's buffer itself); fscanf's second refill still blocks (README) */
+	ENTRY("stdio_fgets", "compare spanning fgets", .mode = M_COMPARE,
+	      .env = { "STDIO_FGETS_SPANNING=fgets" }),
+	ENTRY("stdio_fgets", "compare spanning fread", .mode = M_COMPARE,
+	      .env = { "STDIO_FGETS_SPANNING=fread" }),
 	COMPARE("cancel_cleanup_io"), /* cancel in read, accept, poll: handlers, key destructor */
 
 	/* greenshim only */
