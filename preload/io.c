@@ -105,17 +105,18 @@ int gs_io_wait(struct gs_io *io)
 
 /* ---- attempts ---------------------------------------------------------- */
 
-/* One non-blocking readv/writev: -1 with EAGAIN when it would block. */
-static ssize_t attempt(struct gs_io *io, const struct iovec *iov, int iovcnt)
+/* One non-blocking attempt to move m's data (recvmsg/sendmsg semantics;
+ * flags are a socket call's own): -1 with EAGAIN when it would block. */
+static ssize_t attempt(struct gs_io *io, const struct msghdr *m, int flags)
 {
 	int w = io->events == GS_FD_WRITE;
+	const struct iovec *iov = m->msg_iov;
+	int iovcnt = (int)m->msg_iovlen;
 	switch (io->kind) {
-	case GS_FDK_SOCKET: {
-		struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+	case GS_FDK_SOCKET:
 		/* read/write on a socket are recvmsg/sendmsg with no flags */
-		return gs_sysret(gs__sys(w ? SYS_sendmsg : SYS_recvmsg, io->fd, (long)&m, MSG_DONTWAIT,
-					 0, 0, 0));
-	}
+		return gs_sysret(gs__sys(w ? SYS_sendmsg : SYS_recvmsg, io->fd, (long)m,
+					 flags | MSG_DONTWAIT, 0, 0, 0));
 	case GS_FDK_NOWAIT: {
 		long r = gs__sys(w ? SYS_pwritev2 : SYS_preadv2, io->fd, (long)iov, iovcnt, -1, 0,
 				 RWF_NOWAIT);
@@ -138,10 +139,7 @@ static ssize_t attempt(struct gs_io *io, const struct iovec *iov, int iovcnt)
 		 * block, so a large write goes in PIPE_BUF pieces (a write of at
 		 * most PIPE_BUF stays whole, as atomic as natively). */
 		struct iovec piece[1];
-		size_t total = 0;
-		for (int i = 0; i < iovcnt; i++)
-			total += iov[i].iov_len;
-		if (total <= PIPE_BUF)
+		if (gs_io_msg_size(m) <= PIPE_BUF)
 			return GS_REAL(writev)(io->fd, iov, iovcnt);
 		int i = 0;
 		while (i < iovcnt - 1 && iov[i].iov_len == 0)
@@ -154,17 +152,15 @@ static ssize_t attempt(struct gs_io *io, const struct iovec *iov, int iovcnt)
 
 ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 {
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	if (total == 0) /* never waits natively (a socket returns 0 at once and
-			 * leaves a queued datagram alone) */
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+	if (gs_io_msg_size(&m) == 0) /* never waits natively (a socket returns 0
+				       * at once and leaves a queued datagram alone) */
 		return GS_REAL(readv)(fd, iov, iovcnt);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, kind);
 	gs_testcancel();
 	for (;;) {
-		ssize_t r = attempt(&io, iov, iovcnt);
+		ssize_t r = attempt(&io, &m, 0);
 		if (r >= 0 || errno != EAGAIN)
 			return r;
 		if (gs_io_wait(&io) < 0)
@@ -172,63 +168,101 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 	}
 }
 
-/* Skips the first n bytes of a vector (in place). */
-static void advance(struct iovec **iov, int *iovcnt, size_t n)
+/* ---- vectors ------------------------------------------------------------- */
+
+size_t gs_io_msg_size(const struct msghdr *m)
 {
-	while (*iovcnt > 0 && n >= (*iov)->iov_len) {
-		n -= (*iov)->iov_len;
-		(*iov)++;
-		(*iovcnt)--;
+	size_t n = 0;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		n += m->msg_iov[i].iov_len;
+	return n;
+}
+
+void gs_io_msg_advance(struct msghdr *m, size_t n)
+{
+	while (m->msg_iovlen > 0 && n >= m->msg_iov->iov_len) {
+		n -= m->msg_iov->iov_len;
+		m->msg_iov++;
+		m->msg_iovlen--;
 	}
-	if (*iovcnt > 0) {
-		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
-		(*iov)->iov_len -= n;
+	if (m->msg_iovlen > 0) {
+		m->msg_iov->iov_base = (char *)m->msg_iov->iov_base + n;
+		m->msg_iov->iov_len -= n;
 	}
 }
 
-#define SMALL_IOV 8
+struct iovec *gs_io_msg_own_iov(struct msghdr *m, struct iovec small[GS_IO_SMALL_IOV])
+{
+	struct iovec *copy = small;
+	if (m->msg_iovlen > GS_IO_SMALL_IOV && !(copy = malloc(m->msg_iovlen * sizeof *copy))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, m->msg_iov, m->msg_iovlen * sizeof *copy);
+	m->msg_iov = copy;
+	return copy;
+}
 
-ssize_t gs_io_writev(int fd, int kind, const struct iovec *iov, int iovcnt)
+/* ---- writing everything ---------------------------------------------------- */
+
+/* An unconnected AF_UNIX datagram (or seqpacket) socket. */
+static int unix_datagram(int fd)
+{
+	int domain = 0, type = 0;
+	socklen_t l = sizeof domain;
+	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, (long)&domain, (long)&l, 0) < 0)
+		return 0;
+	l = sizeof type;
+	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, (long)&type, (long)&l, 0) < 0)
+		return 0;
+	return domain == AF_UNIX && type != SOCK_STREAM;
+}
+
+ssize_t gs_io_send_all(int fd, int kind, const struct msghdr *msg, int flags)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, kind);
 	gs_testcancel();
-	ssize_t r = attempt(&io, iov, iovcnt);
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
+	ssize_t r = attempt(&io, msg, flags);
+	size_t total = gs_io_msg_size(msg);
 	if (r >= 0 ? (size_t)r == total : errno != EAGAIN)
 		return r; /* the usual case: all at once, or a real error */
+	if (r < 0 && kind == GS_FDK_SOCKET && msg->msg_name && unix_datagram(fd))
+		/* It waits for room in the peer's queue, which polling our own
+		 * socket cannot see (it is always writable): block as natively. */
+		return GS_REAL(sendmsg)(fd, msg, flags);
 	/* Part of it (or nothing) went: the rest needs a copy of the vector
 	 * that can be advanced. */
-	struct iovec small[SMALL_IOV], *copy = small;
-	if (iovcnt > SMALL_IOV && !(copy = malloc(iovcnt * sizeof *copy))) {
-		errno = ENOMEM;
+	struct msghdr m = *msg;
+	struct iovec small[GS_IO_SMALL_IOV], *own = gs_io_msg_own_iov(&m, small);
+	if (!own)
 		return r > 0 ? r : -1;
-	}
-	memcpy(copy, iov, iovcnt * sizeof *copy);
-	struct iovec *cur = copy;
-	int left = iovcnt;
-	size_t done = r > 0 ? (size_t)r : 0;
-	advance(&cur, &left, done);
+	size_t done = 0;
 	for (;;) {
-		if (r < 0 && gs_io_wait(&io) < 0)
-			break; /* EAGAIN (timeout, O_NONBLOCK), EINTR, EBADF */
-		r = attempt(&io, cur, left);
-		if (r < 0) {
-			if (errno != EAGAIN)
-				break; /* EPIPE and friends */
-			continue;
+		if (r >= 0) {
+			done += (size_t)r;
+			if (done == total)
+				break;
+			gs_io_msg_advance(&m, (size_t)r);
+			/* Ancillary data went with the first byte. */
+			m.msg_control = NULL;
+			m.msg_controllen = 0;
+		} else if (errno != EAGAIN) {
+			break; /* EPIPE and friends */
 		}
-		done += r;
-		if (done == total)
-			break;
-		advance(&cur, &left, r);
-		r = -1; /* a part went: wait for room, as the kernel would */
-		errno = EAGAIN;
+		/* wait for room, as the kernel would */
+		if (gs_io_wait(&io) < 0)
+			break; /* EAGAIN (timeout, O_NONBLOCK), EINTR, EBADF */
+		r = attempt(&io, &m, flags);
 	}
-	if (copy != small)
-		free(copy);
+	if (own != small)
+		free(own);
 	/* After a part, the count; the error shows up on the next call. */
 	return done > 0 ? (ssize_t)done : -1;
+}
+
+ssize_t gs_io_writev(int fd, int kind, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+	return gs_io_send_all(fd, kind, &m, 0);
 }

@@ -76,11 +76,22 @@ int gs_io_ready(int fd, short events);
 /* Blocking readv/writev semantics for fd of the given kind (not a regular
  * file): a read returns as soon as anything arrived; a write transfers
  * everything unless interrupted, timed out or failed after a part, which
- * it then reports as a short count, as the kernel does.  sockflags are
- * the program's send/recv flags for a socket (MSG_DONTWAIT makes the call
- * non-blocking), msg its sendmsg/recvmsg header (NULL: a plain read/write). */
+ * it then reports as a short count, as the kernel does. */
 ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt);
 ssize_t gs_io_writev(int fd, int kind, const struct iovec *iov, int iovcnt);
+/* The same write for a message: a blocking sendmsg with the program's
+ * flags (a socket), or writev of msg's vector (other kinds).  The one loop
+ * behind write, writev, send, sendto and sendmsg. */
+ssize_t gs_io_send_all(int fd, int kind, const struct msghdr *msg, int flags);
+
+/* Message vectors: the bytes a message holds; skipping n of them (in the
+ * vector itself); and giving m a vector of its own that may be advanced
+ * (small, or malloc'ed when longer: free the result if it is not small;
+ * NULL with ENOMEM). */
+#define GS_IO_SMALL_IOV 8
+size_t gs_io_msg_size(const struct msghdr *m);
+void gs_io_msg_advance(struct msghdr *m, size_t n);
+struct iovec *gs_io_msg_own_iov(struct msghdr *m, struct iovec small[GS_IO_SMALL_IOV]);
 
 /* signal.c: ppoll, pselect and epoll_pwait install their mask for the
  * wait; begin returns 1 when a handled signal is already deliverable

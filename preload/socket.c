@@ -155,93 +155,13 @@ GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 /* ---- send -------------------------------------------------------------- */
 
-/* Skips n bytes of a message's data (its vector is the caller's copy). */
-static void msg_advance(struct msghdr *m, size_t n)
-{
-	while (m->msg_iovlen > 0 && n >= m->msg_iov->iov_len) {
-		n -= m->msg_iov->iov_len;
-		m->msg_iov++;
-		m->msg_iovlen--;
-	}
-	if (m->msg_iovlen > 0) {
-		m->msg_iov->iov_base = (char *)m->msg_iov->iov_base + n;
-		m->msg_iov->iov_len -= n;
-	}
-}
-
-static size_t msg_size(const struct msghdr *m)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < m->msg_iovlen; i++)
-		n += m->msg_iov[i].iov_len;
-	return n;
-}
-
-#define SMALL_IOV 8
-
-static int unix_datagram(int fd)
-{
-	int domain = 0, type = 0;
-	socklen_t l = sizeof domain;
-	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, (long)&domain, (long)&l, 0) < 0)
-		return 0;
-	l = sizeof type;
-	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, (long)&type, (long)&l, 0) < 0)
-		return 0;
-	return domain == AF_UNIX && type != SOCK_STREAM;
-}
-
-/* A blocking sendmsg: all of it, unless a signal, the send timeout or an
- * error comes after a part (then the part's count, as the kernel). */
-static ssize_t send_all(int fd, const struct msghdr *msg, int flags)
-{
-	struct gs_io io;
-	gs_io_init(&io, fd, GS_FD_WRITE, GS_FDK_SOCKET);
-	gs_testcancel();
-	long r = gs__sys(SYS_sendmsg, fd, (long)msg, flags | MSG_DONTWAIT, 0, 0, 0);
-	size_t total = msg_size(msg);
-	if (r >= 0 ? (size_t)r == total : r != -EAGAIN)
-		return gs_sysret(r);
-	if (r == -EAGAIN && msg->msg_name && unix_datagram(fd))
-		/* It waits for room in the peer's queue, which polling our own
-		 * socket cannot see (it is always writable): block as natively. */
-		return GS_REAL(sendmsg)(fd, msg, flags);
-	struct msghdr m = *msg;
-	struct iovec small[SMALL_IOV], *copy = small;
-	if (m.msg_iovlen > SMALL_IOV && !(copy = malloc(m.msg_iovlen * sizeof *copy))) {
-		errno = ENOMEM;
-		return r > 0 ? r : -1;
-	}
-	memcpy(copy, msg->msg_iov, m.msg_iovlen * sizeof *copy);
-	m.msg_iov = copy;
-	size_t done = 0;
-	for (;;) {
-		if (r >= 0) {
-			done += r;
-			if (done == total)
-				break;
-			msg_advance(&m, r);
-			/* Ancillary data went with the first byte. */
-			m.msg_control = NULL;
-			m.msg_controllen = 0;
-		} else if (r != -EAGAIN) {
-			errno = (int)-r;
-			break;
-		}
-		if (gs_io_wait(&io) < 0)
-			break;
-		r = gs__sys(SYS_sendmsg, fd, (long)&m, flags | MSG_DONTWAIT, 0, 0, 0);
-	}
-	if (copy != small)
-		free(copy);
-	return done > 0 ? (ssize_t)done : -1;
-}
-
+/* A blocking send is gs_io_send_all: all of it, unless a signal, the send
+ * timeout or an error comes after a part (then the part's count). */
 GS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
 		return GS_REAL(sendmsg)(fd, msg, flags);
-	return send_all(fd, msg, flags);
+	return gs_io_send_all(fd, GS_FDK_SOCKET, msg, flags);
 }
 
 GS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
@@ -251,7 +171,7 @@ GS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 		return GS_REAL(sendto)(fd, buf, n, flags, to, tolen);
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	struct msghdr m = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &v, .msg_iovlen = 1 };
-	return send_all(fd, &m, flags);
+	return gs_io_send_all(fd, GS_FDK_SOCKET, &m, flags);
 }
 
 GS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -260,7 +180,7 @@ GS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 		return GS_REAL(send)(fd, buf, n, flags);
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-	return send_all(fd, &m, flags);
+	return gs_io_send_all(fd, GS_FDK_SOCKET, &m, flags);
 }
 
 /* A blocking sendmmsg sends every message, each as a blocking sendmsg;
@@ -306,7 +226,7 @@ static ssize_t recv_wait(int fd, struct msghdr *msg, int flags)
 	while ((r = gs__sys(SYS_recvmsg, fd, (long)msg, flags | MSG_DONTWAIT, 0, 0, 0)) == -EAGAIN)
 		if (gs_io_wait(&io) < 0)
 			return -1;
-	if (r <= 0 || !(flags & MSG_WAITALL) || (size_t)r == msg_size(msg) || (flags & MSG_PEEK))
+	if (r <= 0 || !(flags & MSG_WAITALL) || (size_t)r == gs_io_msg_size(msg) || (flags & MSG_PEEK))
 		return gs_sysret(r);
 	/* MSG_WAITALL and a part: go on with a copy of the vector.  For a
 	 * datagram socket one message is all there is (the kernel ignores
@@ -316,25 +236,23 @@ static ssize_t recv_wait(int fd, struct msghdr *msg, int flags)
 	if (gs__sys(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, (long)&type, (long)&l, 0) < 0 ||
 	    type != SOCK_STREAM)
 		return r;
-	size_t total = msg_size(msg), done = (size_t)r;
+	size_t total = gs_io_msg_size(msg), done = (size_t)r;
 	struct msghdr m = *msg;
-	struct iovec small[SMALL_IOV], *copy = small;
-	if (m.msg_iovlen > SMALL_IOV && !(copy = malloc(m.msg_iovlen * sizeof *copy)))
+	struct iovec small[GS_IO_SMALL_IOV], *copy = gs_io_msg_own_iov(&m, small);
+	if (!copy)
 		return (ssize_t)done;
-	memcpy(copy, msg->msg_iov, m.msg_iovlen * sizeof *copy);
-	m.msg_iov = copy;
 	m.msg_name = NULL;
 	m.msg_namelen = 0;
 	m.msg_control = NULL;
 	m.msg_controllen = 0;
-	msg_advance(&m, done);
+	gs_io_msg_advance(&m, done);
 	while (done < total) {
 		r = gs__sys(SYS_recvmsg, fd, (long)&m, flags | MSG_DONTWAIT, 0, 0, 0);
 		if (r == 0)
 			break; /* end of stream */
 		if (r > 0) {
 			done += r;
-			msg_advance(&m, r);
+			gs_io_msg_advance(&m, r);
 			continue;
 		}
 		if (r != -EAGAIN || gs_io_wait(&io) < 0)
