@@ -43,9 +43,26 @@
 #undef getchar
 #undef fgetc
 
-/* 0 to go on with the real call; -1 when a signal handler (no SA_RESTART)
- * or a close ended the wait: the call fails as its __read would have
- * (errno set, the FILE's error flag up). */
+/* Waits, without the FILE's lock, until fd is readable: 0; 1 when the
+ * program made it non-blocking (the real call says EAGAIN itself); -1 when
+ * a signal handler (no SA_RESTART) or a close ended the wait: the call
+ * fails as its __read would have (errno set, the FILE's error flag up). */
+static int wait_fd(FILE *f, int fd, int kind)
+{
+	struct gs_io io;
+	gs_io_init(&io, fd, GS_FD_READ, kind);
+	while (!gs_io_ready(fd, POLLIN)) {
+		if (gs_io_wait(&io) < 0) {
+			if (errno == EAGAIN)
+				return 1;
+			f->_flags |= _IO_ERR_SEEN;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One refill at most: 0 to go on with the real call, -1 as wait_fd. */
 static int wait_readable(FILE *f)
 {
 	if (!f || f->_IO_read_ptr < f->_IO_read_end)
@@ -53,18 +70,8 @@ static int wait_readable(FILE *f)
 	int fd = fileno(f), kind;
 	if (fd < 0 || !gs_io_greened(fd, &kind) || gs_io_ready(fd, POLLIN))
 		return 0;
-	struct gs_io io;
-	gs_io_init(&io, fd, GS_FD_READ, kind);
 	gs_testcancel();
-	while (!gs_io_ready(fd, POLLIN)) {
-		if (gs_io_wait(&io) < 0) {
-			if (errno == EAGAIN)
-				return 0; /* O_NONBLOCK: the real call says EAGAIN itself */
-			f->_flags |= _IO_ERR_SEEN;
-			return -1;
-		}
-	}
-	return 0;
+	return wait_fd(f, fd, kind) < 0 ? -1 : 0;
 }
 
 /* glibc's FILE flags (libio.h; part of its ABI since 2.1). */
@@ -77,23 +84,6 @@ static int wait_readable(FILE *f)
 #define F_CURRENTLY_PUTTING 0x0800
 extern void _flushlbf(void);
 extern int __underflow(FILE *);
-
-/* Waits, without the FILE's lock, until fd is readable: 0, or -1 as
- * wait_readable. */
-static int wait_fd(FILE *f, int fd, int kind)
-{
-	struct gs_io io;
-	gs_io_init(&io, fd, GS_FD_READ, kind);
-	while (!gs_io_ready(fd, POLLIN)) {
-		if (gs_io_wait(&io) < 0) {
-			if (errno == EAGAIN)
-				return 1; /* O_NONBLOCK: the real call says EAGAIN itself */
-			f->_flags |= _IO_ERR_SEEN;
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* Fills f's buffer until it holds delim (-1: none) or want bytes, the
  * buffer is full, or the fd has reached its end; 0 to go on with the real
