@@ -401,8 +401,6 @@ static void hub_main(void *arg)
 		gs__release_dead(h);
 		gs__pub_hub_poll(h);
 		h->since_poll = 0;
-		h->watched = gs__pub && (atomic_load_explicit(&gs__pub->inspectors, memory_order_relaxed) ||
-					 atomic_load_explicit(&gs__pub->trace, memory_order_relaxed));
 		gs__trace_poll(h);
 		gs__deliver_signals(h);
 		if (!h->ready_head)

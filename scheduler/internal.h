@@ -200,6 +200,14 @@ void gs__altstack(void);
 /* fdwait.c: a fork child drops another thread's fd watches. */
 void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);
 
+/* CLOCK_MONOTONIC in nanoseconds (published times, block warnings, traces). */
+static inline uint64_t gs__mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /* publish.c */
 extern struct gs_pub_header *gs__pub;        /* NULL: nothing published */
 extern struct gs_pub_thread gs__pub_nobody;  /* the slot of the unpublished */

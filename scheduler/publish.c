@@ -63,13 +63,6 @@ __attribute__((constructor)) static void register_fork_handlers(void)
 	pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static struct gs_pub_thread *slots(void)
 {
 	return (struct gs_pub_thread *)((char *)gs__pub + gs__pub->threads_offset);
@@ -169,7 +162,7 @@ static int create_file(void)
 	hd->rings_offset = GS_PUB_HEADER_SIZE;
 	hd->threads_offset = threads_offset;
 	hd->threads_cap = SLOTS_STEP;
-	hd->started_ns = mono_ns();
+	hd->started_ns = gs__mono_ns();
 	ssize_t n = readlink("/proc/self/exe", hd->exe, sizeof hd->exe - 1);
 	if (n < 0)
 		hd->exe[0] = 0;
@@ -326,20 +319,24 @@ void gs__pub_hub_gone(struct gs_hub *h)
 void gs__pub_hub_poll(struct gs_hub *h)
 {
 	struct gs_pub_hub *p = h->pub;
-	uint64_t now = mono_ns();
+	uint64_t now = gs__mono_ns();
 	atomic_store_explicit(&p->last_poll_ns, now, memory_order_relaxed);
 	/* the direct switches since the last poll, and the one into the hub */
 	atomic_store_explicit(&p->switches,
 			      atomic_load_explicit(&p->switches, memory_order_relaxed) + h->since_poll + 1,
 			      memory_order_relaxed);
-	unsigned ready = 0;
-	for (struct gs_thread *t = h->ready_head; t && ready < 1000000; t = t->next_ready)
-		ready++;
-	atomic_store_explicit(&p->ready, ready, memory_order_relaxed);
+	struct gs_pub_header *hd = gs__pub;
+	h->watched = hd && (atomic_load_explicit(&hd->inspectors, memory_order_relaxed) ||
+			    atomic_load_explicit(&hd->trace, memory_order_relaxed));
+	if (h->watched) { /* counting is a walk of the queue: only for a reader */
+		unsigned ready = 0;
+		for (struct gs_thread *t = h->ready_head; t && ready < 1000000; t = t->next_ready)
+			ready++;
+		atomic_store_explicit(&p->ready, ready, memory_order_relaxed);
+	}
 	atomic_store_explicit(&p->timers, h->armed, memory_order_relaxed);
 	atomic_store_explicit(&p->fds, h->fd_waits, memory_order_relaxed);
 	atomic_store_explicit(&p->live, h->live, memory_order_relaxed);
-	struct gs_pub_header *hd = gs__pub;
 	if (!hd)
 		return;
 	if (atomic_load_explicit(&hd->inspectors, memory_order_relaxed) &&
@@ -434,7 +431,7 @@ void gs__pub_deadline(struct gs_thread *t, const struct gs_deadline *d)
 	} else { /* another clock: when it comes, on the monotonic one */
 		struct timespec left;
 		gs_deadline_left(d, &left);
-		until = mono_ns() + (uint64_t)left.tv_sec * 1000000000ULL + (uint64_t)left.tv_nsec;
+		until = gs__mono_ns() + (uint64_t)left.tv_sec * 1000000000ULL + (uint64_t)left.tv_nsec;
 	}
 	atomic_store_explicit(&t->pub->wait_until_ns, until, memory_order_relaxed);
 }

@@ -165,9 +165,7 @@ uint64_t gs_block_warn_ns;
 void gs__block_check(struct gs_thread *prev)
 {
 	struct gs_hub *h = prev->hub;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	uint64_t now = gs__mono_ns();
 	if (h->ran_since && now - h->ran_since > gs_block_warn_ns && !(prev->flags & GS_TF_HUB) &&
 	    h->live > 1) { /* alone on its hub, it kept nobody waiting */
 		char buf[200];

@@ -26,13 +26,6 @@
 #include "rawsys.h"
 #include "trace_json.h"
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static struct gs_pub_event *ring_of(struct gs_hub *h)
 {
 	return (struct gs_pub_event *)((char *)gs__pub + gs__pub->rings_offset) +
@@ -43,7 +36,7 @@ void gs__pub_switch_watched(struct gs_hub *h, struct gs_thread *prev, struct gs_
 			    unsigned reason)
 {
 	struct gs_pub_hub *p = h->pub;
-	uint64_t now = mono_ns();
+	uint64_t now = gs__mono_ns();
 	uint64_t since = atomic_load_explicit(&p->running_since_ns, memory_order_relaxed);
 	if (since && now > since) {
 		uint64_t ran = now - since;
