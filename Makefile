@@ -35,7 +35,8 @@ HEADERS  := $(wildcard scheduler/*.h preload/*.h)
 
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
-PROG_SRC  := $(wildcard tests/programs/*.c)
+# tls_dso.c is not a program: the library tls_vars dlopens (rule below).
+PROG_SRC  := $(filter-out tests/programs/tls_dso.c,$(wildcard tests/programs/*.c))
 PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)) \
              $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(PROG_CXX))
@@ -102,6 +103,13 @@ $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h
 $(BUILD)/tests/programs/%: tests/programs/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -O1 -g -std=gnu++20 -Wall -pthread -o $@ $<
+
+# A library with __thread variables (default TLS model: dynamic TLS through
+# the DTV) that tls_vars dlopens from its own directory at run time.
+$(BUILD)/tests/programs/libtls_dso.so: tests/programs/tls_dso.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -fPIC -shared -o $@ $<
+$(BUILD)/tests/programs/tls_vars: $(BUILD)/tests/programs/libtls_dso.so
 
 $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)

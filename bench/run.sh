@@ -100,6 +100,7 @@ run_bench() {
     shim)   pre=("$ENV" "LD_PRELOAD=$LIB") ;;
     nopub)  pre=("$ENV" "LD_PRELOAD=$NOPUB_LIB") ;;          # inspector compiled out
     traced) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TRACE=/dev/null") ;;
+    notls)  pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TLS=0") ;;   # TLS shared per OS thread
     *)      pre=("$ENV" -u LD_PRELOAD) ;;
     esac
     RESULT=""
@@ -214,11 +215,38 @@ inspector_cost() {
 }
 inspector_cost
 
+# ------------------------------------------------ TLS per green thread
+# pingpong and create_join with each green thread's own TLS and TCB (the
+# default: "shim") and with GREENSHIM_TLS=0 (every green thread of an OS
+# thread shares its TLS: "notls"), alternated run by run.
+declare -A TLSV=()
+tls_cost() {
+    local name mode i n
+    for name in pingpong create_join; do
+        n=$(ops_for "$RUN_S" "${VAL[$name,shim]:-100}" 100000 100000000)
+        local -A vals=()
+        progress "TLS on/off: $name x $REPS per variant, N=$n"
+        for ((i = 1; i <= REPS; i++)); do
+            for mode in shim notls; do
+                if run_bench $mode "$MICRO_TIMEOUT" "tls.$name.$mode.$i" 0 "$BIN/$name" "$n"; then
+                    vals[$mode]+="$(field "$RESULT" ns_per_op) "
+                fi
+            done
+        done
+        for mode in shim notls; do
+            TLSV[$name,$mode]=FAIL
+            [ -n "${vals[$mode]:-}" ] && TLSV[$name,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+        done
+        unset vals
+    done
+}
+tls_cost
+
 # -------------------------------------------------------------- sleepers
 # sleepers N: VAL[sN.{done,seconds,threads,rss},mode]
 sleepers() {
     local n=$1 mode
-    for mode in native shim; do
+    for mode in native shim ${SLEEPERS_MODES_EXTRA:-}; do
         progress "sleepers $n ($mode)"
         local k
         for k in done seconds threads rss; do VAL[s$n.$k,$mode]=FAIL; done
@@ -236,7 +264,7 @@ sleepers() {
 }
 
 sleepers $SLEEPERS_BASE
-sleepers $SLEEPERS_BIG
+SLEEPERS_MODES_EXTRA=notls sleepers $SLEEPERS_BIG
 
 # -------------------------------------------------------------- start-up
 # VAL[st_true,mode], VAL[st_sh,mode]: microseconds per exec.  Every command
@@ -459,6 +487,24 @@ else
     echo "  FAIL: nopub=${INSP[nopub]} shim=${INSP[shim]} traced=${INSP[traced]}"
     FAILED=1
 fi
+
+# ---------------------------------------------------- TLS on / off table
+echo
+echo "TLS per green thread (default) beside GREENSHIM_TLS=0 (shared per OS thread), same run:"
+printf '  %-40s %12s %12s %12s\n' "" "native" "own TLS" "shared TLS"
+printf '  %-40s %12s %12s %12s\n' "pingpong round trip (ns)" "$(fmt "${VAL[pingpong,native]}")" \
+    "$(fmt "${TLSV[pingpong,shim]}")" "$(fmt "${TLSV[pingpong,notls]}")"
+printf '  %-40s %12s %12s %12s\n' "create+join (ns)" "$(fmt "${VAL[create_join,native]}")" \
+    "$(fmt "${TLSV[create_join,shim]}")" "$(fmt "${TLSV[create_join,notls]}")"
+s=$SLEEPERS_BIG
+printf '  %-40s %12s %12s %12s\n' "sleepers ${s}: elapsed (s)" "${VAL[s$s.seconds,native]}" \
+    "${VAL[s$s.seconds,shim]}" "${VAL[s$s.seconds,notls]}"
+printf '  %-40s %12s %12s %12s\n' "sleepers ${s}: peak RSS (MiB)" "${VAL[s$s.rss,native]}" \
+    "${VAL[s$s.rss,shim]}" "${VAL[s$s.rss,notls]}"
+per_thread() { isnum "$1" && awk -v m="$1" -v n="$s" 'BEGIN { printf "%.1f", m * 1024 / n }' || echo "-"; }
+printf '  %-40s %12s %12s %12s\n' "sleepers ${s}: KiB per thread" "-" \
+    "$(per_thread "${VAL[s$s.rss,shim]}")" "$(per_thread "${VAL[s$s.rss,notls]}")"
+echo "  (natively the ${s} sleepers stop at the kernel's thread limit: their figures are not comparable)"
 
 # ------------------------------------------------ HTTP keep-alive (http.sh)
 # bench/http.sh prints a second table: a thread-per-connection HTTP/1.1

@@ -8,6 +8,7 @@
 /* -1 until gs_init() ran, then 0 (opted out) or 1. */
 struct gs_config {
 	int time, socket, os, select, thread;
+	int tls; /* GREENSHIM_TLS: each green thread its own TLS (scheduler/tls.c) */
 };
 extern struct gs_config gs_cfg;
 

@@ -15,7 +15,7 @@
 #include "real.h"
 
 struct gs_real_table gs_real;
-struct gs_config gs_cfg = { -1, -1, -1, -1, -1 };
+struct gs_config gs_cfg = { -1, -1, -1, -1, -1, -1 };
 int gs_tpool_threads;
 static _Atomic int init_state; /* 0: not yet, 1: running, 2: done */
 
@@ -43,7 +43,7 @@ struct flag {
 
 static const struct flag flags[] = {
 	{ "TIME", &gs_cfg.time },     { "SOCKET", &gs_cfg.socket }, { "OS", &gs_cfg.os },
-	{ "SELECT", &gs_cfg.select }, { "THREAD", &gs_cfg.thread },
+	{ "SELECT", &gs_cfg.select }, { "THREAD", &gs_cfg.thread }, { "TLS", &gs_cfg.tls },
 };
 
 /* Every GREENSHIM_ variable is checked: a subsystem flag takes 0 or 1,
@@ -116,6 +116,9 @@ static void read_environment(void)
 	}
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
 		atomic_store((_Atomic int *)flags[i].value, values[i]);
+	/* Green threads get TLS of their own unless GREENSHIM_TLS=0 (there
+	 * are no green threads to give it to with GREENSHIM_THREAD=0). */
+	gs_tls_request = gs_cfg.tls > 0 && gs_cfg.thread > 0;
 }
 
 void gs_init(void)

@@ -166,6 +166,17 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(void, flockfile, (FILE *), NULL)                                                       \
+	X(void, funlockfile, (FILE *), NULL)                                                     \
+	X(int, vfprintf, (FILE *, const char *, va_list), NULL)                                  \
+	X(int, __vfprintf_chk, (FILE *, int, const char *, va_list), NULL)                       \
+	X(int, fputs, (const char *, FILE *), NULL)                                              \
+	X(int, puts, (const char *), NULL)                                                       \
+	X(int, fputc, (int, FILE *), NULL)                                                       \
+	X(int, putc, (int, FILE *), NULL)                                                        \
+	X(int, putchar, (int), NULL)                                                             \
+	X(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)                          \
+	X(int, fflush, (FILE *), NULL)                                                           \
 	X(char *, fgets, (char *, int, FILE *), NULL)                                            \
 	X(char *, fgets_unlocked, (char *, int, FILE *), NULL)                                   \
 	X(int, fgetc, (FILE *), NULL)                                                            \

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "filelock.h"
 #include "io.h"
 #include "real.h"
 
@@ -146,6 +147,7 @@ static int fill(FILE *f, int delim, size_t want)
 
 GS_EXPORT char *fgets(char *s, int n, FILE *f)
 {
+	gs_file_wait(f);
 	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
 	return GS_REAL(fgets)(s, n, f);
@@ -153,6 +155,7 @@ GS_EXPORT char *fgets(char *s, int n, FILE *f)
 
 GS_EXPORT int fgetc(FILE *f)
 {
+	gs_file_wait(f);
 	if (wait_readable(f))
 		return EOF;
 	return GS_REAL(fgetc)(f);
@@ -160,6 +163,7 @@ GS_EXPORT int fgetc(FILE *f)
 
 GS_EXPORT int getc(FILE *f)
 {
+	gs_file_wait(f);
 	if (wait_readable(f))
 		return EOF;
 	return GS_REAL(getc)(f);
@@ -167,6 +171,7 @@ GS_EXPORT int getc(FILE *f)
 
 GS_EXPORT int getchar(void)
 {
+	gs_file_wait(stdin);
 	if (wait_readable(stdin))
 		return EOF;
 	return GS_REAL(getchar)();
@@ -180,6 +185,7 @@ static size_t fread_want(size_t size, size_t n)
 
 GS_EXPORT size_t fread(void *p, size_t size, size_t n, FILE *f)
 {
+	gs_file_wait(f);
 	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
 	return GS_REAL(fread)(p, size, n, f);
@@ -187,6 +193,7 @@ GS_EXPORT size_t fread(void *p, size_t size, size_t n, FILE *f)
 
 GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 {
+	gs_file_wait(f);
 	if (fill(f, delim & 0xff, SIZE_MAX))
 		return -1;
 	return GS_REAL(getdelim)(line, n, delim, f);
@@ -195,6 +202,7 @@ GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 /* <bits/stdio.h> turns getline into __getdelim when optimising. */
 GS_EXPORT ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f)
 {
+	gs_file_wait(f);
 	if (fill(f, delim & 0xff, SIZE_MAX))
 		return -1;
 	return GS_REAL(__getdelim)(line, n, delim, f);
@@ -202,6 +210,7 @@ GS_EXPORT ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f)
 
 GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
 {
+	gs_file_wait(f);
 	if (fill(f, '\n', SIZE_MAX))
 		return -1;
 	return GS_REAL(getline)(line, n, f);
@@ -228,6 +237,7 @@ GS_EXPORT size_t fread_unlocked(void *p, size_t size, size_t n, FILE *f)
 	GS_EXPORT int tag##_v(FILE *f, const char *fmt, va_list ap) __asm__(vsym);              \
 	GS_EXPORT int tag##_v(FILE *f, const char *fmt, va_list ap)                              \
 	{                                                                                        \
+		gs_file_wait(f);                                                                 \
 		if (wait_readable(f))                                                            \
 			return EOF;                                                              \
 		return GS_REAL(real_v)(f, fmt, ap);                                               \

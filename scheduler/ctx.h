@@ -24,6 +24,10 @@ struct gs_ctx {
  * other context switches back to *from. */
 void gs__ctx_switch(struct gs_ctx *from, struct gs_ctx *to);
 
+/* The same, installing tp as the thread pointer on the way (x86_64 with
+ * wrfsbase only; see tls.c). */
+void gs__ctx_switch_fs(struct gs_ctx *from, struct gs_ctx *to, void *tp);
+
 /* Prepare *ctx so that switching to it runs fn(arg) on the stack whose
  * highest address is stack_top (of stack_size bytes).  fn must never
  * return: a green thread leaves by switching away for good. */

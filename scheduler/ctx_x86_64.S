@@ -25,12 +25,24 @@
  */
 	.text
 
+/* gs__ctx_switch_fs(from, to, tp) (rdi, rsi, rdx) also installs tp as
+ * the %fs base with wrfsbase (only called where tls.c found
+ * HWCAP2_FSGSBASE), in the instruction before the stack pointer moves: no
+ * C code runs with one context's stack and the other's TCB, and a signal
+ * taken between the two runs on a valid TCB (the incoming one) below the
+ * outgoing context's saved frame.  gs__ctx_switch is the same with tp 0:
+ * %fs untouched. */
 	.globl	gs__ctx_switch
 	.hidden	gs__ctx_switch
 	.type	gs__ctx_switch, @function
+	.globl	gs__ctx_switch_fs
+	.hidden	gs__ctx_switch_fs
+	.type	gs__ctx_switch_fs, @function
 	.p2align 4
 gs__ctx_switch:
 	.cfi_startproc
+	xorl	%edx, %edx
+gs__ctx_switch_fs:
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -43,7 +55,10 @@ gs__ctx_switch:
 	movl	(%rsp), %r8d		/* keep ours to compare: the loads are slow */
 	movzwl	4(%rsp), %r9d
 	movq	%rsp, (%rdi)		/* from->sp */
-	movq	(%rsi), %rsp		/* to->sp */
+	testq	%rdx, %rdx
+	jz	3f
+	wrfsbase %rdx
+3:	movq	(%rsi), %rsp		/* to->sp */
 	cmpl	(%rsp), %r8d
 	je	1f
 	ldmxcsr	(%rsp)
@@ -60,6 +75,7 @@ gs__ctx_switch:
 	ret
 	.cfi_endproc
 	.size	gs__ctx_switch, .-gs__ctx_switch
+	.size	gs__ctx_switch_fs, .-gs__ctx_switch_fs
 
 /* Builds the frame above so that the first switch to ctx "returns" into the
  * trampoline with fn in r13 and arg in r12.  The frame sits 80 bytes below

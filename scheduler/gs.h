@@ -318,6 +318,17 @@ int gs_key_delete(unsigned key);
 void *gs_key_get(unsigned key);
 int gs_key_set(unsigned key, const void *value);
 
+/* 1 (the preload's default, GREENSHIM_TLS): green threads get
+ * thread-local storage and a thread control block of their own, when the
+ * first hub is made; 0 (the scheduler's default): the contexts of an OS
+ * thread share its TLS.  Read once. */
+extern int gs_tls_request;
+/* 1 when green threads have TLS of their own (decided with the first hub). */
+int gs_tls_per_thread(void);
+/* The process has (or may have) a second real thread now: the shim made
+ * one with glibc's pthread_create. */
+void gs_tls_real_thread_made(void);
+
 /* ---- diagnostics ---------------------------------------------------- */
 
 /* GREENSHIM_DEADLOCK: what the hub does when no thread can ever wake. */

@@ -176,6 +176,8 @@ void gs__release_dead_slow(struct gs_hub *h)
 	struct gs_thread *d = h->dead;
 	h->dead = NULL;
 	gs__stack_free(&d->stack);
+	gs__tls_release(d->tcb);
+	d->tcb = NULL;
 	gs_spin_lock(&d->exit_lock);
 	int detached = d->flags & GS_TF_DETACHED;
 	d->released = 1; /* joiners wait for this before freeing d */
@@ -196,22 +198,51 @@ static void check_stack(struct gs_thread *t)
 	}
 }
 
+/* Saves the running context into *from and resumes next's.  With a TCB
+ * per context, next's TCB is installed on the way (tls.h's invariant: a
+ * context always resumes on its own TCB). */
+static inline void ctx_switch(struct gs_ctx *from, struct gs_thread *next)
+{
+	if (gs__tls_on) {
+#if defined(__x86_64__) && !defined(GS_CTX_UCONTEXT)
+		if (gs_likely(gs__tls_fsgsbase)) {
+			gs__ctx_switch_fs(from, &next->ctx, next->tcb);
+			return;
+		}
+#endif
+		gs__tp_set(next->tcb);
+	}
+	gs__ctx_switch(from, &next->ctx);
+}
+
+/* With shared TLS, the per-OS-thread "current" names the incoming
+ * context; with a TCB per context each TCB names its own for good. */
+static inline void set_current(struct gs_thread *next)
+{
+	if (!gs__tls_on) {
+		gs__os_current = next;
+		gs__current_id = next->id;
+	}
+}
+
 static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 {
 	gs__pub_switch(prev->hub, prev, next, prev->state == GS_T_READY ? GS_PW_YIELD : GS_PW_NONE);
 	int *errno_p = prev->hub->errno_p;
-	prev->saved_errno = *errno_p;
+	int shared = !gs__tls_on; /* errno is the OS thread's: keep each thread's */
+	if (shared)
+		prev->saved_errno = *errno_p;
 	if (gs_unlikely(gs_block_warn_ns))
 		gs__block_check(prev);
-	gs__os_current = next;
-	gs__current_id = next->id;
+	set_current(next);
 	next->state = GS_T_RUNNING;
 	if (gs_unlikely(prev->sigmask != next->sigmask))
 		gs__set_os_mask(next->sigmask);
-	gs__ctx_switch(&prev->ctx, &next->ctx);
+	ctx_switch(&prev->ctx, next);
 	/* Resumed: we are prev again. */
 	gs__release_dead(prev->hub);
-	*errno_p = prev->saved_errno;
+	if (shared)
+		*errno_p = prev->saved_errno;
 	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask))
 		gs__deliver_pending(prev);
 }
@@ -267,12 +298,11 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	h->dead = self;
 	struct gs_thread *next = pick_next(h);
 	gs__pub_switch(h, self, next, GS_PW_EXIT);
-	gs__os_current = next;
-	gs__current_id = next->id;
+	set_current(next);
 	next->state = GS_T_RUNNING;
 	if (self->sigmask != next->sigmask)
 		gs__set_os_mask(next->sigmask);
-	gs__ctx_switch(&scratch, &next->ctx);
+	ctx_switch(&scratch, next);
 	__builtin_unreachable();
 }
 
@@ -397,9 +427,11 @@ static void remote_cb(struct ev_loop *loop, ev_async *w, int revents)
 static void hub_main(void *arg)
 {
 	struct gs_hub *h = arg;
+	gs__tls_context_start();
 	for (;;) {
 		gs__release_dead(h);
 		gs__pub_hub_poll(h);
+		gs__tls_check_threads(h);
 		h->since_poll = 0;
 		gs__trace_poll(h);
 		gs__deliver_signals(h);
@@ -464,6 +496,17 @@ static struct gs_hub *hub_create(void)
 		     h->sched.stack.size, hub_main, h);
 	root->hub = h;
 	h->root = root;
+	gs__tls_init();
+	if (gs__tls_on) {
+		/* The root keeps the OS thread's TCB; the hub's context gets
+		 * one of its own (libev's errno, signal handlers run there). */
+		root->tcb = gs__tp_get();
+		h->sched.tcb = gs__tls_new(&h->sched, h);
+		if (!h->sched.tcb) {
+			gs_warn("greenshim: no memory for a hub's thread control block");
+			abort();
+		}
+	}
 	gs__pub_hub_new(h);
 	gs__pub_thread_release(root); /* a dummy until now */
 	gs__pub_thread_new(root, 1);
@@ -484,5 +527,6 @@ static void hub_destroy(struct gs_hub *h)
 	ev_async_stop(h->loop, &h->remote_wake);
 	ev_loop_destroy(h->loop);
 	gs__stack_free(&h->sched.stack);
+	gs__tls_release(h->sched.tcb);
 	free(h);
 }

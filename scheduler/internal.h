@@ -8,6 +8,7 @@
 #include "ctx.h"
 #include "gs.h"
 #include "stack.h"
+#include "tls.h"
 
 #define GS_THREAD_MAGIC 0x6d6968736e656572ULL /* "reenshim" */
 
@@ -68,7 +69,9 @@ struct gs_thread {
 	int id;                        /* owner id, see gs_thread_id */
 	int pub_id;                    /* id as published: 0 for a hub's own context */
 	struct gs_pub_thread *pub;     /* its published slot (publish.c); never NULL once made */
-	int saved_errno;               /* errno while switched out */
+	int saved_errno;               /* errno while switched out (shared TLS only) */
+	void *tcb;                     /* its thread control block (tls.c); NULL while
+					* the contexts of an OS thread share one */
 	struct gs_stack stack;         /* its stack (empty for roots) */
 	void *(*start)(void *);        /* start routine and its argument */
 	void *arg;
@@ -134,6 +137,7 @@ struct gs_hub {
 	unsigned armed;                /* threads waiting with a deadline */
 	unsigned fd_waits;             /* threads waiting for an fd */
 	int deadlock_reported;         /* the report is printed once */
+	int tls_multi;                 /* its TCBs say "multiple threads" (tls.c) */
 	uint64_t ran_since;            /* GREENSHIM_BLOCK_WARN_MS: when the running
 					* context was switched in (ns, monotonic) */
 	/* precise.c: a timerfd armed at the earliest deadline (or one of the
@@ -149,7 +153,6 @@ struct gs_hub {
  * The running context is gs__os_current (gs.h), NULL before first use. */
 struct gs_os {
 	struct gs_hub *hub;            /* NULL until something parks here */
-	_Atomic int signal_pending;    /* a handler ran while current was running */
 };
 extern __thread struct gs_os gs__os __attribute__((tls_model("initial-exec")));
 

@@ -21,6 +21,7 @@ static void thread_entry(void *arg)
 	struct gs_thread *t = arg;
 	jmp_buf end; /* where unwinding ends (unwind.c) */
 	gs__release_dead(t->hub); /* first run: like a resume */
+	gs__tls_context_start();
 	errno = 0;
 	t->exit_jb = &end;
 	if (setjmp(end) == 0) {
@@ -36,6 +37,13 @@ static void thread_entry(void *arg)
 _Noreturn void gs__exit_os_thread(void *retval)
 {
 	void (*real_exit)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
+	/* glibc ends the OS thread through its own TCB (the unwind buffer its
+	 * thread start set, the kernel's tid word): a green thread that is the
+	 * last one goes back to it first.  The unwinding then walks the green
+	 * stack, as it always did, up to the trampoline's end of stack. */
+	struct gs_hub *h = gs__os.hub;
+	if (gs__tls_on && h && h->root->tcb && gs__tp_get() != h->root->tcb)
+		gs__tp_set(h->root->tcb);
 	real_exit(retval);
 	abort();
 }
@@ -60,6 +68,11 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	t->hub = h;
 	t->id = gs__next_id();
 	t->pub_id = t->id;
+	if (gs__tls_on && !(t->tcb = gs__tls_new(t, h))) {
+		gs__stack_free(&t->stack);
+		free(t);
+		return -EAGAIN;
+	}
 	t->start = fn;
 	t->arg = arg;
 	t->flags = (a->detached ? GS_TF_DETACHED : 0) | (a->c11 ? GS_TF_C11 : 0);
@@ -91,6 +104,7 @@ _Noreturn void gs_thread_exit(void *retval)
 {
 	struct gs_thread *self = gs_self();
 	self->retval = retval;
+	gs__tls_thread_exit(self); /* thread_local destructors first, as glibc */
 	gs__tsd_run_destructors(self);
 	gs__tsd_free(self);
 

@@ -1,7 +1,7 @@
 /* `greenshim run`: run a program with its threads greened.
  *
  *   greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os]
- *                 [--no-select] [--lib PATH] -- CMD [ARGS...]
+ *                 [--no-select] [--no-tls] [--lib PATH] -- CMD [ARGS...]
  *
  * Sets LD_PRELOAD to libgreenshim.so (by default the one next to this
  * executable, else ../lib/libgreenshim.so for an installed copy) and the
@@ -15,13 +15,13 @@
 
 #include "tool.h"
 
-static const char *const subsystems[] = { "time", "thread", "socket", "os", "select" };
+static const char *const subsystems[] = { "time", "thread", "socket", "os", "select", "tls" };
 #define NSUB (sizeof subsystems / sizeof subsystems[0])
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os] "
-		   "[--no-select] [--lib PATH] -- CMD [ARGS...]\n");
+		   "[--no-select] [--no-tls] [--lib PATH] -- CMD [ARGS...]\n");
 }
 
 /* The library beside this executable, or in ../lib when installed. */

@@ -1,0 +1,194 @@
+/* stdio's FILE locks between green threads (thread subsystem, with TLS
+ * per green thread).
+ *
+ * glibc's FILE lock (_IO_lock_t: a futex word, a count and the owning
+ * TCB) is recursive by TCB.  With a TCB per green thread, a green thread
+ * that holds a FILE across a greened call (flockfile, then sleep or
+ * write to a socket, then funlockfile) leaves the lock taken while others
+ * run; another green thread's printf to that FILE would find it taken and
+ * block the OS thread in glibc's internal futex wait: every green thread
+ * stops, the holder never runs again, and the process hangs where a
+ * native one would just wait its turn.
+ *
+ * So each stdio entry point below first waits, parked, while another
+ * thread holds the FILE; then the real call takes the lock at once.  A
+ * holder that is a green thread wakes the waiters from funlockfile (the
+ * only way a lock held across a switch is let go); one that is another
+ * OS thread lets go inside libc, unseen, so the wait also ends every
+ * millisecond to look again.  With shared TLS every green thread of an
+ * OS thread is the same owner to glibc and nothing waits (as before).
+ *
+ * Where a real call still finds the FILE taken (a FILE entry point not
+ * listed here, e.g. fseek, or a lock taken between the check and the
+ * call by another OS thread), it blocks as glibc does. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "config.h"
+#include "filelock.h"
+#include "real.h"
+
+#undef putc
+#undef putchar
+#undef fputc
+
+/* glibc's _IO_lock_t (sysdeps/nptl/stdio-lock.h) and _IO_USER_LOCK. */
+struct io_lock {
+	_Atomic int lock;
+	int cnt;
+	void *owner;
+};
+#define F_USER_LOCK 0x8000
+
+static inline struct io_lock *lock_of(FILE *f)
+{
+	if (!f || (f->_flags & F_USER_LOCK) || !f->_lock)
+		return NULL;
+	return (struct io_lock *)f->_lock;
+}
+
+/* The TCB glibc records as a FILE's owner: THREAD_SELF, header.self. */
+static inline void *tcb_self(void)
+{
+#if defined(__x86_64__)
+	void *self;
+	__asm__("movq %%fs:16, %0" : "=r"(self));
+	return self;
+#else
+	return __builtin_thread_pointer();
+#endif
+}
+
+/* Parks the caller while another thread holds f's lock. */
+void gs_file_wait(FILE *f)
+{
+	struct io_lock *lk = lock_of(f);
+	if (!lk || !gs_tls_per_thread() || !gs_thread_on())
+		return;
+	void *self = tcb_self();
+	for (;;) {
+		int v = atomic_load_explicit(&lk->lock, memory_order_acquire);
+		if (v == 0 || lk->owner == self || !gs_can_park())
+			return;
+		struct gs_deadline d;
+		gs_deadline_in(&d, &(struct timespec){ .tv_nsec = 1000000 });
+		gs_futex_wait(&lk->lock, v, ~0u, &d, GS_INTR_NEVER);
+	}
+}
+
+GS_EXPORT void flockfile(FILE *f)
+{
+	gs_file_wait(f);
+	GS_REAL(flockfile)(f);
+}
+
+GS_EXPORT void funlockfile(FILE *f)
+{
+	GS_REAL(funlockfile)(f);
+	struct io_lock *lk = lock_of(f);
+	if (lk && gs_tls_per_thread() && atomic_load_explicit(&lk->lock, memory_order_relaxed) == 0)
+		gs_futex_wake(&lk->lock, 1 << 30, ~0u);
+}
+
+/* Output: each waits for the FILE, then is the real call. */
+GS_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	gs_file_wait(f);
+	return GS_REAL(vfprintf)(f, fmt, ap);
+}
+
+GS_EXPORT int vprintf(const char *fmt, va_list ap)
+{
+	return vfprintf(stdout, fmt, ap);
+}
+
+GS_EXPORT int fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfprintf(f, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* _FORTIFY_SOURCE builds call these instead. */
+GS_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+{
+	gs_file_wait(f);
+	return GS_REAL(__vfprintf_chk)(f, flag, fmt, ap);
+}
+
+GS_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{
+	return __vfprintf_chk(stdout, flag, fmt, ap);
+}
+
+GS_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = __vfprintf_chk(f, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int __printf_chk(int flag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = __vfprintf_chk(stdout, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int fputs(const char *s, FILE *f)
+{
+	gs_file_wait(f);
+	return GS_REAL(fputs)(s, f);
+}
+
+GS_EXPORT int puts(const char *s)
+{
+	gs_file_wait(stdout);
+	return GS_REAL(puts)(s);
+}
+
+GS_EXPORT int fputc(int c, FILE *f)
+{
+	gs_file_wait(f);
+	return GS_REAL(fputc)(c, f);
+}
+
+GS_EXPORT int putc(int c, FILE *f)
+{
+	gs_file_wait(f);
+	return GS_REAL(putc)(c, f);
+}
+
+GS_EXPORT int putchar(int c)
+{
+	gs_file_wait(stdout);
+	return GS_REAL(putchar)(c);
+}
+
+GS_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+	gs_file_wait(f);
+	return GS_REAL(fwrite)(p, size, n, f);
+}
+
+GS_EXPORT int fflush(FILE *f)
+{
+	gs_file_wait(f); /* fflush(NULL) locks each FILE in turn: not covered */
+	return GS_REAL(fflush)(f);
+}

@@ -1,0 +1,479 @@
+/* Thread-local storage per green thread.
+ *
+ * On x86_64 glibc puts the thread control block at the thread pointer
+ * (%fs base): struct pthread, whose first part is tcbhead_t (self, dtv,
+ * stack guard at %fs:0x28, pointer guard at %fs:0x30, ...), with the
+ * static TLS blocks of the initially loaded modules just below it.  Every
+ * green context (green threads and each hub's own context) gets such a
+ * block of its own, made by glibc's loader (_dl_allocate_tls: the DTV,
+ * .tdata copied, .tbss zeroed) in memory we pool, and the thread pointer
+ * is switched with the stack.  So __thread and thread_local of every
+ * module, errno, the locale of uselocale, strerror's buffers, dlerror,
+ * the resolver's _res and malloc's per-thread cache are per green thread.
+ *
+ * What a green TCB holds (every field glibc, libgcc or compiled code may
+ * read while the thread runs):
+ *   header.tcb, header.self   the TCB itself
+ *   header.dtv                its own DTV (glibc's, grown by __tls_get_addr)
+ *   multiple_threads, sysinfo, stack and pointer guards, feature_1 (CET)
+ *                             the OS thread's: code compiled against one
+ *                             canary or mangled pointer sees the same value
+ *   tid                       the OS thread's kernel tid: glibc's internal
+ *                             recursive locks (the loader's) compare tids,
+ *                             and every green thread of an OS thread is, to
+ *                             the kernel, that thread (gettid() says so too)
+ *   list                      linked to itself: fork's child unlinks it
+ *   robust_head               an empty robust list (glibc's pshared robust
+ *                             mutexes link into it)
+ *   rseq_area.cpu_id          RSEQ_CPU_ID_REGISTRATION_FAILED: the kernel
+ *                             updates only the OS thread's own area, so
+ *                             sched_getcpu() asks the kernel instead
+ *   stackblock, _size, guard  the green stack (glibc's alloca limits)
+ *   __resp                    the TCB's own struct __res_state
+ * The last two need glibc 2.36's private layout, used only when glibc's
+ * own descriptors (_thread_db_*, as libthread_db reads them) and
+ * __rseq_offset match it; the rest comes from those descriptors.
+ *
+ * The shim's own TLS (gs__os, gs__os_current, gs__current_id) is per
+ * context too: each TCB is given its values when it is made (its thread,
+ * its hub), and they never change while the context lives.
+ *
+ * Pooling: an ended thread's TCB goes back to a pool; reuse frees its
+ * dynamic TLS and re-runs glibc's initialisation of the static blocks
+ * (what glibc's own stack cache does).  malloc's per-thread cache
+ * (tcache) lives in libc's TLS: its pointer is found once, at start, by
+ * watching which word of a fresh block a malloc/free pair sets (checked
+ * against the cache's layout), and is carried over on reuse, so the cache
+ * of an ended thread is not leaked but handed to the next one.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <errno.h>
+#include <bits/types/res_state.h> /* not resolv.h: its macros clash with libev's */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+/* After ev.h (in internal.h): elf.h, which these include, defines EV_NONE. */
+#include <link.h>
+#include <sys/auxv.h>
+#include "rawsys.h"
+#include "tls.h"
+#include "valgrind_hooks.h"
+
+#if defined(__has_include) && __has_include(<valgrind/valgrind.h>)
+#define GS_ON_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define GS_ON_VALGRIND() 0
+#endif
+
+int gs__tls_on;
+int gs__tls_fsgsbase;
+int gs_tls_request;
+
+int gs_tls_per_thread(void)
+{
+	return gs__tls_on;
+}
+
+void gs_tls_real_thread_made(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (h)
+		gs__tls_check_threads(h);
+}
+
+#if defined(__x86_64__)
+
+#include <asm/prctl.h>
+
+/* tcbhead_t (sysdeps/x86_64/nptl/tls.h): an ABI that compilers and
+ * sanitizers depend on, so fixed. */
+#define TCB_TCB 0
+#define TCB_DTV 8
+#define TCB_SELF 16
+#define TCB_MULTIPLE_THREADS 24
+#define TCB_GSCOPE 28
+#define TCB_SYSINFO 32
+#define TCB_STACK_GUARD 40
+#define TCB_POINTER_GUARD 48
+#define TCB_FEATURE_1 72
+
+void *gs__tp_get(void)
+{
+	void *tp;
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+void gs__tp_set(void *tp)
+{
+	if (gs__tls_fsgsbase)
+		__asm__ volatile("wrfsbase %0" ::"r"(tp) : "memory");
+	else
+		gs__sys(SYS_arch_prctl, ARCH_SET_FS, (long)tp, 0, 0, 0, 0);
+}
+
+/* A glibc descriptor for libthread_db: {bits, count, offset}. */
+static long db_offset(const char *name)
+{
+	const uint32_t *d = dlsym(RTLD_DEFAULT, name);
+	return d ? (long)d[2] : -1;
+}
+
+static void *(*dl_allocate_tls)(void *);
+static void *(*dl_allocate_tls_init)(void *, _Bool);
+static void (*call_tls_dtors)(void);
+static void (*ctype_init)(void);
+
+static size_t block_size;     /* static TLS + TCB, a multiple of block_align */
+static size_t block_align;
+static size_t tcb_size;       /* sizeof(struct pthread) */
+static long off_tid, off_list, off_robust;
+static long off_stackblock = -1, off_res = -1; /* glibc 2.36's layout only */
+static long off_rseq = -1;
+static ptrdiff_t tp_resp;     /* __resp from the thread pointer; 0: unknown */
+static ptrdiff_t tp_tcache;   /* malloc's tcache pointer; 0: not found */
+#define GS_RES_INIT 0x00000001 /* resolv.h's RES_INIT: res_ninit ran */
+extern void __res_nclose(struct __res_state *);
+
+static ptrdiff_t tp_os, tp_current, tp_current_id; /* the shim's own TLS */
+
+static _Atomic int pool_lock;
+static void **pool;            /* ended threads' TCBs */
+static size_t pool_n, pool_cap;
+static char *chunk_next, *chunk_end; /* fresh blocks being carved */
+
+#define CHUNK_BLOCKS 256
+
+#define AT(tcb, off, type) (*(type *)((char *)(tcb) + (off)))
+
+/* Fresh, zeroed memory for one TCB (with the lock held); NULL if none. */
+static void *carve(void)
+{
+	if (chunk_next == chunk_end) {
+		size_t len = block_size * CHUNK_BLOCKS;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		chunk_next = p;
+		chunk_end = p + len;
+	}
+	char *b = chunk_next;
+	chunk_next += block_size;
+	return b + block_size - tcb_size;
+}
+
+/* Fills the fields of a TCB glibc's initialisation leaves to its thread
+ * code (see the table at the top), copying from the OS thread's TCB. */
+static void fill_tcb(char *tcb, const char *os, const struct gs_stack *st)
+{
+	AT(tcb, TCB_TCB, void *) = tcb;
+	AT(tcb, TCB_SELF, void *) = tcb;
+	AT(tcb, TCB_MULTIPLE_THREADS, int) = AT(os, TCB_MULTIPLE_THREADS, int) || !__libc_single_threaded;
+	AT(tcb, TCB_GSCOPE, int) = 0;
+	AT(tcb, TCB_SYSINFO, uintptr_t) = AT(os, TCB_SYSINFO, uintptr_t);
+	AT(tcb, TCB_STACK_GUARD, uintptr_t) = AT(os, TCB_STACK_GUARD, uintptr_t);
+	AT(tcb, TCB_POINTER_GUARD, uintptr_t) = AT(os, TCB_POINTER_GUARD, uintptr_t);
+	AT(tcb, TCB_FEATURE_1, unsigned) = AT(os, TCB_FEATURE_1, unsigned);
+	AT(tcb, off_tid, int) = AT(os, off_tid, int);
+	void **list = (void **)(tcb + off_list);
+	list[0] = list[1] = list;
+	void **robust = (void **)(tcb + off_robust);
+	robust[0] = robust;                                  /* list: empty */
+	robust[1] = ((void *const *)(os + off_robust))[1];   /* futex_offset */
+	robust[2] = NULL;                                    /* list_op_pending */
+	if (off_rseq >= 0) {
+		AT(tcb, off_rseq, uint32_t) = 0;                 /* cpu_id_start */
+		AT(tcb, off_rseq + 4, int32_t) = -1;             /* cpu_id: not registered */
+	}
+	if (off_stackblock >= 0 && st) {
+		AT(tcb, off_stackblock, void *) = st->lo;
+		AT(tcb, off_stackblock + 8, size_t) = st->size;
+		AT(tcb, off_stackblock + 16, size_t) = st->guard;
+		AT(tcb, off_stackblock + 24, size_t) = st->guard;
+	}
+	if (tp_resp && off_res >= 0)
+		AT(tcb, tp_resp, void *) = tcb + off_res;
+}
+
+/* The shim's own per-context variables in tcb: they belong to t on hub h. */
+static void fill_shim(char *tcb, struct gs_thread *t, struct gs_hub *h)
+{
+	AT(tcb, tp_os, struct gs_os) = (struct gs_os){ .hub = h };
+	AT(tcb, tp_current, struct gs_thread *) = t;
+	AT(tcb, tp_current_id, int) = t->id;
+}
+
+/* Makes a pooled TCB new again: its dynamic TLS freed, its static blocks
+ * initialised anew; malloc's cache carried over. */
+static void renew(char *tcb)
+{
+	void *tcache = tp_tcache ? AT(tcb, tp_tcache, void *) : NULL;
+	struct dtv_entry {
+		union {
+			size_t counter;
+			void *val;
+		};
+		void *to_free;
+	} *dtv = AT(tcb, TCB_DTV, struct dtv_entry *);
+	size_t n = dtv[-1].counter;
+	for (size_t i = 0; i < n; i++)
+		free(dtv[1 + i].to_free);
+	memset(dtv, 0, (n + 1) * sizeof *dtv);
+	dl_allocate_tls_init(tcb, 1);
+	if (tp_tcache)
+		AT(tcb, tp_tcache, void *) = tcache;
+	if (off_res >= 0) {
+		struct __res_state *res = (struct __res_state *)(tcb + off_res);
+		if (res->options & GS_RES_INIT)
+			__res_nclose(res);
+		memset(res, 0, sizeof *res);
+	}
+}
+
+static void *tcb_get(void)
+{
+	gs_spin_lock(&pool_lock);
+	char *tcb = pool_n ? pool[--pool_n] : NULL;
+	int fresh = !tcb;
+	if (fresh)
+		tcb = carve();
+	gs_spin_unlock(&pool_lock);
+	if (!tcb)
+		return NULL;
+	if (fresh)
+		return dl_allocate_tls(tcb);
+	renew(tcb);
+	return tcb;
+}
+
+void gs__tls_release(void *tcb)
+{
+	if (!tcb)
+		return;
+	gs_spin_lock(&pool_lock);
+	if (pool_n == pool_cap) {
+		size_t cap = pool_cap ? pool_cap * 2 : 256;
+		void **p = realloc(pool, cap * sizeof *p);
+		if (!p) { /* keep it out of the pool: a leak, not a crash */
+			gs_spin_unlock(&pool_lock);
+			return;
+		}
+		pool = p;
+		pool_cap = cap;
+	}
+	pool[pool_n++] = tcb;
+	gs_spin_unlock(&pool_lock);
+}
+
+void *gs__tls_new(struct gs_thread *t, struct gs_hub *h)
+{
+	char *tcb = tcb_get();
+	if (!tcb)
+		return NULL;
+	fill_tcb(tcb, h->root->tcb, &t->stack);
+	fill_shim(tcb, t, h);
+	return tcb;
+}
+
+void gs__tls_context_start(void)
+{
+	/* glibc's thread start points the ctype tables (isspace, toupper) at
+	 * the locale's: in .tbss, they are NULL in a new block. */
+	if (gs__tls_on && ctype_init)
+		ctype_init();
+}
+
+void gs__tls_thread_exit(struct gs_thread *t)
+{
+	/* A root's thread_local objects are glibc's to destroy, when its OS
+	 * thread (or the process) ends. */
+	if (t->tcb && !(t->flags & GS_TF_ROOT) && call_tls_dtors)
+		call_tls_dtors();
+}
+
+void gs__tls_check_threads(struct gs_hub *h)
+{
+	if (gs_likely(h->tls_multi || __libc_single_threaded || !gs__tls_on))
+		return;
+	h->tls_multi = 1;
+	for (struct gs_thread *t = h->threads; t; t = t->hub_next)
+		if (t->tcb)
+			AT(t->tcb, TCB_MULTIPLE_THREADS, int) = 1;
+	if (h->sched.tcb)
+		AT(h->sched.tcb, TCB_MULTIPLE_THREADS, int) = 1;
+}
+
+/* libc's own TLS block in the calling thread, from its program header. */
+struct libc_block {
+	char *lo;
+	size_t size;
+};
+
+static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
+{
+	struct libc_block *b = arg;
+	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+	if (!name || strncmp(name, "/libc.so", 8) != 0)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
+			b->lo = info->dlpi_tls_data;
+			b->size = info->dlpi_phdr[i].p_memsz;
+			return 1;
+		}
+	return 0;
+}
+
+/* Finds where in libc's TLS malloc keeps its per-thread cache: run one
+ * malloc/free pair on a fresh TCB and look for the word that now points
+ * at a cache holding exactly that chunk (tcache_perthread_struct: 64
+ * uint16_t counts, then 64 list heads; 40 bytes fall in bin 1).  The
+ * probe's TCB stays in the pool, its cache with it. */
+static void probe_tcache(char *os_tp)
+{
+	struct libc_block b = { 0 };
+	dl_iterate_phdr(find_libc, &b);
+	if (!b.lo || b.size < 8 || b.size > 65536)
+		return;
+	ptrdiff_t lo = b.lo - os_tp;
+	char *tcb = tcb_get();
+	if (!tcb)
+		return;
+	fill_tcb(tcb, os_tp, NULL);
+	/* The probe's TCB is the OS thread's record for the instant it runs
+	 * (a signal handler may run on it). */
+	AT(tcb, tp_os, struct gs_os) = AT(os_tp, tp_os, struct gs_os);
+	AT(tcb, tp_current, struct gs_thread *) = AT(os_tp, tp_current, struct gs_thread *);
+	AT(tcb, tp_current_id, int) = AT(os_tp, tp_current_id, int);
+	size_t words = b.size / sizeof(void *);
+	void **blk = (void **)(tcb + lo);
+	void *before[words];
+	memcpy(before, blk, words * sizeof(void *));
+	void *(*volatile do_malloc)(size_t) = malloc;
+	void (*volatile do_free)(void *) = free;
+	gs__tp_set(tcb);
+	void *p = do_malloc(40);
+	do_free(p);
+	gs__tp_set(os_tp);
+	int found = 0;
+	ptrdiff_t at = 0;
+	for (size_t i = 0; i < words; i++) {
+		if (before[i] || !blk[i])
+			continue;
+		const unsigned char *c = blk[i];
+		uint16_t count;
+		void *head;
+		memcpy(&count, c + 2, sizeof count);
+		memcpy(&head, c + 128 + sizeof(void *), sizeof head);
+		if (count == 1 && head == p) {
+			found++;
+			at = lo + (ptrdiff_t)(i * sizeof(void *));
+		}
+	}
+	if (found == 1)
+		tp_tcache = at;
+	gs__tls_release(tcb);
+}
+
+/* glibc 2.36's struct pthread (checked against its descriptors). */
+#define GLIBC236_SIZEOF_PTHREAD 2368
+#define GLIBC236_TID 720
+#define GLIBC236_LIST 704
+#define GLIBC236_RSEQ 2336
+#define GLIBC236_STACKBLOCK 1680
+#define GLIBC236_RES 1720
+
+extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
+extern __attribute__((weak)) const unsigned int __rseq_size;
+
+static int layout(char *os_tp)
+{
+	const uint32_t *sz = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	void (*static_info)(size_t *, size_t *) =
+		(void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+	dl_allocate_tls = (void *(*)(void *))dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
+	dl_allocate_tls_init =
+		(void *(*)(void *, _Bool))dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
+	call_tls_dtors = (void (*)(void))dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
+	ctype_init = (void (*)(void))dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
+	off_tid = db_offset("_thread_db_pthread_tid");
+	off_list = db_offset("_thread_db_pthread_list");
+	if (!sz || !static_info || !dl_allocate_tls || !dl_allocate_tls_init || !ctype_init ||
+	    off_tid < 0 || off_list < 0)
+		return 0;
+	tcb_size = *sz;
+	size_t size, align;
+	static_info(&size, &align);
+	if (align < 64)
+		align = 64;
+	if (size < tcb_size || tcb_size < 704)
+		return 0;
+	block_align = align;
+	block_size = (size + align - 1) & ~(align - 1);
+	/* The robust list head follows tid and robust_prev; the OS thread's
+	 * futex_offset tells that we found it: glibc sets it to the distance
+	 * from a mutex's list link to its lock word. */
+	off_robust = (off_tid + 4 + 7) / 8 * 8 + 8;
+	long want = (long)offsetof(pthread_mutex_t, __data.__lock) -
+		    (long)offsetof(pthread_mutex_t, __data.__list.__next);
+	if ((size_t)off_robust + 24 > tcb_size || AT(os_tp, off_robust + 8, long) != want)
+		return 0;
+	if (&__rseq_offset && &__rseq_size && __rseq_size >= 8 && __rseq_offset > 0 &&
+	    (size_t)__rseq_offset + 8 <= tcb_size)
+		off_rseq = __rseq_offset;
+	if (tcb_size == GLIBC236_SIZEOF_PTHREAD && off_tid == GLIBC236_TID &&
+	    off_list == GLIBC236_LIST && off_rseq == GLIBC236_RSEQ) {
+		off_stackblock = GLIBC236_STACKBLOCK;
+		off_res = GLIBC236_RES;
+	}
+	void *resp = dlsym(RTLD_DEFAULT, "__resp"); /* a TLS symbol: this thread's */
+	if (resp)
+		tp_resp = (char *)resp - os_tp;
+	tp_os = (char *)&gs__os - os_tp;
+	tp_current = (char *)&gs__os_current - os_tp;
+	tp_current_id = (char *)&gs__current_id - os_tp;
+	return 1;
+}
+
+void gs__tls_init(void)
+{
+	static int decided;
+	if (decided)
+		return;
+	decided = 1;
+	if (!gs_tls_request)
+		return;
+	char *tp = gs__tp_get();
+	if (AT(tp, TCB_SELF, char *) != tp || !layout(tp)) {
+		gs_warn("greenshim: this C library's thread control block is not the one greenshim "
+			"knows: thread-local storage stays per OS thread");
+		return;
+	}
+	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_ON_VALGRIND();
+	probe_tcache(tp);
+	gs__tls_on = 1;
+}
+
+#else /* !__x86_64__ */
+
+/* Elsewhere (aarch64: TPIDR_EL0, with the TCB below the thread pointer
+ * and the static TLS above it) the same scheme needs the layout of that
+ * architecture; until then TLS stays per OS thread. */
+void *gs__tp_get(void) { return __builtin_thread_pointer(); }
+void gs__tp_set(void *tp) { (void)tp; }
+void *gs__tls_new(struct gs_thread *t, struct gs_hub *h) { return NULL; }
+void gs__tls_thread_exit(struct gs_thread *t) { (void)t; }
+void gs__tls_context_start(void) {}
+void gs__tls_release(void *tcb) { (void)tcb; }
+void gs__tls_check_threads(struct gs_hub *h) { (void)h; }
+void gs__tls_init(void) {}
+
+#endif
