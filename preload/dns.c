@@ -145,6 +145,7 @@ static int start_worker(void)
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_attr_setsigmask_np(&a, &all);
+	gs_tls_real_thread_coming();
 	int e = GS_REAL(pthread_create)(&t, &a, worker, NULL);
 	pthread_attr_destroy(&a);
 	return e;

@@ -325,9 +325,10 @@ int gs_key_set(unsigned key, const void *value);
 extern int gs_tls_request;
 /* 1 when green threads have TLS of their own (decided with the first hub). */
 int gs_tls_per_thread(void);
-/* The process has (or may have) a second real thread now: the shim made
- * one with glibc's pthread_create. */
-void gs_tls_real_thread_made(void);
+/* The shim is about to make a real thread with glibc's pthread_create:
+ * the green TCBs must say "multiple threads" before it runs (glibc's x86
+ * atomics skip the lock prefix when the running TCB says otherwise). */
+void gs_tls_real_thread_coming(void);
 
 /* ---- diagnostics ---------------------------------------------------- */
 

@@ -81,11 +81,13 @@ int gs_tls_per_thread(void)
 	return gs__tls_on;
 }
 
-void gs_tls_real_thread_made(void)
+static void mark_multi(struct gs_hub *h);
+
+void gs_tls_real_thread_coming(void)
 {
 	struct gs_hub *h = gs__os.hub;
-	if (h)
-		gs__tls_check_threads(h);
+	if (h && gs__tls_on && !h->tls_multi)
+		mark_multi(h);
 }
 
 #if defined(__x86_64__)
@@ -144,6 +146,7 @@ extern void __res_nclose(struct __res_state *);
 
 static ptrdiff_t tp_os, tp_current, tp_current_id; /* the shim's own TLS */
 
+static int multi_coming;       /* the shim is making a real thread */
 static _Atomic int pool_lock;
 static void **pool;            /* ended threads' TCBs */
 static size_t pool_n, pool_cap;
@@ -176,7 +179,8 @@ static void fill_tcb(char *tcb, const char *os, const struct gs_stack *st)
 {
 	AT(tcb, TCB_TCB, void *) = tcb;
 	AT(tcb, TCB_SELF, void *) = tcb;
-	AT(tcb, TCB_MULTIPLE_THREADS, int) = AT(os, TCB_MULTIPLE_THREADS, int) || !__libc_single_threaded;
+	AT(tcb, TCB_MULTIPLE_THREADS, int) = AT(os, TCB_MULTIPLE_THREADS, int) || !__libc_single_threaded ||
+					      multi_coming;
 	AT(tcb, TCB_GSCOPE, int) = 0;
 	AT(tcb, TCB_SYSINFO, uintptr_t) = AT(os, TCB_SYSINFO, uintptr_t);
 	AT(tcb, TCB_STACK_GUARD, uintptr_t) = AT(os, TCB_STACK_GUARD, uintptr_t);
@@ -303,6 +307,12 @@ void gs__tls_check_threads(struct gs_hub *h)
 {
 	if (gs_likely(h->tls_multi || __libc_single_threaded || !gs__tls_on))
 		return;
+	mark_multi(h);
+}
+
+static void mark_multi(struct gs_hub *h)
+{
+	multi_coming = 1;
 	h->tls_multi = 1;
 	for (struct gs_thread *t = h->threads; t; t = t->hub_next)
 		if (t->tcb)

@@ -338,8 +338,49 @@ static void test_keys_are_per_thread_with_destructors(void **state)
 	assert_int_equal(gs_key_set(key, (void *)1), -EINVAL);
 }
 
+/* ---- thread-local storage per green thread (tls.c) ------------------------ */
+
+static __thread int tls_data = 5; /* .tdata */
+static __thread int tls_bss;      /* .tbss */
+static int tls_ok, tls_fresh;
+
+static void *tls_worker(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	if (tls_data == 5 && tls_bss == 0)
+		tls_fresh++; /* a new thread, or a pooled TCB, starts from the image */
+	tls_data = me;
+	tls_bss = -me;
+	errno = me;
+	for (int i = 0; i < 3; i++)
+		gs_yield(); /* every other worker runs meanwhile */
+	if (tls_data == me && tls_bss == -me && errno == me)
+		tls_ok++;
+	return NULL;
+}
+
+static void test_tls_is_per_thread_and_fresh_when_reused(void **state)
+{
+	assert_true(gs_tls_per_thread());
+	struct gs_thread_attr a = default_attr();
+	tls_data = 77;
+	for (int round = 0; round < 3; round++) { /* rounds 2 and 3 reuse TCBs */
+		struct gs_thread *t[50];
+		tls_ok = tls_fresh = 0;
+		for (int i = 0; i < 50; i++)
+			assert_int_equal(spawn(&t[i], &a, tls_worker, (void *)(intptr_t)(i + 1)), 0);
+		for (int i = 0; i < 50; i++)
+			assert_int_equal(gs_thread_join(t[i], NULL, 0, NULL), 0);
+		assert_int_equal(tls_fresh, 50);
+		assert_int_equal(tls_ok, 50);
+	}
+	assert_int_equal(tls_data, 77); /* the root's own copy untouched */
+}
+
 int main(void)
 {
+	/* As the preload does: each green thread gets TLS of its own. */
+	gs_tls_request = 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ctx_switch_runs_and_resumes),
 		cmocka_unit_test(test_stack_is_usable_and_pooled),
@@ -352,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_keys_are_per_thread_with_destructors),
 		cmocka_unit_test(test_fd_wait_wakes_every_waiter_when_ready),
 		cmocka_unit_test(test_fd_wait_closed_and_timed_out),
+		cmocka_unit_test(test_tls_is_per_thread_and_fresh_when_reused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
