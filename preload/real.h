@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,6 +167,14 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t *), NULL)                      \
+	X(int, sched_getaffinity, (pid_t, size_t, cpu_set_t *), NULL)                            \
+	X(int, sched_setscheduler, (pid_t, int, const struct sched_param *), NULL)               \
+	X(int, sched_getscheduler, (pid_t), NULL)                                                \
+	X(int, sched_setparam, (pid_t, const struct sched_param *), NULL)                        \
+	X(int, sched_getparam, (pid_t, struct sched_param *), NULL)                              \
+	X(int, setpriority, (__priority_which_t, id_t, int), NULL)                               \
+	X(int, getpriority, (__priority_which_t, id_t), NULL)                                    \
 	X(void, flockfile, (FILE *), NULL)                                                       \
 	X(void, funlockfile, (FILE *), NULL)                                                     \
 	X(int, vfprintf, (FILE *, const char *, va_list), NULL)                                  \

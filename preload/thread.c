@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "rawsys.h"
 #include "real.h"
 
 /* preload/'s part of a thread record (gs_thread_extra). */
@@ -318,7 +319,7 @@ GS_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	pid_t tid = (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0); /* the kernel's */
 	*clock = (clockid_t)((~(unsigned)tid << 3) | 6); /* CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED */
 	return 0;
 }
@@ -343,7 +344,7 @@ static int signal_thread(struct gs_thread *t, int sig, const union sigval *value
 		si.si_pid = getpid();
 		si.si_uid = getuid();
 		si.si_value = *value;
-		if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), sig, &si) < 0)
+		if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, &si) < 0)
 			return errno;
 		return 0;
 	}

@@ -65,6 +65,9 @@ extern __thread int gs__current_id __attribute__((tls_model("initial-exec")));
 int gs_can_park(void);
 /* Owner id of a thread: unique, never 0, stable for its life. */
 int gs_thread_id(const struct gs_thread *t);
+/* The living (not exited) thread with owner id `id` on the calling OS
+ * thread's hub, or NULL. */
+struct gs_thread *gs_hub_thread_by_id(int id);
 /* 1 if p points to a live or zombie gs_thread (a pthread_t we handed out). */
 int gs_is_thread(const void *p);
 

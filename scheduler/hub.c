@@ -392,6 +392,8 @@ static void after_fork_in_child(void)
 	atomic_store(&h->remote, NULL);
 	h->dead = NULL;
 	h->live = 1;
+	if (self != h->root && self->tcb)
+		h->root_tcb_ours = 1;
 	h->root = self;
 	h->sched.sigmask = self->sigmask;
 	gs__precise_after_fork(h);

@@ -42,6 +42,12 @@ _Noreturn void gs__exit_os_thread(void *retval)
 	 * last one goes back to it first.  The unwinding then walks the green
 	 * stack, as it always did, up to the trampoline's end of stack. */
 	struct gs_hub *h = gs__os.hub;
+	if (gs__tls_on && h && h->root_tcb_ours) {
+		/* A fork child whose only thread was a green one: no TCB of
+		 * glibc's to end on, and this is the process's last thread,
+		 * which natively ends the process as exit(0) does. */
+		exit(0);
+	}
 	if (gs__tls_on && h && h->root->tcb && gs__tp_get() != h->root->tcb)
 		gs__tp_set(h->root->tcb);
 	real_exit(retval);
@@ -237,6 +243,15 @@ int gs_thread_detach(struct gs_thread *t)
 	t->flags |= GS_TF_DETACHED;
 	gs_spin_unlock(&t->exit_lock);
 	return 0;
+}
+
+struct gs_thread *gs_hub_thread_by_id(int id)
+{
+	struct gs_hub *h = gs__os.hub;
+	for (struct gs_thread *t = h ? h->threads : NULL; t; t = t->hub_next)
+		if (t->id == id && t->state != GS_T_ZOMBIE)
+			return t;
+	return NULL;
 }
 
 int gs_is_thread(const void *p)

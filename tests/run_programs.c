@@ -207,6 +207,7 @@ static const struct CMUnitTest tests[] = {
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
 	COMPARE("tls_cxx"),        /* thread_local: one per thread, destructors at each thread's exit */
+	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
 	COMPARE("real_tls_tools"), /* rg -j4, fdfind -j4 (Rust std's thread_local!s), sysbench */
 
 	/* green I/O (issue 3).  Each program needs a thread to run while another
@@ -278,6 +279,15 @@ static const struct CMUnitTest tests[] = {
 		  "python3 exit status: 0\n",
 		  .timeout = 60, .env = { "REAL_PYTHON_SHOW_THREADS=1" }),
 	COMPARE("real_curl", .timeout = 60), /* curl against a thread-per-connection server */
+	/* real servers and runtimes keeping per-thread state in TLS (issue 9) */
+	COMPARE("real_mariadb", .timeout = 90), /* mariadbd, sysbench oltp_read_write x16 */
+	/* InnoDB's default AIO, io_uring: its completion thread blocks the OS thread in io_uring_enter */
+	ENTRY("real_mariadb", "compare REAL_MARIADB_NATIVE_AIO=1", .mode = M_COMPARE, .timeout = 90,
+	      .env = { "REAL_MARIADB_NATIVE_AIO=1" }),
+	COMPARE("real_java", .timeout = 40), /* HotSpot: java -version, 8 threads, source launch */
+	COMPARE("real_node"), /* worker_threads, an http server and its client in one process */
+	ENTRY("real_node", "compare REAL_NODE_CASES=fs", .mode = M_COMPARE, /* sync and libuv pool fs */
+	      .env = { "REAL_NODE_CASES=fs" }),
 	COMPARE("stdio_fgets"),       /* fgets/fread/getc/fscanf/getline on a slow pipe, a ticker */
 	/* lines and freads that arrive in several writes (the shim fills the
 	 * FILE's buffer itself); fscanf's second refill still blocks (README) */

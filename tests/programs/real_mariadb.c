@@ -127,11 +127,12 @@ static int server_alive(void)
 	return 1;
 }
 
-/* Tells the guardian the server's pid (0: none left to kill). */
-static void tell_guardian(pid_t pid)
+/* Tells the guardian the server's pid (what 's') or the process group of
+ * the command running now ('c'); 0: none left to kill. */
+static void tell_guardian(char what, pid_t pid)
 {
 	if (guard_fd >= 0)
-		dprintf(guard_fd, "%d\n", (int)pid);
+		dprintf(guard_fd, "%c %d\n", what, (int)pid);
 }
 
 /* Runs argv with stdout into a pipe (stderr stays ours); returns its
@@ -152,10 +153,13 @@ static char *capture(const char *label, char *const argv[], long long timeout_ms
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
+		setpgid(0, 0); /* its own group: a timeout kills what it started too */
 		dup2(p[1], 1);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
+	setpgid(pid, pid);
+	tell_guardian('c', pid);
 	close(p[1]);
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);
@@ -171,7 +175,7 @@ static char *capture(const char *label, char *const argv[], long long timeout_ms
 		}
 		if (left <= 0) {
 			timed_out = 1;
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			break;
 		}
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
@@ -193,10 +197,18 @@ static char *capture(const char *label, char *const argv[], long long timeout_ms
 	}
 	buf[len] = 0;
 	close(p[0]);
+	/* Wait for it without reaping, so that its process group cannot be
+	 * reused yet, kill whatever it left behind in there, then reap. */
+	siginfo_t si;
+	while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			die("waitid");
+	kill(-pid, SIGKILL);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
+	tell_guardian('c', 0);
 	double secs = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	if (timed_out) {
 		fprintf(stderr, "real_mariadb: %s: killed after %.1f s (%.1f s since start)\n", label,
@@ -256,9 +268,11 @@ static int free_port(void)
 static void start_guardian(void)
 {
 	static const char script[] =
-		"p=0; while read l; do p=$l; done\n"
-		"if [ \"$p\" -gt 0 ]; then kill -9 \"$p\" 2>/dev/null; n=0;\n"
-		"  while kill -0 \"$p\" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; fi\n"
+		"s=0; c=0; while read w n; do [ \"$w\" = s ] && s=$n; [ \"$w\" = c ] && c=$n; done\n"
+		"[ \"$c\" -gt 0 ] && kill -9 -- \"-$c\" 2>/dev/null\n"
+		"if [ \"$s\" -gt 0 ]; then kill -9 \"$s\" 2>/dev/null; n=0\n"
+		"  while kill -0 \"$s\" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done\n"
+		"fi\n"
 		"rm -rf \"$1\"\n";
 	int p[2];
 	if (pipe(p) != 0)
@@ -279,6 +293,15 @@ static void start_guardian(void)
 	close(p[0]);
 	guard_fd = p[1];
 	fcntl(guard_fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* InnoDB's I/O: simulated AIO (its own threads doing pread/pwrite) unless
+ * REAL_MARIADB_NATIVE_AIO=1 asks for the default, io_uring (see the top).
+ * NULL ends the argument list early, leaving the default. */
+static char *aio_arg(void)
+{
+	const char *v = getenv("REAL_MARIADB_NATIVE_AIO");
+	return v && strcmp(v, "1") == 0 ? NULL : "--innodb-use-native-aio=0";
 }
 
 static void show_errlog(void)
@@ -305,7 +328,7 @@ static void start_server(const char *user)
 	char *argv[] = { SERVER, "--no-defaults", a_datadir, a_socket, a_pid, a_err, a_port,
 			 "--bind-address=127.0.0.1", a_user, "--skip-log-bin",
 			 "--skip-name-resolve", "--innodb-buffer-pool-size=16M",
-			 "--innodb-log-file-size=8M", "--max-connections=64", NULL };
+			 "--innodb-log-file-size=8M", "--max-connections=64", aio_arg(), NULL };
 	fflush(NULL);
 	server = fork();
 	if (server < 0)
@@ -317,7 +340,7 @@ static void start_server(const char *user)
 		execv(SERVER, argv);
 		_exit(127);
 	}
-	tell_guardian(server);
+	tell_guardian('s', server);
 }
 
 /* Waits (at most 20 s) until SELECT 1 works; 1 when it does. */
@@ -389,7 +412,7 @@ static void stop_server(void)
 			failures++;
 	}
 	server = -1;
-	tell_guardian(0);
+	tell_guardian('s', 0);
 }
 
 /* "NAME: N" of sysbench's report, -1 when missing. */
@@ -414,7 +437,7 @@ static void run_all(void)
 				  "--auth-root-authentication-method=normal", a_datadir, a_user,
 				  "--skip-test-db", "--skip-name-resolve",
 				  "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
-				  NULL },
+				  aio_arg(), NULL },
 		      20000, &st, NULL);
 	printf("mariadb-install-db: status %d\n", st);
 	free(out);
