@@ -133,8 +133,9 @@ static void *(*dl_allocate_tls_init)(void *, _Bool);
 static void (*call_tls_dtors)(void);
 static void (*ctype_init)(void);
 
-static size_t block_size;     /* static TLS + TCB, a multiple of block_align */
-static size_t block_align;
+static size_t static_size;    /* glibc's: static TLS, rounded to its alignment, + TCB */
+static size_t block_size;     /* a block's stride: static_size rounded up to the
+			       * alignment, so that every block starts aligned */
 static size_t tcb_size;       /* sizeof(struct pthread) */
 static long off_tid, off_list, off_robust;
 static long off_stackblock = -1, off_res = -1; /* glibc 2.36's layout only */
@@ -170,7 +171,10 @@ static void *carve(void)
 	}
 	char *b = chunk_next;
 	chunk_next += block_size;
-	return b + block_size - tcb_size;
+	/* As glibc places it: static_size - tcb_size is a multiple of the
+	 * TLS alignment, so the TCB (the thread pointer) is aligned too, and
+	 * with it every module's block below it. */
+	return b + static_size - tcb_size;
 }
 
 /* Fills the fields of a TCB glibc's initialisation leaves to its thread
@@ -426,7 +430,7 @@ static int layout(char *os_tp)
 		align = 64;
 	if (size < tcb_size || tcb_size < 704)
 		return 0;
-	block_align = align;
+	static_size = size;
 	block_size = (size + align - 1) & ~(align - 1);
 	/* The robust list head follows tid and robust_prev; the OS thread's
 	 * futex_offset tells that we found it: glibc sets it to the distance
