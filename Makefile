@@ -35,8 +35,9 @@ HEADERS  := $(wildcard scheduler/*.h preload/*.h)
 
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
-# tls_dso.c is not a program: the library tls_vars dlopens (rule below).
-PROG_SRC  := $(filter-out tests/programs/tls_dso.c,$(wildcard tests/programs/*.c))
+# tls_dso.c and tls_dso_ie.c are not programs: libraries tls_vars and
+# tls_review dlopen (rules below).
+PROG_SRC  := $(filter-out tests/programs/tls_dso.c tests/programs/tls_dso_ie.c,$(wildcard tests/programs/*.c))
 PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)) \
              $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(PROG_CXX))
@@ -110,6 +111,11 @@ $(BUILD)/tests/programs/libtls_dso.so: tests/programs/tls_dso.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -fPIC -shared -o $@ $<
 $(BUILD)/tests/programs/tls_vars: $(BUILD)/tests/programs/libtls_dso.so
+# The same with the initial-exec model: dlopen puts it in static TLS.
+$(BUILD)/tests/programs/libtls_dso_ie.so: tests/programs/tls_dso_ie.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -fPIC -shared -o $@ $<
+$(BUILD)/tests/programs/tls_review: $(BUILD)/tests/programs/libtls_dso_ie.so
 
 $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)

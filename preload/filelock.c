@@ -19,11 +19,14 @@
  * OS thread is the same owner to glibc and nothing waits (as before).
  *
  * Where a real call still finds the FILE taken (a FILE entry point not
- * listed here, e.g. fseek, or a lock taken between the check and the
- * call by another OS thread), it blocks as glibc does. */
+ * listed here, or a lock taken between the check and the call by another
+ * OS thread), it blocks as glibc does.  fflush(NULL) and fcloseall wait
+ * for every FILE on glibc's list first. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
+#include <wchar.h>
 
 #include "config.h"
 #include "filelock.h"
@@ -32,6 +35,10 @@
 #undef putc
 #undef putchar
 #undef fputc
+#undef getwc
+#undef putwc
+#undef feof
+#undef ferror
 
 /* glibc's _IO_lock_t (sysdeps/nptl/stdio-lock.h) and _IO_USER_LOCK. */
 struct io_lock {
@@ -187,8 +194,109 @@ GS_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 	return GS_REAL(fwrite)(p, size, n, f);
 }
 
+/* glibc's list of every FILE (libio.h: _IO_list_all, linked by _chain). */
+extern FILE *_IO_list_all;
+
+/* fflush(NULL) locks every FILE in turn: wait for each held one first. */
+static void wait_all_files(void)
+{
+	for (FILE *f = _IO_list_all; f; f = f->_chain)
+		gs_file_wait(f);
+}
+
 GS_EXPORT int fflush(FILE *f)
 {
-	gs_file_wait(f); /* fflush(NULL) locks each FILE in turn: not covered */
+	if (f)
+		gs_file_wait(f);
+	else
+		wait_all_files();
 	return GS_REAL(fflush)(f);
+}
+
+GS_EXPORT int fcloseall(void)
+{
+	wait_all_files();
+	return GS_REAL(fcloseall)();
+}
+
+/* Every other FILE entry point that takes the lock: wait, then the real
+ * call.  (feof, ferror, clearerr and fileno lock once the process has a
+ * second real thread.) */
+#define WAITS(ret, name, params, f, ...)                                                        \
+	GS_EXPORT ret name params                                                                \
+	{                                                                                        \
+		gs_file_wait(f);                                                                 \
+		return GS_REAL(name)(__VA_ARGS__);                                               \
+	}
+WAITS(long, ftell, (FILE *f), f, f)
+WAITS(off_t, ftello, (FILE *f), f, f)
+WAITS(off64_t, ftello64, (FILE *f), f, f)
+WAITS(int, fseek, (FILE *f, long o, int w), f, f, o, w)
+WAITS(int, fseeko, (FILE *f, off_t o, int w), f, f, o, w)
+WAITS(int, fseeko64, (FILE *f, off64_t o, int w), f, f, o, w)
+WAITS(int, fgetpos, (FILE *f, fpos_t *p), f, f, p)
+WAITS(int, fsetpos, (FILE *f, const fpos_t *p), f, f, p)
+WAITS(int, fgetpos64, (FILE *f, fpos64_t *p), f, f, p)
+WAITS(int, fsetpos64, (FILE *f, const fpos64_t *p), f, f, p)
+WAITS(int, setvbuf, (FILE *f, char *b, int m, size_t n), f, f, b, m, n)
+WAITS(int, ungetc, (int c, FILE *f), f, c, f)
+WAITS(int, feof, (FILE *f), f, f)
+WAITS(int, ferror, (FILE *f), f, f)
+WAITS(int, fileno, (FILE *f), f, f)
+WAITS(wint_t, fgetwc, (FILE *f), f, f)
+WAITS(wint_t, getwc, (FILE *f), f, f)
+WAITS(wint_t, fputwc, (wchar_t c, FILE *f), f, c, f)
+WAITS(wint_t, putwc, (wchar_t c, FILE *f), f, c, f)
+WAITS(wint_t, ungetwc, (wint_t c, FILE *f), f, c, f)
+WAITS(wchar_t *, fgetws, (wchar_t *s, int n, FILE *f), f, s, n, f)
+WAITS(int, fputws, (const wchar_t *s, FILE *f), f, s, f)
+WAITS(int, fwide, (FILE *f, int m), f, f, m)
+WAITS(int, vfwprintf, (FILE *f, const wchar_t *fmt, va_list ap), f, f, fmt, ap)
+
+#define WAITS_VOID(name, params, f, ...)                                                        \
+	GS_EXPORT void name params                                                               \
+	{                                                                                        \
+		gs_file_wait(f);                                                                 \
+		GS_REAL(name)(__VA_ARGS__);                                                      \
+	}
+WAITS_VOID(rewind, (FILE *f), f, f)
+WAITS_VOID(clearerr, (FILE *f), f, f)
+WAITS_VOID(setbuf, (FILE *f, char *b), f, f, b)
+WAITS_VOID(setbuffer, (FILE *f, char *b, size_t n), f, f, b, n)
+WAITS_VOID(setlinebuf, (FILE *f), f, f)
+WAITS_VOID(perror, (const char *s), stderr, s)
+
+GS_EXPORT wint_t getwchar(void)
+{
+	gs_file_wait(stdin);
+	return GS_REAL(getwchar)();
+}
+
+GS_EXPORT wint_t putwchar(wchar_t c)
+{
+	gs_file_wait(stdout);
+	return GS_REAL(putwchar)(c);
+}
+
+GS_EXPORT int fwprintf(FILE *f, const wchar_t *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfwprintf(f, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int wprintf(const wchar_t *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfwprintf(stdout, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int vwprintf(const wchar_t *fmt, va_list ap)
+{
+	return vfwprintf(stdout, fmt, ap);
 }

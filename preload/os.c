@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "filelock.h"
 #include "io.h"
 #include "real.h"
 
@@ -198,18 +199,21 @@ static void closing_stream(FILE *f)
 
 GS_EXPORT int fclose(FILE *f)
 {
+	gs_file_wait(f);
 	closing_stream(f);
 	return GS_REAL(fclose)(f);
 }
 
 GS_EXPORT int pclose(FILE *f)
 {
+	gs_file_wait(f);
 	closing_stream(f);
 	return GS_REAL(pclose)(f);
 }
 
 GS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 {
+	gs_file_wait(f);
 	closing_stream(f);
 	FILE *r = GS_REAL(freopen)(path, mode, f);
 	closing_stream(r);
@@ -218,6 +222,7 @@ GS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 
 GS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
+	gs_file_wait(f);
 	closing_stream(f);
 	FILE *r = GS_REAL(freopen64)(path, mode, f);
 	closing_stream(r);

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <grp.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
+#include <wchar.h>
 
 /* X(return type, name, parameter list, symbol version or NULL, or
  * GS_SYMBOL("sym") for a field named otherwise than its symbol) */
@@ -175,6 +177,15 @@
 	X(int, sched_getparam, (pid_t, struct sched_param *), NULL)                              \
 	X(int, setpriority, (__priority_which_t, id_t, int), NULL)                               \
 	X(int, getpriority, (__priority_which_t, id_t), NULL)                                    \
+	X(int, setuid, (uid_t), NULL)                                                            \
+	X(int, setgid, (gid_t), NULL)                                                            \
+	X(int, seteuid, (uid_t), NULL)                                                           \
+	X(int, setegid, (gid_t), NULL)                                                           \
+	X(int, setreuid, (uid_t, uid_t), NULL)                                                   \
+	X(int, setregid, (gid_t, gid_t), NULL)                                                   \
+	X(int, setresuid, (uid_t, uid_t, uid_t), NULL)                                           \
+	X(int, setresgid, (gid_t, gid_t, gid_t), NULL)                                           \
+	X(int, setgroups, (size_t, const gid_t *), NULL)                                         \
 	X(void, flockfile, (FILE *), NULL)                                                       \
 	X(void, funlockfile, (FILE *), NULL)                                                     \
 	X(int, vfprintf, (FILE *, const char *, va_list), NULL)                                  \
@@ -186,6 +197,39 @@
 	X(int, putchar, (int), NULL)                                                             \
 	X(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)                          \
 	X(int, fflush, (FILE *), NULL)                                                           \
+	X(int, fcloseall, (void), NULL)                                                          \
+	X(long, ftell, (FILE *), NULL)                                                           \
+	X(off_t, ftello, (FILE *), NULL)                                                         \
+	X(off64_t, ftello64, (FILE *), NULL)                                                     \
+	X(int, fseek, (FILE *, long, int), NULL)                                                 \
+	X(int, fseeko, (FILE *, off_t, int), NULL)                                               \
+	X(int, fseeko64, (FILE *, off64_t, int), NULL)                                           \
+	X(int, fgetpos, (FILE *, fpos_t *), NULL)                                                \
+	X(int, fsetpos, (FILE *, const fpos_t *), NULL)                                          \
+	X(int, fgetpos64, (FILE *, fpos64_t *), NULL)                                            \
+	X(int, fsetpos64, (FILE *, const fpos64_t *), NULL)                                      \
+	X(int, setvbuf, (FILE *, char *, int, size_t), NULL)                                     \
+	X(int, ungetc, (int, FILE *), NULL)                                                      \
+	X(int, feof, (FILE *), NULL)                                                             \
+	X(int, ferror, (FILE *), NULL)                                                           \
+	X(int, fileno, (FILE *), NULL)                                                           \
+	X(wint_t, fgetwc, (FILE *), NULL)                                                        \
+	X(wint_t, getwc, (FILE *), NULL)                                                         \
+	X(wint_t, fputwc, (wchar_t, FILE *), NULL)                                               \
+	X(wint_t, putwc, (wchar_t, FILE *), NULL)                                                \
+	X(wint_t, ungetwc, (wint_t, FILE *), NULL)                                               \
+	X(wchar_t *, fgetws, (wchar_t *, int, FILE *), NULL)                                     \
+	X(int, fputws, (const wchar_t *, FILE *), NULL)                                          \
+	X(int, fwide, (FILE *, int), NULL)                                                       \
+	X(int, vfwprintf, (FILE *, const wchar_t *, va_list), NULL)                              \
+	X(wint_t, getwchar, (void), NULL)                                                        \
+	X(wint_t, putwchar, (wchar_t), NULL)                                                     \
+	X(void, rewind, (FILE *), NULL)                                                          \
+	X(void, clearerr, (FILE *), NULL)                                                        \
+	X(void, setbuf, (FILE *, char *), NULL)                                                  \
+	X(void, setbuffer, (FILE *, char *, size_t), NULL)                                       \
+	X(void, setlinebuf, (FILE *), NULL)                                                      \
+	X(void, perror, (const char *), NULL)                                                    \
 	X(char *, fgets, (char *, int, FILE *), NULL)                                            \
 	X(char *, fgets_unlocked, (char *, int, FILE *), NULL)                                   \
 	X(int, fgetc, (FILE *), NULL)                                                            \

@@ -328,6 +328,15 @@ int gs_key_set(unsigned key, const void *value);
 extern int gs_tls_request;
 /* 1 when green threads have TLS of their own (decided with the first hub). */
 int gs_tls_per_thread(void);
+/* For a glibc call that must run as the OS thread itself (the setxid
+ * family: glibc signals every other thread it knows, the OS thread's own
+ * TCB among them, and waits until each has changed its ids): installs the
+ * OS thread's TCB and returns what to give back to gs_tls_os_tcb_leave
+ * (NULL: nothing changed).  Nothing may switch in between. */
+void *gs_tls_os_tcb_enter(void);
+void gs_tls_os_tcb_leave(void *saved);
+/* The calling thread is about to dlopen (see tls.h, gs__tls_dlopened). */
+void gs_tls_dlopen_coming(void);
 /* The shim is about to make a real thread with glibc's pthread_create:
  * the green TCBs must say "multiple threads" before it runs (glibc's x86
  * atomics skip the lock prefix when the running TCB says otherwise). */

@@ -227,6 +227,8 @@ static inline void set_current(struct gs_thread *next)
 
 static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 {
+	if (gs_unlikely(prev->hub->tls_dlopened))
+		gs__tls_dlopened(prev->hub); /* before any other thread runs */
 	gs__pub_switch(prev->hub, prev, next, prev->state == GS_T_READY ? GS_PW_YIELD : GS_PW_NONE);
 	int *errno_p = prev->hub->errno_p;
 	int shared = !gs__tls_on; /* errno is the OS thread's: keep each thread's */
@@ -296,6 +298,8 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	if (gs_unlikely(gs_block_warn_ns))
 		gs__block_check(self);
 	h->dead = self;
+	if (gs_unlikely(h->tls_dlopened))
+		gs__tls_dlopened(h);
 	struct gs_thread *next = pick_next(h);
 	gs__pub_switch(h, self, next, GS_PW_EXIT);
 	set_current(next);
@@ -392,8 +396,15 @@ static void after_fork_in_child(void)
 	atomic_store(&h->remote, NULL);
 	h->dead = NULL;
 	h->live = 1;
-	if (self != h->root && self->tcb)
-		h->root_tcb_ours = 1;
+	if (self != h->root) {
+		/* The forking thread is the child's only thread now, and to glibc
+		 * its TCB is the process's thread descriptor (fork set its tid,
+		 * robust list and list links): it becomes the root, whose stack
+		 * and TCB are never pooled, and the template of new TCBs. */
+		self->flags |= GS_TF_ROOT;
+		if (self->tcb)
+			h->root_tcb_ours = 1;
+	}
 	h->root = self;
 	h->sched.sigmask = self->sigmask;
 	gs__precise_after_fork(h);

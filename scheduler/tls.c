@@ -83,6 +83,24 @@ int gs_tls_per_thread(void)
 
 static void mark_multi(struct gs_hub *h);
 
+void *gs_tls_os_tcb_enter(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (!gs__tls_on || !h || !h->root->tcb)
+		return NULL;
+	void *mine = gs__tp_get();
+	if (mine == h->root->tcb)
+		return NULL;
+	gs__tp_set(h->root->tcb);
+	return mine;
+}
+
+void gs_tls_os_tcb_leave(void *saved)
+{
+	if (saved)
+		gs__tp_set(saved);
+}
+
 void gs_tls_real_thread_coming(void)
 {
 	struct gs_hub *h = gs__os.hub;
@@ -138,6 +156,7 @@ static size_t block_size;     /* a block's stride: static_size rounded up to the
 			       * alignment, so that every block starts aligned */
 static size_t tcb_size;       /* sizeof(struct pthread) */
 static long off_tid, off_list, off_robust;
+static long off_l_tls_offset = -1, off_l_tls_modid = -1; /* in struct link_map */
 static long off_stackblock = -1, off_res = -1; /* glibc 2.36's layout only */
 static long off_rseq = -1;
 static ptrdiff_t tp_resp;     /* __resp from the thread pointer; 0: unknown */
@@ -303,8 +322,15 @@ void gs__tls_thread_exit(struct gs_thread *t)
 {
 	/* A root's thread_local objects are glibc's to destroy, when its OS
 	 * thread (or the process) ends. */
-	if (t->tcb && !(t->flags & GS_TF_ROOT) && call_tls_dtors)
+	if (!t->tcb || (t->flags & GS_TF_ROOT))
+		return;
+	if (call_tls_dtors)
 		call_tls_dtors();
+	/* What glibc's thread exit frees that the pooled block would lose
+	 * when it is initialised again: a dlerror message (reading it marks
+	 * it delivered, the next call frees it). */
+	if (dlerror())
+		dlerror();
 }
 
 void gs__tls_check_threads(struct gs_hub *h)
@@ -323,6 +349,110 @@ static void mark_multi(struct gs_hub *h)
 			AT(t->tcb, TCB_MULTIPLE_THREADS, int) = 1;
 	if (h->sched.tcb)
 		AT(h->sched.tcb, TCB_MULTIPLE_THREADS, int) = 1;
+}
+
+/* ---- libraries with static TLS loaded by dlopen ----------------------- */
+
+/* Modules whose static TLS block every TCB has: (id, load address, block
+ * offset), as a module id, and even an address, may be reused after a
+ * dlclose (static TLS is never given back: a module loaded again gets a
+ * new block). */
+struct known_module {
+	size_t modid;
+	uintptr_t base;
+	ptrdiff_t off; /* its block from the thread pointer */
+};
+static struct known_module *known;
+static size_t known_n, known_cap;
+
+static int is_known(size_t modid, uintptr_t base, ptrdiff_t off)
+{
+	for (size_t i = 0; i < known_n; i++)
+		if (known[i].modid == modid && known[i].base == base && known[i].off == off)
+			return 1;
+	return 0;
+}
+
+static void add_known(size_t modid, uintptr_t base, ptrdiff_t off)
+{
+	if (known_n == known_cap) {
+		size_t cap = known_cap ? known_cap * 2 : 32;
+		struct known_module *k = realloc(known, cap * sizeof *k);
+		if (!k)
+			return;
+		known = k;
+		known_cap = cap;
+	}
+	known[known_n++] = (struct known_module){ modid, base, off };
+}
+
+struct sync_arg {
+	struct gs_hub *h; /* NULL: only record what is there */
+	char *tp;
+};
+
+/* The module's block offset below the thread pointer (its link map's
+ * l_tls_offset, found through glibc's descriptor for libthread_db), or 0
+ * when its TLS is dynamic.  Only the base namespace is walked. */
+static ptrdiff_t static_offset(uintptr_t base, size_t modid)
+{
+	if (off_l_tls_offset < 0 || off_l_tls_modid < 0)
+		return 0;
+	for (struct link_map *m = _r_debug.r_map; m; m = m->l_next)
+		if (m->l_addr == base && AT(m, off_l_tls_modid, size_t) == modid) {
+			size_t o = AT(m, off_l_tls_offset, size_t);
+			/* 0: none; (size_t)-1: forced dynamic */
+			return o > 0 && o < static_size ? (ptrdiff_t)o : 0;
+		}
+	return 0;
+}
+
+static void copy_image(struct gs_thread *t, char *tp, ptrdiff_t off, const char *image,
+		       const ElfW(Phdr) *tls)
+{
+	char *tcb = t->tcb;
+	if (!tcb || tcb == tp || (t->flags & GS_TF_ROOT))
+		return;
+	memcpy(tcb + off, image, tls->p_filesz);
+	memset(tcb + off + tls->p_filesz, 0, tls->p_memsz - tls->p_filesz);
+}
+
+static int sync_module(struct dl_phdr_info *info, size_t n, void *argp)
+{
+	struct sync_arg *arg = argp;
+	const ElfW(Phdr) *tls = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS)
+			tls = &info->dlpi_phdr[i];
+	ptrdiff_t off = tls ? -static_offset(info->dlpi_addr, info->dlpi_tls_modid) : 0;
+	if (!off)
+		return 0; /* dynamic TLS: each thread's block is made on first use */
+	if (is_known(info->dlpi_tls_modid, info->dlpi_addr, off))
+		return 0;
+	add_known(info->dlpi_tls_modid, info->dlpi_addr, off);
+	if (!arg->h)
+		return 0;
+	/* glibc did this thread (the one that called dlopen) and the TCBs on
+	 * its lists (the roots); the others get the image now. */
+	const char *image = (const char *)(info->dlpi_addr + tls->p_vaddr);
+	for (struct gs_thread *t = arg->h->threads; t; t = t->hub_next)
+		copy_image(t, arg->tp, off, image, tls);
+	copy_image(&arg->h->sched, arg->tp, off, image, tls);
+	return 0;
+}
+
+void gs_tls_dlopen_coming(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (h && gs__tls_on)
+		h->tls_dlopened = 1;
+}
+
+void gs__tls_dlopened(struct gs_hub *h)
+{
+	h->tls_dlopened = 0;
+	struct sync_arg arg = { h, gs__tp_get() };
+	dl_iterate_phdr(sync_module, &arg);
 }
 
 /* libc's own TLS block in the calling thread, from its program header. */
@@ -419,6 +549,8 @@ static int layout(char *os_tp)
 	call_tls_dtors = (void (*)(void))dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
 	ctype_init = (void (*)(void))dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
 	off_tid = db_offset("_thread_db_pthread_tid");
+	off_l_tls_offset = db_offset("_thread_db_link_map_l_tls_offset");
+	off_l_tls_modid = db_offset("_thread_db_link_map_l_tls_modid");
 	off_list = db_offset("_thread_db_pthread_list");
 	if (!sz || !static_info || !dl_allocate_tls || !dl_allocate_tls_init || !ctype_init ||
 	    off_tid < 0 || off_list < 0)
@@ -473,6 +605,8 @@ void gs__tls_init(void)
 	}
 	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_ON_VALGRIND();
 	probe_tcache(tp);
+	struct sync_arg arg = { NULL, tp };
+	dl_iterate_phdr(sync_module, &arg); /* every TCB has these from the start */
 	gs__tls_on = 1;
 }
 
@@ -488,6 +622,8 @@ void gs__tls_thread_exit(struct gs_thread *t) { (void)t; }
 void gs__tls_context_start(void) {}
 void gs__tls_release(void *tcb) { (void)tcb; }
 void gs__tls_check_threads(struct gs_hub *h) { (void)h; }
+void gs__tls_dlopened(struct gs_hub *h) { h->tls_dlopened = 0; }
+void gs_tls_dlopen_coming(void) {}
 void gs__tls_init(void) {}
 
 #endif

@@ -38,6 +38,12 @@ void gs__tls_context_start(void);
 void gs__tls_thread_exit(struct gs_thread *t);
 /* Puts an ended thread's TCB back into the pool (from another context). */
 void gs__tls_release(void *tcb);
+/* A thread of h called dlopen (h->tls_dlopened): a library with static
+ * TLS loaded meanwhile has its block initialised by glibc only in the
+ * threads on glibc's lists; this copies its image into every other TCB of
+ * h.  Called at the dlopening thread's next switch, before any other
+ * thread of h runs. */
+void gs__tls_dlopened(struct gs_hub *h);
 /* glibc made a real thread (the process is multi-threaded now): every
  * green TCB of hub h must say so, as glibc's own atomics read it there. */
 void gs__tls_check_threads(struct gs_hub *h);
