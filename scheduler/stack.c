@@ -36,6 +36,14 @@
 #include "stack.h"
 #include "valgrind_hooks.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define GS_ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define GS_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+#define ASAN_CLEAR_TOP (256 * 1024) /* at most this much of a stack's top */
+
 #define CHUNK_STACKS 64
 #define MAP_RESERVE 8192
 #define CLASSES 8
@@ -180,8 +188,14 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 	gs_spin_unlock(&lock);
 	if (rc == 1)
 		rc = solo_alloc(s, size, guard);
-	if (rc == 0)
+	if (rc == 0) {
 		s->vg_id = GS_VG_STACK_REGISTER((char *)s->lo, (char *)s->lo + s->size);
+		/* Under ASan: a pooled stack may still carry the redzones of a
+		 * thread that left it by a switch, not by returning; only the
+		 * part a thread touched (the top) can, so only that is cleared. */
+		size_t top = s->size < ASAN_CLEAR_TOP ? s->size : ASAN_CLEAR_TOP;
+		GS_ASAN_UNPOISON((char *)s->lo + s->size - top, top);
+	}
 	return rc;
 }
 
