@@ -67,21 +67,27 @@ static inline void *tcb_self(void)
 #endif
 }
 
-/* Parks the caller while another thread holds f's lock. */
-void gs_file_wait(FILE *f)
+/* One wait at most while another thread holds f's lock: 1 if it parked
+ * (then f is not looked at again: its holder may have closed it). */
+static int wait_once(FILE *f)
 {
 	struct io_lock *lk = lock_of(f);
 	if (!lk || !gs_tls_per_thread() || !gs_thread_on())
-		return;
-	void *self = tcb_self();
-	for (;;) {
-		int v = atomic_load_explicit(&lk->lock, memory_order_acquire);
-		if (v == 0 || lk->owner == self || !gs_can_park())
-			return;
-		struct gs_deadline d;
-		gs_deadline_in(&d, &(struct timespec){ .tv_nsec = 1000000 });
-		gs_futex_wait(&lk->lock, v, ~0u, &d, GS_INTR_NEVER);
-	}
+		return 0;
+	int v = atomic_load_explicit(&lk->lock, memory_order_acquire);
+	if (v == 0 || lk->owner == tcb_self() || !gs_can_park())
+		return 0;
+	struct gs_deadline d;
+	gs_deadline_in(&d, &(struct timespec){ .tv_nsec = 1000000 });
+	gs_futex_wait(&lk->lock, v, ~0u, &d, GS_INTR_NEVER);
+	return 1;
+}
+
+/* The caller's f stays valid (it is about to use it): wait until free. */
+void gs_file_wait(FILE *f)
+{
+	while (wait_once(f))
+		;
 }
 
 GS_EXPORT void flockfile(FILE *f)
@@ -197,11 +203,16 @@ GS_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 /* glibc's list of every FILE (libio.h: _IO_list_all, linked by _chain). */
 extern FILE *_IO_list_all;
 
-/* fflush(NULL) locks every FILE in turn: wait for each held one first. */
+/* fflush(NULL) locks every FILE in turn: wait for each held one first.
+ * While parked, its holder may have closed it (and any other): the walk
+ * starts again from the list's head after every wait, never touching a
+ * FILE it waited for again. */
 static void wait_all_files(void)
 {
+again:
 	for (FILE *f = _IO_list_all; f; f = f->_chain)
-		gs_file_wait(f);
+		if (wait_once(f))
+			goto again;
 }
 
 GS_EXPORT int fflush(FILE *f)
@@ -265,6 +276,34 @@ WAITS_VOID(setbuf, (FILE *f, char *b), f, f, b)
 WAITS_VOID(setbuffer, (FILE *f, char *b, size_t n), f, f, b, n)
 WAITS_VOID(setlinebuf, (FILE *f), f, f)
 WAITS_VOID(perror, (const char *s), stderr, s)
+WAITS_VOID(psignal, (int sig, const char *s), stderr, sig, s)
+WAITS(int, putw, (int w, FILE *f), f, w, f)
+WAITS(int, getw, (FILE *f), f, f)
+WAITS(wchar_t *, __fgetws_chk, (wchar_t *s, size_t size, int n, FILE *f), f, s, size, n, f)
+WAITS(int, __vfwprintf_chk, (FILE *f, int flag, const wchar_t *fmt, va_list ap), f, f, flag, fmt, ap)
+
+GS_EXPORT int __fwprintf_chk(FILE *f, int flag, const wchar_t *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = __vfwprintf_chk(f, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int __wprintf_chk(int flag, const wchar_t *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = __vfwprintf_chk(stdout, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+GS_EXPORT int __vwprintf_chk(int flag, const wchar_t *fmt, va_list ap)
+{
+	return __vfwprintf_chk(stdout, flag, fmt, ap);
+}
 
 GS_EXPORT wint_t getwchar(void)
 {

@@ -152,16 +152,9 @@ GS_EXPORT long syscall(long nr, ...)
 		if (handled)
 			return r;
 	}
-	if (nr == SYS_gettid)
-		return gs_gettid();
-	if (nr == SYS_tgkill || nr == SYS_tkill) {
-		int r = nr == SYS_tgkill ? gs_tgkill((pid_t)a[0], (pid_t)a[1], (int)a[2], 0)
-					 : gs_tgkill(0, (pid_t)a[0], (int)a[1], 1);
-		if (r < 0) {
-			errno = -r;
-			return -1;
-		}
+	int handled;
+	long r = gs_tid_syscall(nr, a, &handled);
+	if (handled)
 		return r;
-	}
 	return GS_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -169,6 +169,7 @@
 	X(FILE *, freopen, (const char *, const char *, FILE *), NULL)                           \
 	X(FILE *, freopen64, (const char *, const char *, FILE *), NULL)                         \
 	X(int, pclose, (FILE *), NULL)                                                           \
+	X(int, kill, (pid_t, int), NULL)                                                         \
 	X(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t *), NULL)                      \
 	X(int, sched_getaffinity, (pid_t, size_t, cpu_set_t *), NULL)                            \
 	X(int, sched_setscheduler, (pid_t, int, const struct sched_param *), NULL)               \
@@ -230,6 +231,19 @@
 	X(void, setbuffer, (FILE *, char *, size_t), NULL)                                       \
 	X(void, setlinebuf, (FILE *), NULL)                                                      \
 	X(void, perror, (const char *), NULL)                                                    \
+	X(void, psignal, (int, const char *), NULL)                                              \
+	X(int, putw, (int, FILE *), NULL)                                                        \
+	X(int, getw, (FILE *), NULL)                                                             \
+	X(wchar_t *, __fgetws_chk, (wchar_t *, size_t, int, FILE *), NULL)                       \
+	X(int, __vfwprintf_chk, (FILE *, int, const wchar_t *, va_list), NULL)                   \
+	X(char *, __fgets_chk, (char *, size_t, int, FILE *), NULL)                              \
+	X(size_t, __fread_chk, (void *, size_t, size_t, size_t, FILE *), NULL)                   \
+	X(char *, __fgets_unlocked_chk, (char *, size_t, int, FILE *), NULL)                     \
+	X(size_t, __fread_unlocked_chk, (void *, size_t, size_t, size_t, FILE *), NULL)          \
+	X(void, vwarn, (const char *, va_list), NULL)                                            \
+	X(void, vwarnx, (const char *, va_list), NULL)                                           \
+	X(void, verr, (int, const char *, va_list), NULL)                                        \
+	X(void, verrx, (int, const char *, va_list), NULL)                                       \
 	X(char *, fgets, (char *, int, FILE *), NULL)                                            \
 	X(char *, fgets_unlocked, (char *, int, FILE *), NULL)                                   \
 	X(int, fgetc, (FILE *), NULL)                                                            \

@@ -216,6 +216,37 @@ GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
 	return GS_REAL(getline)(line, n, f);
 }
 
+/* _FORTIFY_SOURCE builds call these (with the buffer's size) instead. */
+GS_EXPORT char *__fgets_chk(char *s, size_t size, int n, FILE *f)
+{
+	gs_file_wait(f);
+	if (n > 1 && fill(f, '\n', (size_t)n - 1))
+		return NULL;
+	return GS_REAL(__fgets_chk)(s, size, n, f);
+}
+
+GS_EXPORT size_t __fread_chk(void *p, size_t plen, size_t size, size_t n, FILE *f)
+{
+	gs_file_wait(f);
+	if (size && n && fill(f, -1, fread_want(size, n)))
+		return 0;
+	return GS_REAL(__fread_chk)(p, plen, size, n, f);
+}
+
+GS_EXPORT char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE *f)
+{
+	if (n > 1 && fill(f, '\n', (size_t)n - 1))
+		return NULL;
+	return GS_REAL(__fgets_unlocked_chk)(s, size, n, f);
+}
+
+GS_EXPORT size_t __fread_unlocked_chk(void *p, size_t plen, size_t size, size_t n, FILE *f)
+{
+	if (size && n && fill(f, -1, fread_want(size, n)))
+		return 0;
+	return GS_REAL(__fread_unlocked_chk)(p, plen, size, n, f);
+}
+
 GS_EXPORT char *fgets_unlocked(char *s, int n, FILE *f)
 {
 	if (n > 1 && fill(f, '\n', (size_t)n - 1))

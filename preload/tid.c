@@ -10,8 +10,10 @@
  * task.  An OS thread's original context (main, or a thread the shim did
  * not create) keeps its kernel tid: main's gettid() is getpid().
  *
- * The calls below take a virtual id where the kernel takes a tid:
- * tgkill/tkill send the signal to that green thread (as pthread_kill);
+ * The calls below take a virtual id where the kernel takes a tid, as
+ * functions and through syscall(2): tgkill/tkill/rt_tgsigqueueinfo send
+ * the signal to that green thread (as pthread_kill; a queued value is not
+ * carried); kill() signals the process, as the kernel does for a tid;
  * the scheduling and affinity calls act on the OS thread it runs on,
  * which is what the kernel can do.  An id of a green thread that does not
  * exist (any more) gets ESRCH, as natively.  What is not translated: raw
@@ -93,6 +95,67 @@ static int fail(int e)
 {
 	errno = e;
 	return -1;
+}
+
+/* kill() given a thread id signals the thread's process. */
+GS_EXPORT int kill(pid_t pid, int sig)
+{
+	int v;
+	struct gs_thread *t = by_vtid(pid, &v);
+	if (v && !t)
+		return fail(ESRCH);
+	return GS_REAL(kill)(v ? getpid() : pid, sig);
+}
+
+long gs_tid_syscall(long nr, const long *a, int *handled)
+{
+	*handled = 1;
+	switch (nr) {
+	case SYS_gettid:
+		return gs_gettid();
+	case SYS_tgkill:
+	case SYS_tkill: {
+		int r = nr == SYS_tkill ? gs_tgkill(0, (pid_t)a[0], (int)a[1], 1)
+					: gs_tgkill((pid_t)a[0], (pid_t)a[1], (int)a[2], 0);
+		return r < 0 ? fail(-r) : r;
+	}
+	case SYS_rt_tgsigqueueinfo: { /* to a green thread: its value is not carried */
+		int v;
+		by_vtid((pid_t)a[1], &v);
+		if (!v)
+			break;
+		int r = gs_tgkill((pid_t)a[0], (pid_t)a[1], (int)a[2], 0);
+		return r < 0 ? fail(-r) : r;
+	}
+	case SYS_kill:
+	case SYS_sched_setaffinity:
+	case SYS_sched_getaffinity:
+	case SYS_sched_setscheduler:
+	case SYS_sched_getscheduler:
+	case SYS_sched_setparam:
+	case SYS_sched_getparam: {
+		int v;
+		struct gs_thread *t = by_vtid((pid_t)a[0], &v);
+		if (!v)
+			break;
+		if (!t)
+			return fail(ESRCH);
+		pid_t k = nr == SYS_kill ? getpid() : kernel_tid();
+		return GS_REAL(syscall)(nr, (long)k, a[1], a[2], a[3], a[4], a[5]);
+	}
+	case SYS_setpriority:
+	case SYS_getpriority: {
+		int v;
+		struct gs_thread *t = a[0] == PRIO_PROCESS ? by_vtid((pid_t)a[1], &v) : (v = 0, NULL);
+		if (!v)
+			break;
+		if (!t)
+			return fail(ESRCH);
+		return GS_REAL(syscall)(nr, a[0], (long)kernel_tid(), a[2], a[3], a[4], a[5]);
+	}
+	}
+	*handled = 0;
+	return 0;
 }
 
 GS_EXPORT pid_t gettid(void)

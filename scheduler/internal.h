@@ -140,6 +140,7 @@ struct gs_hub {
 	int tls_multi;                 /* its TCBs say "multiple threads" (tls.c) */
 	int tls_dlopened;              /* a thread called dlopen: new static TLS blocks
 					* to initialise in the other TCBs (tls.c) */
+	void *tls_listed;              /* its TCB, on glibc's thread list meanwhile */
 	int root_tcb_ours;             /* a fork child's root is a green thread on a TCB
 					* of ours, not glibc's (gs__exit_os_thread) */
 	uint64_t ran_since;            /* GREENSHIM_BLOCK_WARN_MS: when the running

@@ -321,8 +321,9 @@ void gs__tls_context_start(void)
 void gs__tls_thread_exit(struct gs_thread *t)
 {
 	/* A root's thread_local objects are glibc's to destroy, when its OS
-	 * thread (or the process) ends. */
-	if (!t->tcb || (t->flags & GS_TF_ROOT))
+	 * thread (or the process) ends; but not a fork child's root on a TCB
+	 * of ours (it never returns to glibc's thread start). */
+	if (!t->tcb || ((t->flags & GS_TF_ROOT) && !(t->hub && t->hub->root_tcb_ours)))
 		return;
 	if (call_tls_dtors)
 		call_tls_dtors();
@@ -393,17 +394,24 @@ struct sync_arg {
 
 /* The module's block offset below the thread pointer (its link map's
  * l_tls_offset, found through glibc's descriptor for libthread_db), or 0
- * when its TLS is dynamic.  Only the base namespace is walked. */
+ * when its TLS is dynamic.  Every namespace is walked. */
 static ptrdiff_t static_offset(uintptr_t base, size_t modid)
 {
 	if (off_l_tls_offset < 0 || off_l_tls_modid < 0)
 		return 0;
-	for (struct link_map *m = _r_debug.r_map; m; m = m->l_next)
-		if (m->l_addr == base && AT(m, off_l_tls_modid, size_t) == modid) {
-			size_t o = AT(m, off_l_tls_offset, size_t);
-			/* 0: none; (size_t)-1: forced dynamic */
-			return o > 0 && o < static_size ? (ptrdiff_t)o : 0;
-		}
+	/* glibc 2.35+: _r_debug is the first of a chain of namespaces
+	 * (struct r_debug_extended, r_version 2). */
+	const struct r_debug_ns {
+		struct r_debug base;
+		const struct r_debug_ns *next;
+	} *ns = (const struct r_debug_ns *)&_r_debug;
+	for (int i = 0; ns && i < 64; ns = ns->base.r_version >= 2 ? ns->next : NULL, i++)
+		for (struct link_map *m = ns->base.r_map; m; m = m->l_next)
+			if (m->l_addr == base && AT(m, off_l_tls_modid, size_t) == modid) {
+				size_t o = AT(m, off_l_tls_offset, size_t);
+				/* 0: none; (size_t)-1: forced dynamic */
+				return o > 0 && o < static_size ? (ptrdiff_t)o : 0;
+			}
 	return 0;
 }
 
@@ -417,42 +425,125 @@ static void copy_image(struct gs_thread *t, char *tp, ptrdiff_t off, const char 
 	memset(tcb + off + tls->p_filesz, 0, tls->p_memsz - tls->p_filesz);
 }
 
-static int sync_module(struct dl_phdr_info *info, size_t n, void *argp)
+/* One module with a PT_TLS header: recorded, and when it is new and its
+ * TLS static, its image copied into every TCB of arg->h (if any). */
+static void sync_one(struct sync_arg *arg, size_t modid, uintptr_t base, const ElfW(Phdr) *tls)
 {
-	struct sync_arg *arg = argp;
-	const ElfW(Phdr) *tls = NULL;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_TLS)
-			tls = &info->dlpi_phdr[i];
-	ptrdiff_t off = tls ? -static_offset(info->dlpi_addr, info->dlpi_tls_modid) : 0;
-	if (!off)
-		return 0; /* dynamic TLS: each thread's block is made on first use */
-	if (is_known(info->dlpi_tls_modid, info->dlpi_addr, off))
-		return 0;
-	add_known(info->dlpi_tls_modid, info->dlpi_addr, off);
+	ptrdiff_t off = -static_offset(base, modid);
+	if (!off || is_known(modid, base, off))
+		return; /* dynamic TLS (each thread's block is made on first use), or done */
+	add_known(modid, base, off);
 	if (!arg->h)
-		return 0;
-	/* glibc did this thread (the one that called dlopen) and the TCBs on
-	 * its lists (the roots); the others get the image now. */
-	const char *image = (const char *)(info->dlpi_addr + tls->p_vaddr);
+		return;
+	/* glibc did this thread (the one that called dlopen, on its list
+	 * meanwhile) and the roots; the others get the image now. */
+	const char *image = (const char *)(base + tls->p_vaddr);
 	for (struct gs_thread *t = arg->h->threads; t; t = t->hub_next)
 		copy_image(t, arg->tp, off, image, tls);
 	copy_image(&arg->h->sched, arg->tp, off, image, tls);
+}
+
+static const ElfW(Phdr) *tls_header(const ElfW(Phdr) *ph, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ph[i].p_type == PT_TLS)
+			return &ph[i];
+	return NULL;
+}
+
+/* The modules of the caller's namespace (the base one), as glibc lists them. */
+static int sync_module(struct dl_phdr_info *info, size_t n, void *argp)
+{
+	const ElfW(Phdr) *tls = tls_header(info->dlpi_phdr, info->dlpi_phnum);
+	if (tls && info->dlpi_tls_modid)
+		sync_one(argp, info->dlpi_tls_modid, info->dlpi_addr, tls);
 	return 0;
 }
 
+/* Modules of the other namespaces (dlmopen), which dl_iterate_phdr does
+ * not show: their program headers, read from the ELF header mapped at
+ * their load address. */
+static void sync_other_namespaces(struct sync_arg *arg)
+{
+	if (off_l_tls_modid < 0)
+		return;
+	const struct r_debug_ns {
+		struct r_debug base;
+		const struct r_debug_ns *next;
+	} *ns = (const struct r_debug_ns *)&_r_debug;
+	for (int i = 0; i < 64 && ns->base.r_version >= 2 && (ns = ns->next); i++)
+		for (struct link_map *m = ns->base.r_map; m; m = m->l_next) {
+			size_t modid = AT(m, off_l_tls_modid, size_t);
+			const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)m->l_addr;
+			if (!modid || !eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+				continue;
+			const ElfW(Phdr) *tls =
+				tls_header((const ElfW(Phdr) *)(m->l_addr + eh->e_phoff), eh->e_phnum);
+			if (tls)
+				sync_one(arg, modid, m->l_addr, tls);
+		}
+}
+
+/* glibc's list of threads with user-allocated stacks (GL(dl_stack_user),
+ * main's TCB on it), or NULL when it could not be found and checked. */
+struct list_node {
+	struct list_node *next, *prev;
+};
+static struct list_node *stack_user;
+
+static void find_stack_user(char *os_tp)
+{
+	char *rtld = dlsym(RTLD_DEFAULT, "_rtld_global");
+	long off = db_offset("_thread_db_rtld_global__dl_stack_user");
+	if (!rtld || off < 0)
+		return;
+	struct list_node *head = (struct list_node *)(rtld + off), *mine = (void *)(os_tp + off_list);
+	int n = 0;
+	for (struct list_node *p = head->next; p && p != head && n < 100000; p = p->next, n++)
+		if (p == mine) {
+			stack_user = head;
+			return;
+		}
+}
+
+/* While a green thread is in dlopen, its TCB is on glibc's list, so that
+ * glibc initialises the static TLS of what it loads in this thread too,
+ * before the library's constructors run (they may read it).  It leaves
+ * the list at the thread's next switch: glibc's other walks of its lists
+ * (setxid, fork) must not see it. */
 void gs_tls_dlopen_coming(void)
 {
 	struct gs_hub *h = gs__os.hub;
-	if (h && gs__tls_on)
-		h->tls_dlopened = 1;
+	if (!h || !gs__tls_on)
+		return;
+	h->tls_dlopened = 1;
+	struct gs_thread *self = gs__os_current;
+	if (!stack_user || h->tls_listed || !self || !self->tcb || (self->flags & GS_TF_ROOT))
+		return;
+	struct list_node *n = (struct list_node *)((char *)self->tcb + off_list);
+	n->next = stack_user->next;
+	n->prev = stack_user;
+	stack_user->next->prev = n;
+	stack_user->next = n;
+	h->tls_listed = self->tcb;
 }
 
 void gs__tls_dlopened(struct gs_hub *h)
 {
 	h->tls_dlopened = 0;
+	char *listed = h->tls_listed;
+	if (listed) {
+		struct list_node *n = (struct list_node *)(listed + off_list);
+		n->prev->next = n->next;
+		n->next->prev = n->prev;
+		n->next = n->prev = n;
+		h->tls_listed = NULL;
+	}
+	/* The calling thread's block is right if it was on glibc's list;
+	 * otherwise it is left as it is (what it wrote since must stay). */
 	struct sync_arg arg = { h, gs__tp_get() };
 	dl_iterate_phdr(sync_module, &arg);
+	sync_other_namespaces(&arg);
 }
 
 /* libc's own TLS block in the calling thread, from its program header. */
@@ -605,8 +696,10 @@ void gs__tls_init(void)
 	}
 	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_ON_VALGRIND();
 	probe_tcache(tp);
+	find_stack_user(tp);
 	struct sync_arg arg = { NULL, tp };
 	dl_iterate_phdr(sync_module, &arg); /* every TCB has these from the start */
+	sync_other_namespaces(&arg);
 	gs__tls_on = 1;
 }
 
