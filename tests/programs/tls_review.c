@@ -1,8 +1,9 @@
 /*
  * tls_review — what a review of per-thread TLS broke, checked against
  * the native run:
- * - a library with initial-exec TLS dlopen'd while threads exist: each
- *   existing thread sees the library's initial value, then its own;
+ * - a library with initial-exec TLS dlopen'd by a thread while others
+ *   exist: the opener sees its initial value at once, main and every
+ *   other existing thread too, then each its own;
  * - a thread_local aligned to 128 bytes is aligned in every thread;
  * - setresuid() from a thread once the process has a second real thread
  *   (a name lookup starts the shim's resolver threads): glibc signals
@@ -35,11 +36,23 @@ static void (*ie_set)(int);
 static int ie_fresh, ie_kept, misaligned;
 static _Thread_local _Alignas(128) char aligned[128];
 
+static char lib_path[PATH_MAX];
+static int opener_fresh;
+
 static void *user(void *arg)
 {
 	int me = (int)(intptr_t)arg;
 	if ((uintptr_t)aligned % 128)
 		misaligned++;
+	if (me == 0) { /* the library is loaded by a thread, not main */
+		usleep(10000); /* every other thread exists and waits */
+		void *h = dlopen(lib_path, RTLD_NOW);
+		if (!h)
+			die("dlopen");
+		ie_get = (int (*)(void))dlsym(h, "ie_get");
+		ie_set = (void (*)(int))dlsym(h, "ie_set");
+		opener_fresh = ie_get() == 42; /* its own block, before any switch */
+	}
 	pthread_barrier_wait(&loaded);
 	if (ie_get() == 42)
 		ie_fresh++;
@@ -53,25 +66,21 @@ static void *user(void *arg)
 
 static void dlopen_late(const char *self)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%.*s/libtls_dso_ie.so", (int)(strrchr(self, '/') - self), self);
+	snprintf(lib_path, sizeof lib_path, "%.*s/libtls_dso_ie.so", (int)(strrchr(self, '/') - self),
+		 self);
 	pthread_t t[N];
 	pthread_barrier_init(&loaded, NULL, N + 1);
 	pthread_barrier_init(&done, NULL, N + 1);
 	for (int i = 0; i < N; i++)
 		pthread_create(&t[i], NULL, user, (void *)(intptr_t)i);
-	usleep(10000); /* every thread exists and waits */
-	void *h = dlopen(path, RTLD_NOW);
-	if (!h)
-		die("dlopen");
-	ie_get = (int (*)(void))dlsym(h, "ie_get");
-	ie_set = (void (*)(int))dlsym(h, "ie_set");
 	pthread_barrier_wait(&loaded);
+	int main_fresh = ie_get() == 42;
 	pthread_barrier_wait(&done);
 	for (int i = 0; i < N; i++)
 		pthread_join(t[i], NULL);
-	printf("initial-exec TLS dlopen'd late: fresh in %d of %d threads, kept in %d\n", ie_fresh, N,
-	       ie_kept);
+	printf("initial-exec TLS dlopen'd late by a thread: fresh in it: %s, in main: %s, "
+	       "in %d of %d threads after, kept in %d\n", opener_fresh ? "yes" : "no",
+	       main_fresh ? "yes" : "no", ie_fresh, N, ie_kept);
 	printf("thread_local aligned to 128: misaligned in %d threads\n", misaligned);
 }
 
