@@ -19,8 +19,6 @@
 
 #if defined(__x86_64__)
 
-typedef void *(*dlopen_fn)(const char *, int);
-typedef void *(*dlmopen_fn)(Lmid_t, const char *, int);
 
 static void *real_of(const char *name)
 {
@@ -28,28 +26,21 @@ static void *real_of(const char *name)
 	return p ? p : dlsym(RTLD_NEXT, name);
 }
 
-/* Called by the stubs below: notes the dlopen, returns the real function. */
-__attribute__((used, visibility("hidden"))) void *gs__dlopen_note(void)
+/* Called by the stubs below (which: 0 dlopen, 1 dlmopen): notes the
+ * dlopen, returns the real function. */
+__attribute__((used, visibility("hidden"))) void *gs__dlopen_note(int which)
 {
-	static void *real;
-	if (!real)
-		real = real_of("dlopen");
+	static void *real[2];
+	if (!real[which])
+		real[which] = real_of(which ? "dlmopen" : "dlopen");
 	gs_tls_dlopen_coming();
-	return real;
-}
-
-__attribute__((used, visibility("hidden"))) void *gs__dlmopen_note(void)
-{
-	static void *real;
-	if (!real)
-		real = real_of("dlmopen");
-	gs_tls_dlopen_coming();
-	return real;
+	return real[which];
 }
 
 /* At entry rsp is 8 mod 16; four pushes and 8 bytes make the call
- * aligned.  rdi, rsi, rdx (the arguments) and rcx are kept. */
-#define GS_DLOPEN_STUB(name, note)                                                              \
+ * aligned.  rdi, rsi, rdx (the arguments) and rcx are kept; edi carries
+ * `which` to the note. */
+#define GS_DLOPEN_STUB(name, which)                                                             \
 	__asm__(".text\n"                                                                        \
 		".globl " #name "\n"                                                             \
 		".type " #name ", @function\n"                                                   \
@@ -59,7 +50,8 @@ __attribute__((used, visibility("hidden"))) void *gs__dlmopen_note(void)
 		"	pushq %rdx\n"                                                            \
 		"	pushq %rcx\n"                                                            \
 		"	subq $8, %rsp\n"                                                         \
-		"	call " #note "\n"                                                        \
+		"	movl $" #which ", %edi\n"                                                \
+		"	call gs__dlopen_note\n"                                                  \
 		"	addq $8, %rsp\n"                                                         \
 		"	popq %rcx\n"                                                             \
 		"	popq %rdx\n"                                                             \
@@ -67,7 +59,7 @@ __attribute__((used, visibility("hidden"))) void *gs__dlmopen_note(void)
 		"	popq %rdi\n"                                                             \
 		"	jmp *%rax\n"                                                             \
 		".size " #name ", .-" #name "\n")
-GS_DLOPEN_STUB(dlopen, gs__dlopen_note);
-GS_DLOPEN_STUB(dlmopen, gs__dlmopen_note);
+GS_DLOPEN_STUB(dlopen, 0);
+GS_DLOPEN_STUB(dlmopen, 1);
 
 #endif

@@ -11,35 +11,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "runcmd.h"
 
 /* Runs argv with stdout into a pipe read with read(); prints both. */
 static void run(const char *label, char *const argv[])
 {
-	int p[2];
-	if (pipe(p) != 0)
-		die("pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
+	int rfd;
+	pid_t pid = spawn_piped(argv, 1, 0, NULL, &rfd);
 	char buf[4096];
-	size_t n = 0;
-	ssize_t r;
-	while (n < sizeof buf - 1 && (r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-	close(p[0]);
-	int st;
-	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
+	read_all(rfd, buf, sizeof buf);
+	close(rfd);
+	int st = reap(pid);
 	printf("%s: exit %d, output:\n%s", label, WIFEXITED(st) ? WEXITSTATUS(st) : -1, buf);
 }
 

@@ -36,7 +36,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "testutil.h"
+#include "runcmd.h"
 
 #define BODY "hello from a thread-per-connection server\n"
 #define NCONC 5
@@ -154,20 +154,7 @@ struct reader_arg {
 static void *reader(void *arg)
 {
 	struct reader_arg *ra = arg;
-	struct curl_run *r = ra->r;
-	char buf[256];
-	for (;;) {
-		ssize_t k = read(ra->fd, buf, sizeof buf);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		size_t room = sizeof r->out - 1 - r->out_len;
-		size_t take = (size_t)k < room ? (size_t)k : room;
-		memcpy(r->out + r->out_len, buf, take);
-		r->out_len += take;
-	}
-	r->out[r->out_len] = '\0';
+	ra->r->out_len = read_all(ra->fd, ra->r->out, sizeof ra->r->out);
 	close(ra->fd);
 	return NULL;
 }
@@ -180,30 +167,15 @@ static void run_curl(struct curl_run *r)
 		argv[n++] = *a;
 	argv[n] = NULL;
 
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
-		die("pipe2");
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		dup2(p[1], 1); /* the copy on 1 is not close-on-exec */
-		execvp("curl", (char **)argv);
-		dprintf(2, "real_curl: cannot run curl: %s\n", strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
+	int rfd;
+	pid_t pid = spawn_piped((char **)argv, 1, 0, "real_curl", &rfd);
 	pthread_t t;
-	struct reader_arg ra = { p[0], r };
+	struct reader_arg ra = { rfd, r };
 	r->out_len = 0;
 	must(pthread_create(&t, NULL, reader, &ra), "pthread_create");
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid");
+	int st = reap(pid);
 	must(pthread_join(t, NULL), "pthread_join");
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->status = exit_code(st);
 	if (r->status == 127) {
 		fprintf(stderr, "real_curl: curl is missing (install it: .ci/install-deps)\n");
 		exit(1);

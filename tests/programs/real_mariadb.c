@@ -46,7 +46,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,7 +55,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "testutil.h"
+#include "runcmd.h"
 
 #define BUDGET_MS 50000LL
 #define SERVER "/usr/sbin/mariadbd"
@@ -69,40 +68,6 @@ static pid_t server = -1;
 static int guard_fd = -1; /* write end of the guardian's pipe */
 
 static long long since_start_ms(void) { return (now_ns(CLOCK_MONOTONIC) - start_ns) / MS; }
-
-static int on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char d[4096], full[4200];
-	if (prog[0] == '/')
-		return access(prog, X_OK) == 0;
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(d, sizeof d, "%.*s", (int)n, path);
-		snprintf(full, sizeof full, "%s/%s", n ? d : ".", prog);
-		if (access(full, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
-
-static long threads_of(pid_t pid)
-{
-	char p[64], line[256];
-	long n = -1;
-	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = strtol(line + 8, NULL, 10);
-	fclose(f);
-	return n;
-}
 
 static int has_shim_mapped(pid_t pid)
 {
@@ -143,94 +108,54 @@ static void tell_guardian(char what, pid_t pid)
 		dprintf(guard_fd, "%c %d\n", what, (int)pid);
 }
 
-/* Runs argv with stdout into a pipe (stderr stays ours); returns its
- * output, *status its exit status or -1 when it was killed after timeout_ms
- * (or at the end of the budget).  While it runs, the server's OS thread
- * count is sampled into *max_threads when that is not NULL. */
+/* capture's tick: tells the guardian the command's process group, and
+ * samples the server's OS thread count into *max_threads (when not NULL)
+ * every 500 ms from a second after the start. */
+struct sampler {
+	long *max_threads;
+	long long next_sample;
+	pid_t told;
+};
+
+static void sample_server(pid_t pid, void *arg)
+{
+	struct sampler *s = arg;
+	if (s->told != pid) {
+		tell_guardian('c', pid);
+		s->told = pid;
+	}
+	long long now = now_ns(CLOCK_MONOTONIC);
+	if (s->max_threads && now >= s->next_sample) {
+		long n = threads_of(server);
+		if (n > *s->max_threads)
+			*s->max_threads = n;
+		s->next_sample = now + 500 * MS;
+	}
+}
+
+/* Runs argv in a process group of its own (a timeout kills what it started
+ * too) with stdout into a pipe (stderr stays ours); returns its output,
+ * *status its exit status or -1 when it was killed after timeout_ms (or at
+ * the end of the budget).  While it runs, the server's OS thread count is
+ * sampled into *max_threads when that is not NULL. */
 static char *capture(const char *label, char *const argv[], long long timeout_ms, int *status,
 		     long *max_threads)
 {
 	long long t0 = now_ns(CLOCK_MONOTONIC);
-	long long deadline = t0 + timeout_ms * MS, end = start_ns + BUDGET_MS * MS;
-	if (deadline > end)
-		deadline = end;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
-		die("pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		setpgid(0, 0); /* its own group: a timeout kills what it started too */
-		dup2(p[1], 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	tell_guardian('c', pid);
-	close(p[1]);
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	int timed_out = 0;
-	long long next_sample = t0 + 1000 * MS;
-	for (;;) {
-		long long now = now_ns(CLOCK_MONOTONIC), left = (deadline - now) / MS;
-		if (max_threads && now >= next_sample) {
-			long n = threads_of(server);
-			if (n > *max_threads)
-				*max_threads = n;
-			next_sample = now + 500 * MS;
-		}
-		if (left <= 0) {
-			timed_out = 1;
-			kill(-pid, SIGKILL);
-			break;
-		}
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		int r = poll(&pfd, 1, left < 250 ? (int)left : 250);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			die("poll");
-		if (r == 0)
-			continue;
-		if (len + 4096 > cap && !(buf = realloc(buf, cap *= 2)))
-			die("realloc");
-		ssize_t k = read(p[0], buf + len, cap - len - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-	}
-	buf[len] = 0;
-	close(p[0]);
-	/* Wait for it without reaping, so that its process group cannot be
-	 * reused yet, kill whatever it left behind in there, then reap. */
-	siginfo_t si;
-	while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) < 0)
-		if (errno != EINTR)
-			die("waitid");
-	kill(-pid, SIGKILL);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid");
+	struct sampler s = { max_threads, t0 + 1000 * MS, 0 };
+	char *buf = run_capture(&(struct runcmd){ .argv = argv, .fd = 1, .own_group = 1,
+						  .deadline = deadline_after(timeout_ms, start_ns +
+										      BUDGET_MS * MS),
+						  .wake_ms = 250, .tick = sample_server, .arg = &s },
+				status);
 	tell_guardian('c', 0);
 	double secs = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
-	if (timed_out) {
+	if (*status == -1)
 		fprintf(stderr, "real_mariadb: %s: killed after %.1f s (%.1f s since start)\n", label,
 			secs, since_start_ms() / 1e3);
-		*status = -1;
-	} else {
-		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	else
 		fprintf(stderr, "real_mariadb: %s: %.2f s\n", label, secs);
-	}
-	if (*status != 0) {
-		fprintf(stderr, "real_mariadb: %s ended with status %d; its output:\n%s", label,
-			*status, buf);
-		failures++;
-	}
+	failures += report_status("real_mariadb", label, *status, buf);
 	return buf;
 }
 
@@ -515,21 +440,10 @@ int main(void)
 					 { "mariadb", "mariadb-client" },
 					 { "mariadb-admin", "mariadb-client" },
 					 { "sysbench", "sysbench" } };
-	int missing = 0;
-	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-		if (!on_path(need[i][0])) {
-			fprintf(stderr, "real_mariadb: %s not found: install the Debian package %s "
-					"(bash .ci/install-deps does)\n",
-				need[i][0], need[i][1]);
-			missing++;
-		}
-	if (missing)
+	if (missing_programs("real_mariadb", need, sizeof need / sizeof need[0], ""))
 		return 1;
 
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/real_mariadb.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		die("mkdtemp");
+	make_tmpdir(dir, sizeof dir, "real_mariadb");
 	snprintf(datadir, sizeof datadir, "%s/data", dir);
 	snprintf(sockpath, sizeof sockpath, "%s/mysqld.sock", dir);
 	snprintf(pidpath, sizeof pidpath, "%s/mysqld.pid", dir);

@@ -22,16 +22,10 @@
  * all cases together at most 18 s, inside the runner's default 20 s.  The
  * temp directory is removed before exit, whatever happened (but SIGKILL).
  */
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include "testutil.h"
+#include "runcmd.h"
 
 #define BUDGET_MS 18000LL
 
@@ -108,133 +102,15 @@ static const char fs_js[] =
 static long long start_ns;
 static int failures;
 
-static long threads_of(pid_t pid)
-{
-	char p[64], line[256];
-	long n = -1;
-	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = strtol(line + 8, NULL, 10);
-	fclose(f);
-	return n;
-}
-
-/* Runs argv (in its own process group) with stdout into a pipe; returns
- * its output, *status the exit status or -1 when the group was SIGKILLed
- * after timeout_ms. */
-static char *capture(const char *label, char *const argv[], long long timeout_ms, int *status)
-{
-	long long t0 = now_ns(CLOCK_MONOTONIC);
-	long long deadline = t0 + timeout_ms * MS, end = start_ns + BUDGET_MS * MS;
-	if (deadline > end)
-		deadline = end;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
-		die("pipe");
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		setpgid(0, 0);
-		dup2(p[1], 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(p[1]);
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	int timed_out = 0;
-	long most = 0;
-	for (;;) {
-		long n = threads_of(pid);
-		if (n > most)
-			most = n;
-		long long left = (deadline - now_ns(CLOCK_MONOTONIC)) / MS;
-		if (left <= 0) {
-			timed_out = 1;
-			kill(-pid, SIGKILL);
-			break;
-		}
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		int r = poll(&pfd, 1, left < 50 ? (int)left : 50);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			die("poll");
-		if (r == 0)
-			continue;
-		if (len + 4096 > cap && !(buf = realloc(buf, cap *= 2)))
-			die("realloc");
-		ssize_t k = read(p[0], buf + len, cap - len - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-	}
-	buf[len] = 0;
-	close(p[0]);
-	siginfo_t si; /* not reaped yet, so its group cannot be reused: */
-	while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) < 0)
-		if (errno != EINTR)
-			die("waitid");
-	kill(-pid, SIGKILL); /* whatever it left behind */
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid");
-	double secs = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
-	if (timed_out) {
-		fprintf(stderr, "real_node: %s: killed after %.1f s\n", label, secs);
-		*status = -1;
-	} else {
-		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		fprintf(stderr, "real_node: %s: %.2f s, most OS threads seen: %ld\n", label, secs,
-			most);
-	}
-	if (*status != 0) {
-		fprintf(stderr, "real_node: %s ended with status %d; its output:\n%s", label, *status,
-			buf);
-		failures++;
-	}
-	return buf;
-}
-
 static void run_case(const char *name, const char *script, const char *arg)
 {
 	int st;
-	char *out = capture(name, (char *[]){ "node", "-e", (char *)script, (char *)arg, NULL },
-			    15000, &st);
+	char *out = capture_sampled("real_node", name,
+				    (char *[]){ "node", "-e", (char *)script, (char *)arg, NULL }, 1,
+				    deadline_after(15000, start_ns + BUDGET_MS * MS), 50, &st);
+	failures += st != 0;
 	printf("%s: status %d, output:\n%s", name, st, out);
 	free(out);
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char d[4096], full[4200];
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(d, sizeof d, "%.*s", (int)n, path);
-		snprintf(full, sizeof full, "%s/%s", n ? d : ".", prog);
-		if (access(full, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
 }
 
 static int wanted(const char *cases, const char *name)
@@ -251,11 +127,8 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	start_ns = now_ns(CLOCK_MONOTONIC);
-	if (!on_path("node")) {
-		fprintf(stderr, "real_node: node not found in PATH: install the Debian package "
-				"nodejs (bash .ci/install-deps does)\n");
+	if (missing_programs("real_node", (const char *[][2]){ { "node", "nodejs" } }, 1, " in PATH"))
 		return 1;
-	}
 	const char *cases = getenv("REAL_NODE_CASES");
 	if (!cases || !*cases)
 		cases = "workers http";
@@ -264,13 +137,10 @@ int main(void)
 	if (wanted(cases, "http"))
 		run_case("http", http_js, NULL);
 	if (wanted(cases, "fs")) {
-		const char *tmp = getenv("TMPDIR");
 		char dir[256];
-		snprintf(dir, sizeof dir, "%s/real_node.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(dir))
-			die("mkdtemp");
+		make_tmpdir(dir, sizeof dir, "real_node");
 		run_case("fs", fs_js, dir);
-		if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		if (rm_tree(dir) != 0) {
 			fprintf(stderr, "real_node: removing %s: %s\n", dir, strerror(errno));
 			failures++;
 		}

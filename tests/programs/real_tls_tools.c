@@ -19,89 +19,25 @@
  * all of them together get at most 18 s, so that the whole program ends
  * inside the runner's 20 s with a message naming the one that hung.
  */
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include "testutil.h"
+#include "runcmd.h"
 
 static long long start_ns;
 static int failures;
-
-static int on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char dir[4096], full[4200];
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(dir, sizeof dir, "%.*s", (int)n, path);
-		snprintf(full, sizeof full, "%s/%s", n ? dir : ".", prog);
-		if (access(full, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
 
 /* Runs argv with stdout into a pipe; returns its output (NUL-terminated),
  * *status its exit status, or -1 when it was killed after the timeout. */
 static char *capture(char *const argv[], int *status)
 {
-	int p[2];
-	if (pipe(p) != 0)
-		die("pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	long long deadline = now_ns(CLOCK_MONOTONIC) + 10000 * MS;
-	if (deadline > start_ns + 18000 * MS)
-		deadline = start_ns + 18000 * MS;
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	int timed_out = 0;
-	for (;;) {
-		long long left = (deadline - now_ns(CLOCK_MONOTONIC)) / MS;
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			timed_out = 1;
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (len + 4096 > cap && !(buf = realloc(buf, cap *= 2)))
-			die("realloc");
-		ssize_t r = read(p[0], buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = 0;
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid");
-	if (timed_out) {
+	char *buf = run_capture(&(struct runcmd){ .argv = argv, .fd = 1,
+						  .deadline = deadline_after(10000, start_ns + 18000 * MS) },
+				status);
+	if (*status == -1)
 		fprintf(stderr, "real_tls_tools: %s: killed, no end of output after %.1f s\n",
 			argv[0], (now_ns(CLOCK_MONOTONIC) - start_ns) / 1e9);
-		*status = -1;
-	} else
-		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (*status != 0) {
 		fprintf(stderr, "real_tls_tools: %s ended with status %d\n", argv[0], *status);
 		failures++;
@@ -170,15 +106,7 @@ int main(void)
 	start_ns = now_ns(CLOCK_MONOTONIC);
 	static const char *need[][2] = { { "rg", "ripgrep" }, { "fdfind", "fd-find" },
 					 { "sysbench", "sysbench" } };
-	int missing = 0;
-	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-		if (!on_path(need[i][0])) {
-			fprintf(stderr, "real_tls_tools: %s not found in PATH: install the Debian "
-					"package %s (bash .ci/install-deps does)\n",
-				need[i][0], need[i][1]);
-			missing++;
-		}
-	if (missing)
+	if (missing_programs("real_tls_tools", need, sizeof need / sizeof need[0], " in PATH"))
 		return 1;
 
 	summarise("rg -j4 -c", (char *[]){ "rg", "--no-config", "-j4", "-c", "\\bstruct\\b",

@@ -18,6 +18,7 @@
  *   deadline_ms(c, ms) a timespec ms milliseconds from now on clock c
  *   status_threads()   the Threads: line of /proc/self/status (-1 if
  *                      unreadable)
+ *   status_threads_at(path)  the same of another /proc/PID/status
  * and, when <threads.h> was included before this header:
  *   thrd_str(r)        a C11 thrd_* result's name
  *   must_thrd(r, what) exit(1) with a message unless r is thrd_success
@@ -81,9 +82,10 @@ static inline struct timespec deadline_ms(clockid_t c, long long ms)
 	return ts_of(now_ns(c) + ms * MS);
 }
 
-static inline long status_threads(void)
+/* The Threads: line of a /proc/.../status file; -1 if unreadable. */
+static inline long status_threads_at(const char *path)
 {
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(path, "r");
 	char line[256];
 	long n = -1;
 	if (!f)
@@ -94,6 +96,9 @@ static inline long status_threads(void)
 	fclose(f);
 	return n;
 }
+
+/* The Threads: line of /proc/self/status; -1 if unreadable. */
+static inline long status_threads(void) { return status_threads_at("/proc/self/status"); }
 
 #ifdef ONCE_FLAG_INIT /* <threads.h> is included */
 static inline const char *thrd_str(int r)

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "runcmd.h"
 
 #define N 10
 
@@ -54,29 +54,16 @@ static void *worker(void *arg)
 
 static void *forker(void *arg)
 {
-	int fds[2];
-	if (pipe(fds) != 0)
-		die("pipe");
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
+	int rfd;
+	pid_t pid = fork_piped(1, 0, &rfd);
 	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
 		printf("child: thread ends the process\n"); /* left in stdio's buffer */
 		return NULL;
 	}
-	close(fds[1]);
-	char buf[128] = "";
-	ssize_t n, got = 0;
-	while ((n = read(fds[0], buf + got, sizeof buf - 1 - (size_t)got)) > 0)
-		got += n;
-	buf[got] = 0;
-	close(fds[0]);
-	int st;
-	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
+	char buf[128];
+	read_all(rfd, buf, sizeof buf);
+	close(rfd);
+	int st = reap(pid);
 	printf("fork from a thread: child said \"%.*s\", exit %d\n", (int)strcspn(buf, "\n"), buf,
 	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	return NULL;
