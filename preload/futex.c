@@ -10,22 +10,22 @@
  * is greened too when the word lies in a private mapping, which no other
  * process can see (checked in /proc/self/maps at each such wait).  A wake
  * always wakes our parked waiters first, then the kernel's.  Every other
- * system call, every other futex operation, and waits on words in
- * MAP_SHARED memory go to the real syscall() untouched.  Timeouts as the kernel's: relative on
+ * futex operation, and waits on words in MAP_SHARED memory go to the
+ * kernel untouched (syscall.c routes the call here).  Timeouts as the kernel's: relative on
  * CLOCK_MONOTONIC for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET, on
  * CLOCK_REALTIME with FUTEX_CLOCK_REALTIME. */
 #include <errno.h>
 #include <linux/futex.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "real.h"
-#include "tid.h"
+#include "syscalls.h"
 
 static long fail(long err)
 {
@@ -81,7 +81,7 @@ done:
 }
 
 /* -1 when this call is not ours to green. */
-static long futex(long *a, int *handled)
+long gs_futex_syscall(long *a, int *handled)
 {
 	_Atomic int *addr = (_Atomic int *)a[0];
 	int op = (int)a[1];
@@ -138,23 +138,3 @@ static long futex(long *a, int *handled)
 	return 0;
 }
 
-GS_EXPORT long syscall(long nr, ...)
-{
-	long a[6];
-	va_list ap;
-	va_start(ap, nr);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	if (nr == SYS_futex && gs_thread_on()) {
-		int handled;
-		long r = futex(a, &handled);
-		if (handled)
-			return r;
-	}
-	int handled;
-	long r = gs_tid_syscall(nr, a, &handled);
-	if (handled)
-		return r;
-	return GS_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}

@@ -105,6 +105,27 @@ int gs_io_wait(struct gs_io *io)
 
 /* ---- attempts ---------------------------------------------------------- */
 
+/* The fd-kind cache must never make a call fail that succeeds natively.
+ * Its kind for an fd number can be stale: the number was closed and made
+ * again behind the shim (a raw close system call, libc closing and
+ * reopening inside itself).  A read or write family call works on every
+ * kind of fd, so when its attempt fails with an error that only the
+ * cached kind's way of calling can give (ENOTSOCK from sendmsg/recvmsg on
+ * what is no socket now), the fd is learnt again and, if its kind did
+ * change, the attempt is made again the new kind's way.  An error the
+ * program's own call would give is never hidden: the relearnt kind is
+ * the fd's real one, and the call made for it is the one that kind uses.
+ * (send, recv & co. keep ENOTSOCK: natively they fail so too.) */
+static int relearn(struct gs_io *io)
+{
+	gs_fd_forget(io->fd);
+	int k = gs_fd_kind(io->fd);
+	if (k == io->kind)
+		return 0;
+	io->kind = k;
+	return 1;
+}
+
 /* One non-blocking attempt to move m's data (recvmsg/sendmsg semantics;
  * flags are a socket call's own): -1 with EAGAIN when it would block. */
 static ssize_t attempt(struct gs_io *io, const struct msghdr *m, int flags)
@@ -113,10 +134,16 @@ static ssize_t attempt(struct gs_io *io, const struct msghdr *m, int flags)
 	const struct iovec *iov = m->msg_iov;
 	int iovcnt = (int)m->msg_iovlen;
 	switch (io->kind) {
-	case GS_FDK_SOCKET:
+	case GS_FDK_SOCKET: {
 		/* read/write on a socket are recvmsg/sendmsg with no flags */
-		return gs_sysret(gs__sys(w ? SYS_sendmsg : SYS_recvmsg, io->fd, (long)m,
-					 flags | MSG_DONTWAIT, 0, 0, 0));
+		long r = gs__sys(w ? SYS_sendmsg : SYS_recvmsg, io->fd, (long)m, flags | MSG_DONTWAIT,
+				 0, 0, 0);
+		if (gs_unlikely(r == -ENOTSOCK) && io->any_kind && relearn(io))
+			return attempt(io, m, flags);
+		return gs_sysret(r);
+	}
+	case GS_FDK_FILE: /* learnt again: a file never waits */
+		return w ? GS_REAL(writev)(io->fd, iov, iovcnt) : GS_REAL(readv)(io->fd, iov, iovcnt);
 	case GS_FDK_NOWAIT: {
 		long r = gs__sys(w ? SYS_pwritev2 : SYS_preadv2, io->fd, (long)iov, iovcnt, -1, 0,
 				 RWF_NOWAIT);
@@ -158,6 +185,7 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 		return GS_REAL(readv)(fd, iov, iovcnt);
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_READ, kind);
+	io.any_kind = 1;
 	gs_testcancel();
 	for (;;) {
 		ssize_t r = attempt(&io, &m, 0);
@@ -218,16 +246,18 @@ static int unix_datagram(int fd)
 	return domain == AF_UNIX && type != SOCK_STREAM;
 }
 
-ssize_t gs_io_send_all(int fd, int kind, const struct msghdr *msg, int flags)
+/* any_kind: the write family (see relearn). */
+static ssize_t send_all(int fd, int kind, const struct msghdr *msg, int flags, int any_kind)
 {
 	struct gs_io io;
 	gs_io_init(&io, fd, GS_FD_WRITE, kind);
+	io.any_kind = any_kind;
 	gs_testcancel();
 	ssize_t r = attempt(&io, msg, flags);
 	size_t total = gs_io_msg_size(msg);
 	if (r >= 0 ? (size_t)r == total : errno != EAGAIN)
 		return r; /* the usual case: all at once, or a real error */
-	if (r < 0 && kind == GS_FDK_SOCKET && msg->msg_name && unix_datagram(fd))
+	if (r < 0 && io.kind == GS_FDK_SOCKET && msg->msg_name && unix_datagram(fd))
 		/* It waits for room in the peer's queue, which polling our own
 		 * socket cannot see (it is always writable): block as natively. */
 		return GS_REAL(sendmsg)(fd, msg, flags);
@@ -261,8 +291,13 @@ ssize_t gs_io_send_all(int fd, int kind, const struct msghdr *msg, int flags)
 	return done > 0 ? (ssize_t)done : -1;
 }
 
+ssize_t gs_io_send_all(int fd, int kind, const struct msghdr *msg, int flags)
+{
+	return send_all(fd, kind, msg, flags, 0);
+}
+
 ssize_t gs_io_writev(int fd, int kind, const struct iovec *iov, int iovcnt)
 {
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
-	return gs_io_send_all(fd, kind, &m, 0);
+	return send_all(fd, kind, &m, 0, 1);
 }

@@ -27,6 +27,8 @@ struct gs_io {
 	int kind;            /* enum gs_fd_kind */
 	int timeo_opt;       /* the socket timeout for its direction (sockets only) */
 	int checked;         /* blocking mode and timeout have been looked at */
+	int any_kind;        /* read/write & co., which work on every kind of fd:
+			      * a kind found stale is learnt again (io.c) */
 	int timed;           /* the socket has that timeout: d is the deadline */
 	struct gs_deadline d;
 };
@@ -38,6 +40,7 @@ static inline void gs_io_init(struct gs_io *io, int fd, int events, int kind)
 	io->kind = kind;
 	io->timeo_opt = events == GS_FD_WRITE ? SO_SNDTIMEO : SO_RCVTIMEO;
 	io->checked = 0;
+	io->any_kind = 0;
 	io->timed = 0;
 }
 

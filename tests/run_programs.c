@@ -207,6 +207,7 @@ static const struct CMUnitTest tests[] = {
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
 	COMPARE("tls_cxx"),        /* thread_local: one per thread, destructors at each thread's exit */
+	COMPARE("fd_stale_kind"),  /* a socket closed behind the shim, its number reused by a file/pipe */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
 	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
 	COMPARE("real_tls_tools"), /* rg -j4, fdfind -j4 (Rust std's thread_local!s), sysbench */
