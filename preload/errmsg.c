@@ -99,8 +99,7 @@ static void error_tail(int status, int errnum, const char *fmt, va_list ap)
  * "program: ". */
 static void error_head(int at_line)
 {
-	gs_file_wait(stdout);
-	fflush(stdout);
+	fflush(stdout);    /* ours: each waits for a FILE another thread holds */
 	flockfile(stderr);
 	if (error_print_progname)
 		error_print_progname();

@@ -194,7 +194,7 @@ GS_EXPORT void closefrom(int lo)
 static void closing_stream(FILE *f)
 {
 	if (f && io_subsystems_on())
-		closing(fileno(f));
+		closing(fileno_unlocked(f)); /* the caller waited for f already */
 }
 
 GS_EXPORT int fclose(FILE *f)

@@ -68,7 +68,7 @@ static int wait_readable(FILE *f)
 {
 	if (!f || f->_IO_read_ptr < f->_IO_read_end)
 		return 0; /* data in the buffer: no read at all */
-	int fd = fileno(f), kind;
+	int fd = fileno_unlocked(f), kind; /* our entry point waited for f */
 	if (fd < 0 || !gs_io_greened(fd, &kind) || gs_io_ready(fd, POLLIN))
 		return 0;
 	gs_testcancel();
@@ -91,7 +91,7 @@ extern int __underflow(FILE *);
  * call, -1 when a wait failed (errno set, the error flag up). */
 static int fill(FILE *f, int delim, size_t want)
 {
-	int fd = fileno(f), kind;
+	int fd = fileno_unlocked(f), kind; /* our entry point waited for f */
 	if (fd < 0 || !gs_io_greened(fd, &kind))
 		return 0;
 	if (f->_mode > 0 || (f->_flags & F_UNBUFFERED))

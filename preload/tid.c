@@ -80,36 +80,36 @@ int gs_tgkill(pid_t tgid, pid_t tid, int sig, int any_group)
 	return -pthread_kill((pthread_t)t, sig);
 }
 
-/* The kernel tid standing for tid: a virtual one becomes this OS thread's;
- * -ESRCH for a virtual id no thread has. */
-static pid_t translate(pid_t tid)
-{
-	int v;
-	struct gs_thread *t = by_vtid(tid, &v);
-	if (!v)
-		return tid;
-	return t ? kernel_tid() : -ESRCH;
-}
-
 static int fail(int e)
 {
 	errno = e;
 	return -1;
 }
 
+/* *k: the kernel id standing for id: id itself unless it is virtual; then
+ * the process's (process) or this OS thread's tid.  0, or -1 for a
+ * virtual id no living green thread has (the caller fails with ESRCH). */
+static int translate(pid_t id, int process, pid_t *k)
+{
+	int v;
+	struct gs_thread *t = by_vtid(id, &v);
+	*k = !v ? id : process ? getpid() : kernel_tid();
+	return v && !t ? -1 : 0;
+}
+
 /* kill() given a thread id signals the thread's process. */
 GS_EXPORT int kill(pid_t pid, int sig)
 {
-	int v;
-	struct gs_thread *t = by_vtid(pid, &v);
-	if (v && !t)
+	pid_t k;
+	if (translate(pid, 1, &k))
 		return fail(ESRCH);
-	return GS_REAL(kill)(v ? getpid() : pid, sig);
+	return GS_REAL(kill)(k, sig);
 }
 
 long gs_tid_syscall(long nr, const long *a, int *handled)
 {
 	*handled = 1;
+	pid_t k;
 	switch (nr) {
 	case SYS_gettid:
 		return gs_gettid();
@@ -133,26 +133,17 @@ long gs_tid_syscall(long nr, const long *a, int *handled)
 	case SYS_sched_setscheduler:
 	case SYS_sched_getscheduler:
 	case SYS_sched_setparam:
-	case SYS_sched_getparam: {
-		int v;
-		struct gs_thread *t = by_vtid((pid_t)a[0], &v);
-		if (!v)
-			break;
-		if (!t)
+	case SYS_sched_getparam:
+		if (translate((pid_t)a[0], nr == SYS_kill, &k))
 			return fail(ESRCH);
-		pid_t k = nr == SYS_kill ? getpid() : kernel_tid();
 		return GS_REAL(syscall)(nr, (long)k, a[1], a[2], a[3], a[4], a[5]);
-	}
 	case SYS_setpriority:
-	case SYS_getpriority: {
-		int v;
-		struct gs_thread *t = a[0] == PRIO_PROCESS ? by_vtid((pid_t)a[1], &v) : (v = 0, NULL);
-		if (!v)
+	case SYS_getpriority:
+		if (a[0] != PRIO_PROCESS)
 			break;
-		if (!t)
+		if (translate((pid_t)a[1], 0, &k))
 			return fail(ESRCH);
-		return GS_REAL(syscall)(nr, a[0], (long)kernel_tid(), a[2], a[3], a[4], a[5]);
-	}
+		return GS_REAL(syscall)(nr, a[0], (long)k, a[2], a[3], a[4], a[5]);
 	}
 	*handled = 0;
 	return 0;
@@ -172,8 +163,8 @@ GS_EXPORT int tgkill(pid_t tgid, pid_t tid, int sig)
 #define TRANSLATED(ret, name, params, tidarg, ...)                                              \
 	GS_EXPORT ret name params                                                                \
 	{                                                                                        \
-		pid_t k = translate(tidarg);                                                     \
-		if (k < 0)                                                                       \
+		pid_t k;                                                                         \
+		if (translate(tidarg, 0, &k))                                                    \
 			return fail(ESRCH);                                                      \
 		return GS_REAL(name)(__VA_ARGS__);                                               \
 	}
@@ -189,16 +180,16 @@ TRANSLATED(int, sched_getparam, (pid_t pid, struct sched_param *p), pid, k, p)
 /* PRIO_PROCESS takes a tid on Linux (a thread's nice value). */
 GS_EXPORT int setpriority(__priority_which_t which, id_t who, int prio)
 {
-	pid_t k = which == PRIO_PROCESS ? translate((pid_t)who) : (pid_t)who;
-	if (k < 0)
+	pid_t k = (pid_t)who;
+	if (which == PRIO_PROCESS && translate((pid_t)who, 0, &k))
 		return fail(ESRCH);
 	return GS_REAL(setpriority)(which, (id_t)k, prio);
 }
 
 GS_EXPORT int getpriority(__priority_which_t which, id_t who)
 {
-	pid_t k = which == PRIO_PROCESS ? translate((pid_t)who) : (pid_t)who;
-	if (k < 0)
+	pid_t k = (pid_t)who;
+	if (which == PRIO_PROCESS && translate((pid_t)who, 0, &k))
 		return fail(ESRCH);
 	return GS_REAL(getpriority)(which, (id_t)k);
 }

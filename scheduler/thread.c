@@ -48,8 +48,7 @@ _Noreturn void gs__exit_os_thread(void *retval)
 		 * which natively ends the process as exit(0) does. */
 		exit(0);
 	}
-	if (gs__tls_on && h && h->root->tcb && gs__tp_get() != h->root->tcb)
-		gs__tp_set(h->root->tcb);
+	gs_tls_os_tcb_enter(); /* for good */
 	real_exit(retval);
 	abort();
 }

@@ -392,26 +392,41 @@ struct sync_arg {
 	char *tp;
 };
 
-/* The module's block offset below the thread pointer (its link map's
- * l_tls_offset, found through glibc's descriptor for libthread_db), or 0
- * when its TLS is dynamic.  Every namespace is walked. */
+/* glibc 2.35+: _r_debug is the first of a chain of namespaces (struct
+ * r_debug_extended, r_version 2): ns_next(NULL) is the base namespace,
+ * then each other one, then NULL. */
+struct r_debug_ns {
+	struct r_debug base;
+	const struct r_debug_ns *next;
+};
+
+static const struct r_debug_ns *ns_next(const struct r_debug_ns *ns)
+{
+	if (!ns)
+		return (const struct r_debug_ns *)&_r_debug;
+	return ns->base.r_version >= 2 ? ns->next : NULL;
+}
+
+/* m's static TLS block offset below the thread pointer (its l_tls_offset,
+ * found through glibc's descriptor for libthread_db), or 0 when its TLS is
+ * dynamic (0: none; (size_t)-1: forced dynamic). */
+static ptrdiff_t map_offset(const struct link_map *m)
+{
+	size_t o = AT(m, off_l_tls_offset, size_t);
+	return o > 0 && o < static_size ? (ptrdiff_t)o : 0;
+}
+
+/* The block offset of the module loaded at base with id modid, in any
+ * namespace; 0 when its TLS is dynamic or the layout is unknown. */
 static ptrdiff_t static_offset(uintptr_t base, size_t modid)
 {
 	if (off_l_tls_offset < 0 || off_l_tls_modid < 0)
 		return 0;
-	/* glibc 2.35+: _r_debug is the first of a chain of namespaces
-	 * (struct r_debug_extended, r_version 2). */
-	const struct r_debug_ns {
-		struct r_debug base;
-		const struct r_debug_ns *next;
-	} *ns = (const struct r_debug_ns *)&_r_debug;
-	for (int i = 0; ns && i < 64; ns = ns->base.r_version >= 2 ? ns->next : NULL, i++)
+	int i = 0;
+	for (const struct r_debug_ns *ns = ns_next(NULL); ns && i < 64; ns = ns_next(ns), i++)
 		for (struct link_map *m = ns->base.r_map; m; m = m->l_next)
-			if (m->l_addr == base && AT(m, off_l_tls_modid, size_t) == modid) {
-				size_t o = AT(m, off_l_tls_offset, size_t);
-				/* 0: none; (size_t)-1: forced dynamic */
-				return o > 0 && o < static_size ? (ptrdiff_t)o : 0;
-			}
+			if (m->l_addr == base && AT(m, off_l_tls_modid, size_t) == modid)
+				return map_offset(m);
 	return 0;
 }
 
@@ -425,11 +440,13 @@ static void copy_image(struct gs_thread *t, char *tp, ptrdiff_t off, const char 
 	memset(tcb + off + tls->p_filesz, 0, tls->p_memsz - tls->p_filesz);
 }
 
-/* One module with a PT_TLS header: recorded, and when it is new and its
- * TLS static, its image copied into every TCB of arg->h (if any). */
-static void sync_one(struct sync_arg *arg, size_t modid, uintptr_t base, const ElfW(Phdr) *tls)
+/* One module with a PT_TLS header and its static block offset (0: its TLS
+ * is dynamic): recorded, and when it is new, its image copied into every
+ * TCB of arg->h (if any). */
+static void sync_one(struct sync_arg *arg, size_t modid, uintptr_t base, ptrdiff_t offset,
+		     const ElfW(Phdr) *tls)
 {
-	ptrdiff_t off = -static_offset(base, modid);
+	ptrdiff_t off = -offset;
 	if (!off || is_known(modid, base, off))
 		return; /* dynamic TLS (each thread's block is made on first use), or done */
 	add_known(modid, base, off);
@@ -456,7 +473,8 @@ static int sync_module(struct dl_phdr_info *info, size_t n, void *argp)
 {
 	const ElfW(Phdr) *tls = tls_header(info->dlpi_phdr, info->dlpi_phnum);
 	if (tls && info->dlpi_tls_modid)
-		sync_one(argp, info->dlpi_tls_modid, info->dlpi_addr, tls);
+		sync_one(argp, info->dlpi_tls_modid, info->dlpi_addr,
+			 static_offset(info->dlpi_addr, info->dlpi_tls_modid), tls);
 	return 0;
 }
 
@@ -465,13 +483,10 @@ static int sync_module(struct dl_phdr_info *info, size_t n, void *argp)
  * their load address. */
 static void sync_other_namespaces(struct sync_arg *arg)
 {
-	if (off_l_tls_modid < 0)
+	if (off_l_tls_modid < 0 || off_l_tls_offset < 0)
 		return;
-	const struct r_debug_ns {
-		struct r_debug base;
-		const struct r_debug_ns *next;
-	} *ns = (const struct r_debug_ns *)&_r_debug;
-	for (int i = 0; i < 64 && ns->base.r_version >= 2 && (ns = ns->next); i++)
+	int i = 0;
+	for (const struct r_debug_ns *ns = ns_next(ns_next(NULL)); ns && i < 64; ns = ns_next(ns), i++)
 		for (struct link_map *m = ns->base.r_map; m; m = m->l_next) {
 			size_t modid = AT(m, off_l_tls_modid, size_t);
 			const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)m->l_addr;
@@ -480,7 +495,7 @@ static void sync_other_namespaces(struct sync_arg *arg)
 			const ElfW(Phdr) *tls =
 				tls_header((const ElfW(Phdr) *)(m->l_addr + eh->e_phoff), eh->e_phnum);
 			if (tls)
-				sync_one(arg, modid, m->l_addr, tls);
+				sync_one(arg, modid, m->l_addr, map_offset(m), tls);
 		}
 }
 
