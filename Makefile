@@ -35,9 +35,10 @@ HEADERS  := $(wildcard scheduler/*.h preload/*.h)
 
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
-# tls_dso.c and tls_dso_ie.c are not programs: libraries tls_vars and
-# tls_review dlopen (rules below).
-PROG_SRC  := $(filter-out tests/programs/tls_dso.c tests/programs/tls_dso_ie.c,$(wildcard tests/programs/*.c))
+# tls_dso.c, tls_dso_ie.c and *_lib.c are not programs: libraries that
+# test programs dlopen or link (rules below).
+PROG_SRC  := $(filter-out tests/programs/tls_dso.c tests/programs/tls_dso_ie.c tests/programs/%_lib.c,\
+               $(wildcard tests/programs/*.c))
 PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROG_BINS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(PROG_SRC)) \
              $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(PROG_CXX))
@@ -116,6 +117,16 @@ $(BUILD)/tests/programs/libtls_dso_ie.so: tests/programs/tls_dso_ie.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -fPIC -shared -o $@ $<
 $(BUILD)/tests/programs/tls_review: $(BUILD)/tests/programs/libtls_dso_ie.so
+# Fault injection in the shim's real-call table: fd_swapped_kinds links
+# libfd_swap.so, whose fd-making functions hand out another kind of fd than
+# their name says.  The shim's dlsym(RTLD_NEXT) finds them before libc's.
+$(BUILD)/tests/programs/libfd_swap.so: tests/programs/fd_swap_lib.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
+$(BUILD)/tests/programs/fd_swapped_kinds: tests/programs/fd_swapped_kinds.c tests/programs/testutil.h \
+    $(BUILD)/tests/programs/libfd_swap.so
+	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -L$(BUILD)/tests/programs -lfd_swap \
+	    -Wl,-rpath,'$$ORIGIN' -lm
 
 $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)

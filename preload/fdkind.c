@@ -59,24 +59,43 @@ static int classify(int fd)
 	}
 }
 
+/* Classifies fd into its entry e (may be NULL), keeping GS_FDV_OWN: an fd
+ * made here with its kind left to be learnt, or learnt again, is still
+ * ours.  A bad fd is not remembered: the number may be opened later. */
+static int learn(int fd, _Atomic unsigned *e)
+{
+	int k = classify(fd);
+	if (!e)
+		return k;
+	unsigned own = atomic_load_explicit(e, memory_order_relaxed) & GS_FDV_OWN;
+	if (gs__sys(SYS_fcntl, fd, 1 /* F_GETFD */, 0, 0, 0, 0) >= 0)
+		atomic_store_explicit(e, (unsigned)k | own, memory_order_relaxed);
+	else
+		atomic_store_explicit(e, GS_FDK_UNKNOWN, memory_order_relaxed);
+	return k;
+}
+
 int gs_fd_kind(int fd)
 {
 	_Atomic unsigned *e = entry(fd, 1);
 	int k = e ? (int)(atomic_load_explicit(e, memory_order_relaxed) & KIND_MASK) : GS_FDK_UNKNOWN;
 	if (gs_likely(k != GS_FDK_UNKNOWN))
 		return k;
-	k = classify(fd);
-	/* A bad fd is not remembered: the number may be opened later. */
-	if (e && gs__sys(SYS_fcntl, fd, 1 /* F_GETFD */, 0, 0, 0, 0) >= 0)
-		atomic_store_explicit(e, (unsigned)k, memory_order_relaxed);
-	return k;
+	return learn(fd, e);
 }
 
 void gs_fd_set_kind(int fd, int kind)
 {
 	_Atomic unsigned *e = entry(fd, 1);
-	if (e)
-		atomic_store_explicit(e, (unsigned)kind, memory_order_relaxed);
+	if (e) /* the same file description: what else is known stays */
+		atomic_store_explicit(e, (atomic_load_explicit(e, memory_order_relaxed) & ~KIND_MASK) |
+					  (unsigned)kind,
+				      memory_order_relaxed);
+}
+
+int gs_fd_relearn(int fd)
+{
+	return learn(fd, entry(fd, 0));
 }
 
 int gs_fd_verified(int fd, unsigned bit)
@@ -94,6 +113,14 @@ void gs_fd_created(int fd, int kind)
 	_Atomic unsigned *e = entry(fd, 1);
 	if (e)
 		atomic_store_explicit(e, (unsigned)kind | GS_FDV_OWN, memory_order_relaxed);
+}
+
+void gs_fd_duplicated(int old, int fd)
+{
+	_Atomic unsigned *from = entry(old, 0), *to = entry(fd, 1);
+	if (to)
+		atomic_store_explicit(to, from ? atomic_load_explicit(from, memory_order_relaxed) & GS_FDV_OWN : 0,
+				      memory_order_relaxed);
 }
 
 int gs_fd_owned(int fd)

@@ -24,6 +24,10 @@ int gs_fd_kind(int fd);
 /* Records what the caller knows (a socket it just made, RWF_NOWAIT that
  * turned out unsupported). */
 void gs_fd_set_kind(int fd, int kind);
+/* The kind as fstat says now (io.c suspects the cached one is stale).
+ * The fd stays GS_FDV_OWN if it was: a number made again behind the shim
+ * was made by this process too; its verified bits go. */
+int gs_fd_relearn(int fd);
 /* "A wait on this fd may block": the program's O_NONBLOCK is clear and the
  * socket has no SO_RCVTIMEO (GS_FDV_READ) / SO_SNDTIMEO (GS_FDV_WRITE),
  * as last looked up.  Remembered only for fds this process made itself
@@ -38,8 +42,13 @@ void gs_fd_set_kind(int fd, int kind);
 #define GS_FDV_OWN 32u
 /* fd was made by this process since its last fork (GS_FDV_OWN). */
 int gs_fd_owned(int fd);
-/* fd was just made by this process (socket, accept, pipe, ...). */
+/* fd was just made by this process (socket, accept, pipe, ...); kind
+ * GS_FDK_UNKNOWN leaves it to be learnt on first use (fdmake.c). */
 void gs_fd_created(int fd, int kind);
+/* fd was just made as a duplicate of old (dup, F_DUPFD): the same file
+ * description, so ours alone exactly when old's is; its kind is learnt on
+ * first use (old's may be stale). */
+void gs_fd_duplicated(int old, int fd);
 /* Registers the fork handler that ends GS_FDV_OWN (first use). */
 void gs_fd_table_init(void);
 int gs_fd_verified(int fd, unsigned bit);

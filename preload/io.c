@@ -52,12 +52,59 @@ static int wait_natively(struct gs_io *io)
 	return r < 0 ? (int)gs_sysret(r) : 0;
 }
 
+/* ---- the kind cache heals itself ------------------------------------------ *
+ *
+ * Invariant: the fd-kind cache never makes a call fail, or wait, where the
+ * program's own call would not.
+ *
+ * Why it holds.  A cached kind is right unless the number was closed and
+ * made again where no interposer saw it (a raw system call instruction,
+ * or a close inside libc): every close path and every fd-making function
+ * libc exports passes through us (os.c, fdmake.c, socket.c, syscall.c)
+ * and makes the kind be learnt again from fstat.  For what slips past,
+ * the calls that work on every kind of fd (read, write, readv, writev:
+ * io->any_kind) learn the fd again
+ * - when an attempt fails in a way only the cached kind's way of calling
+ *   can: ENOTSOCK from sendmsg/recvmsg on what is no socket now;
+ *   EOPNOTSUPP or EINVAL from RWF_NOWAIT on what is no pipe now;
+ * - before the first wait of a call on an fd whose blocking mode is not
+ *   vouched for (gs_fd_verified): so a stale kind never makes a call
+ *   wait (a regular file is never waited on; a socket's SO_RCVTIMEO is
+ *   honoured).
+ * and then make the attempt again the new kind's way.  An error the
+ * program's own call would give is never hidden: the relearnt kind is the
+ * fd's real one, and the call made for it is the one that kind uses.
+ * send, recv & co. keep ENOTSOCK: natively they fail so too.
+ *
+ * What is left (README): an fd that this process made, whose blocking
+ * mode was verified, then closed and made again behind every interposer
+ * (raw system calls: see the syscall-level greening) keeps its old kind
+ * until it is closed through us; a regular file taken for a pipe then
+ * polls as always ready, and a pipe taken for a file blocks the OS
+ * thread. */
+static int relearn(struct gs_io *io)
+{
+	int k = gs_fd_relearn(io->fd);
+	if (k == GS_FDK_NOWAIT && io->kind == GS_FDK_POLLED) {
+		gs_fd_set_kind(io->fd, GS_FDK_POLLED); /* as found before: no RWF_NOWAIT */
+		return 0;
+	}
+	if (k == io->kind)
+		return 0;
+	io->kind = k;
+	return 1;
+}
+
 int gs_io_wait(struct gs_io *io)
 {
 	if (!io->checked) {
 		io->checked = 1;
 		unsigned bit = io->events == GS_FD_WRITE ? GS_FDV_WRITE : GS_FDV_READ;
 		if (!gs_fd_verified(io->fd, bit)) {
+			/* About to wait on a kind nothing vouches for: the fd is
+			 * learnt again first (see relearn below). */
+			if (io->any_kind && relearn(io))
+				return 0;
 			unsigned epoch = gs_fd_epoch(); /* before looking: a change meanwhile wins */
 			long fl = gs__sys(SYS_fcntl, io->fd, F_GETFL, 0, 0, 0, 0);
 			if (fl < 0)
@@ -105,27 +152,6 @@ int gs_io_wait(struct gs_io *io)
 
 /* ---- attempts ---------------------------------------------------------- */
 
-/* The fd-kind cache must never make a call fail that succeeds natively.
- * Its kind for an fd number can be stale: the number was closed and made
- * again behind the shim (a raw close system call, libc closing and
- * reopening inside itself).  A read or write family call works on every
- * kind of fd, so when its attempt fails with an error that only the
- * cached kind's way of calling can give (ENOTSOCK from sendmsg/recvmsg on
- * what is no socket now), the fd is learnt again and, if its kind did
- * change, the attempt is made again the new kind's way.  An error the
- * program's own call would give is never hidden: the relearnt kind is
- * the fd's real one, and the call made for it is the one that kind uses.
- * (send, recv & co. keep ENOTSOCK: natively they fail so too.) */
-static int relearn(struct gs_io *io)
-{
-	gs_fd_forget(io->fd);
-	int k = gs_fd_kind(io->fd);
-	if (k == io->kind)
-		return 0;
-	io->kind = k;
-	return 1;
-}
-
 /* One non-blocking attempt to move m's data (recvmsg/sendmsg semantics;
  * flags are a socket call's own): -1 with EAGAIN when it would block. */
 static ssize_t attempt(struct gs_io *io, const struct msghdr *m, int flags)
@@ -149,6 +175,8 @@ static ssize_t attempt(struct gs_io *io, const struct msghdr *m, int flags)
 				 RWF_NOWAIT);
 		if (r != -EOPNOTSUPP && r != -EINVAL)
 			return gs_sysret(r);
+		if (io->any_kind && relearn(io))
+			return attempt(io, m, flags); /* no pipe (any more) */
 		/* This file (a FIFO, say) takes no RWF_NOWAIT: poll first from
 		 * now on.  A genuine EINVAL comes back from the real call. */
 		io->kind = GS_FDK_POLLED;

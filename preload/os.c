@@ -7,11 +7,13 @@
  * and block devices never wait and go straight through).  pread/pwrite
  * are not interposed: on anything that can block they fail with ESPIPE.
  *
- * close, dup2, dup3, close_range, closefrom, fclose, pclose and freopen
+ * close, dup2, dup3, close_range, closefrom, fclose, pclose, freopen and
+ * closedir
  * end the waits of other green threads on the fd they close or replace
  * (EBADF), stop the hub's watchers for it before the real close, and make
  * the fd's kind be looked at anew: a later fd with the same number is
  * never taken for the old one. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -47,6 +49,18 @@ GS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return gs_io_writev(fd, kind, &v, 1);
 }
 
+GS_EXPORT ssize_t __read(int fd, void *buf, size_t n) __attribute__((alias("read")));
+GS_EXPORT ssize_t __write(int fd, const void *buf, size_t n) __attribute__((alias("write")));
+
+/* _FORTIFY_SOURCE's read when the buffer's size is known (Debian builds
+ * most packages so). */
+GS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		__chk_fail();
+	return read(fd, buf, n);
+}
+
 GS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	int kind;
@@ -63,28 +77,6 @@ GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	return gs_io_writev(fd, kind, iov, iovcnt);
 }
 
-/* ---- fds this process makes --------------------------------------------- */
-
-GS_EXPORT int pipe(int fds[2])
-{
-	int r = GS_REAL(pipe)(fds);
-	if (r == 0) {
-		gs_fd_created(fds[0], GS_FDK_NOWAIT);
-		gs_fd_created(fds[1], GS_FDK_NOWAIT);
-	}
-	return r;
-}
-
-GS_EXPORT int pipe2(int fds[2], int flags)
-{
-	int r = GS_REAL(pipe2)(fds, flags);
-	if (r == 0) {
-		gs_fd_created(fds[0], GS_FDK_NOWAIT);
-		gs_fd_created(fds[1], GS_FDK_NOWAIT);
-	}
-	return r;
-}
-
 /* ---- a file description's flags change ---------------------------------- */
 
 /* Whatever fd the program names, the description may be shared with other
@@ -93,6 +85,14 @@ static void flags_may_change(int cmd)
 {
 	if (cmd == F_SETFL)
 		gs_fd_flags_changed();
+}
+
+/* F_DUPFD and F_DUPFD_CLOEXEC make an fd (fdmake.c). */
+static void after_fcntl(int fd, int cmd, int r)
+{
+	flags_may_change(cmd);
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
+		gs_fd_duplicated(fd, r);
 }
 
 /* glibc's fcntl takes its third argument as a pointer-sized value. */
@@ -104,9 +104,11 @@ GS_EXPORT int fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	flags_may_change(cmd);
 	int r = GS_REAL(fcntl)(fd, cmd, arg);
-	flags_may_change(cmd); /* and after: a look taken meanwhile is stale */
+	after_fcntl(fd, cmd, r); /* and after: a look taken meanwhile is stale */
 	return r;
 }
+
+GS_EXPORT int __fcntl(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 GS_EXPORT int fcntl64(int fd, int cmd, ...)
 {
@@ -116,7 +118,7 @@ GS_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	flags_may_change(cmd);
 	int r = GS_REAL(fcntl64)(fd, cmd, arg);
-	flags_may_change(cmd);
+	after_fcntl(fd, cmd, r);
 	return r;
 }
 
@@ -151,6 +153,8 @@ GS_EXPORT int close(int fd)
 	return GS_REAL(close)(fd);
 }
 
+GS_EXPORT int __close(int fd) __attribute__((alias("close")));
+
 /* dup2 and dup3 close new only when old is valid (else they fail EBADF
  * and leave new alone). */
 static int valid_fd(int fd)
@@ -162,14 +166,25 @@ GS_EXPORT int dup2(int old, int new)
 {
 	if (old != new && io_subsystems_on() && valid_fd(old))
 		closing(new);
-	return GS_REAL(dup2)(old, new);
+	int r = GS_REAL(dup2)(old, new);
+	if (r >= 0 && old != new)
+		gs_fd_duplicated(old, new);
+	return r;
+}
+
+GS_EXPORT int __dup2(int old, int new)
+{
+	return dup2(old, new);
 }
 
 GS_EXPORT int dup3(int old, int new, int flags)
 {
 	if (old != new && io_subsystems_on() && valid_fd(old))
 		closing(new);
-	return GS_REAL(dup3)(old, new, flags);
+	int r = GS_REAL(dup3)(old, new, flags);
+	if (r >= 0)
+		gs_fd_duplicated(old, new);
+	return r;
 }
 
 GS_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
@@ -209,6 +224,19 @@ GS_EXPORT int pclose(FILE *f)
 	gs_file_wait(f);
 	closing_stream(f);
 	return GS_REAL(pclose)(f);
+}
+
+/* closedir(NULL) fails with EINVAL in glibc. */
+static int dir_fd(DIR *d)
+{
+	return d ? dirfd(d) : -1;
+}
+
+GS_EXPORT int closedir(DIR *d)
+{
+	if (io_subsystems_on())
+		closing(dir_fd(d));
+	return GS_REAL(closedir)(d);
 }
 
 GS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)

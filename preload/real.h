@@ -8,7 +8,11 @@
 #ifndef GS_REAL_H
 #define GS_REAL_H
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <grp.h>
@@ -154,6 +158,50 @@
 	X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *), NULL) \
 	GS_REAL_IO_FUNCTIONS(X)
 
+/* fds made beyond sockets and pipes (fdmake.c), and closedir (os.c). */
+#define GS_REAL_FDMAKE_FUNCTIONS(X)                                                             \
+	X(int, open, (const char *, int, ...), NULL)                                             \
+	X(int, open64, (const char *, int, ...), NULL)                                           \
+	X(int, openat, (int, const char *, int, ...), NULL)                                      \
+	X(int, openat64, (int, const char *, int, ...), NULL)                                    \
+	X(int, __open_2, (const char *, int), NULL)                                              \
+	X(int, __open64_2, (const char *, int), NULL)                                            \
+	X(int, __openat_2, (int, const char *, int), NULL)                                       \
+	X(int, __openat64_2, (int, const char *, int), NULL)                                     \
+	X(int, creat, (const char *, mode_t), NULL)                                              \
+	X(int, creat64, (const char *, mode_t), NULL)                                            \
+	X(int, open_by_handle_at, (int, struct file_handle *, int), NULL)                        \
+	X(int, dup, (int), NULL)                                                                 \
+	X(int, eventfd, (unsigned, int), NULL)                                                   \
+	X(int, signalfd, (int, const sigset_t *, int), NULL)                                     \
+	X(int, timerfd_create, (clockid_t, int), NULL)                                           \
+	X(int, epoll_create, (int), NULL)                                                        \
+	X(int, epoll_create1, (int), NULL)                                                       \
+	X(int, inotify_init, (void), NULL)                                                       \
+	X(int, inotify_init1, (int), NULL)                                                       \
+	X(int, fanotify_init, (unsigned, unsigned), NULL)                                        \
+	X(int, memfd_create, (const char *, unsigned), NULL)                                     \
+	X(int, pidfd_open, (pid_t, unsigned), NULL)                                              \
+	X(int, pidfd_getfd, (int, int, unsigned), NULL)                                          \
+	X(int, posix_openpt, (int), NULL)                                                        \
+	X(int, getpt, (void), NULL)                                                              \
+	X(int, openpty, (int *, int *, char *, const struct termios *, const struct winsize *), NULL) \
+	X(int, mkstemp, (char *), NULL)                                                          \
+	X(int, mkstemp64, (char *), NULL)                                                        \
+	X(int, mkostemp, (char *, int), NULL)                                                    \
+	X(int, mkostemp64, (char *, int), NULL)                                                  \
+	X(int, mkstemps, (char *, int), NULL)                                                    \
+	X(int, mkstemps64, (char *, int), NULL)                                                  \
+	X(int, mkostemps, (char *, int, int), NULL)                                              \
+	X(int, mkostemps64, (char *, int, int), NULL)                                            \
+	X(FILE *, fopen, (const char *, const char *), NULL)                                     \
+	X(FILE *, fopen64, (const char *, const char *), NULL)                                   \
+	X(FILE *, tmpfile, (void), NULL)                                                         \
+	X(FILE *, tmpfile64, (void), NULL)                                                       \
+	X(FILE *, popen, (const char *, const char *), NULL)                                     \
+	X(DIR *, opendir, (const char *), NULL)                                                  \
+	X(int, closedir, (DIR *), NULL)
+
 /* The I/O subsystems: socket, os, select. */
 #define GS_REAL_IO_FUNCTIONS(X)                                                                 \
 	X(ssize_t, read, (int, void *, size_t), NULL)                                            \
@@ -271,6 +319,7 @@
 	X(void, _Exit, (int), NULL)                                                              \
 	X(int, pipe, (int *), NULL)                                                              \
 	X(int, pipe2, (int *, int), NULL)                                                        \
+	GS_REAL_FDMAKE_FUNCTIONS(X)                                                              \
 	X(int, fcntl, (int, int, ...), NULL)                                                     \
 	X(int, fcntl64, (int, int, ...), NULL)                                                   \
 	X(int, ioctl, (int, unsigned long, ...), NULL)                                           \
@@ -308,6 +357,10 @@ struct gs_real_table {
 };
 
 extern struct gs_real_table gs_real;
+
+/* libc's "buffer overflow detected" end, behind every _FORTIFY_SOURCE
+ * __*_chk function we interpose (exported by libc, declared nowhere). */
+extern void __chk_fail(void) __attribute__((noreturn));
 
 /* The real function, resolving the table first if nobody has yet: another
  * library's constructor may call an interposer (libselinux's fopen and

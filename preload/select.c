@@ -221,6 +221,23 @@ GS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, con
 	return masked(mask, poll_call, &c);
 }
 
+/* _FORTIFY_SOURCE's poll and ppoll when the array's size is known
+ * (mariadbd calls these). */
+GS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof *fds < n)
+		__chk_fail();
+	return poll(fds, n, timeout);
+}
+
+GS_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+			  const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof *fds < n)
+		__chk_fail();
+	return ppoll(fds, n, ts, mask);
+}
+
 /* ---- select ------------------------------------------------------------ */
 
 /* The bytes of an fd set holding nfds bits, as the kernel reads them. */

@@ -153,6 +153,8 @@ GS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 }
 
+GS_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len) __attribute__((alias("connect")));
+
 /* ---- send -------------------------------------------------------------- */
 
 /* A blocking send is gs_io_send_all: all of it, unless a signal, the send
@@ -182,6 +184,8 @@ GS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	return gs_io_send_all(fd, GS_FDK_SOCKET, &m, flags);
 }
+
+GS_EXPORT ssize_t __send(int fd, const void *buf, size_t n, int flags) __attribute__((alias("send")));
 
 /* A blocking sendmmsg sends every message, each as a blocking sendmsg;
  * after a failure it reports how many went. */
@@ -292,6 +296,22 @@ GS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	struct iovec v = { .iov_base = buf, .iov_len = n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	return recv_wait(fd, &m, flags);
+}
+
+/* _FORTIFY_SOURCE's recv and recvfrom when the buffer's size is known. */
+GS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recv(fd, buf, n, flags);
+}
+
+GS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+				 struct sockaddr *from, socklen_t *fromlen)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recvfrom(fd, buf, n, flags, from, fromlen);
 }
 
 /* A blocking recvmmsg waits for the first message, then (unless

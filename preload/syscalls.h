@@ -7,4 +7,9 @@
 /* futex.c: FUTEX_WAIT(_BITSET) and FUTEX_WAKE(_BITSET) of a green thread. */
 long gs_futex_syscall(long *a, int *handled);
 
+/* wait.c: waitid with the system call's rusage (NULL: libc's waitid). */
+#include <sys/resource.h>
+#include <sys/wait.h>
+int gs_waitid(idtype_t type, id_t id, siginfo_t *info, int options, struct rusage *ru);
+
 #endif

@@ -25,6 +25,7 @@
 
 #include "io.h"
 #include "real.h"
+#include "syscalls.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -161,20 +162,34 @@ GS_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 	return wait4(-1, status, options, ru);
 }
 
-GS_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+/* The real waitid, with the system call's fifth argument (syscall(2)
+ * passes one; libc's waitid has none). */
+static int real_waitid(idtype_t type, id_t id, siginfo_t *info, int options, struct rusage *ru)
+{
+	if (!ru)
+		return GS_REAL(waitid)(type, id, info, options);
+	return (int)gs_sysret(gs__sys(SYS_waitid, type, (long)id, (long)info, options, (long)ru, 0));
+}
+
+int gs_waitid(idtype_t type, id_t id, siginfo_t *info, int options, struct rusage *ru)
 {
 	if (!greened(options) || !info)
-		return GS_REAL(waitid)(type, id, info, options);
+		return real_waitid(type, id, info, options, ru);
 	gs_testcancel();
 	long backoff = BACKOFF_MIN_NS;
 	pid_t which = type == P_PID ? (pid_t)id : type == P_PGID ? (id ? -(pid_t)id : 0) : -1;
 	for (;;) {
 		/* With WNOHANG, "nothing yet" is 0 with si_pid 0. */
 		info->si_pid = 0;
-		int r = GS_REAL(waitid)(type, id, info, options | WNOHANG);
+		int r = real_waitid(type, id, info, options | WNOHANG, ru);
 		if (r != 0 || info->si_pid != 0)
 			return r;
 		if (wait_for_change(which, type == P_PIDFD ? (int)id : -1, options, &backoff) < 0)
 			return -1;
 	}
+}
+
+GS_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	return gs_waitid(type, id, info, options, NULL);
 }

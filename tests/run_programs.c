@@ -5,8 +5,8 @@
  * usage: run_programs BUILDDIR [SRCDIR [FILTER]]
  *   BUILDDIR  holds libgreenshim.so and tests/programs/NAME
  *   SRCDIR    the programs' sources (default tests/programs); every NAME.c
- *             there must have an entry in the table below (but tls_dso*.c,
- *             the libraries tls_vars and tls_review dlopen)
+ *             there must have an entry in the table below (but tls_dso*.c
+ *             and *_lib.c, libraries test programs dlopen or link)
  *   FILTER    optional cmocka test filter, e.g. "mutex_*" (wildcards * ?)
  *
  * One cmocka test per (program, mode), all in the table `tests` below.
@@ -757,8 +757,9 @@ static void check_table(void **state)
 			stem = len - 3;
 		else
 			continue;
-		if (strncmp(de->d_name, "tls_dso", 7) == 0)
-			continue; /* not programs: libraries tls_vars and tls_review dlopen */
+		if (strncmp(de->d_name, "tls_dso", 7) == 0 ||
+		    (stem > 4 && strncmp(de->d_name + stem - 4, "_lib", 4) == 0))
+			continue; /* not programs: libraries test programs dlopen or link */
 		int found = 0;
 		for (size_t i = 0; i < sizeof tests / sizeof tests[0] && !found; i++) {
 			const struct entry *e = tests[i].initial_state;
