@@ -21,6 +21,7 @@
 #   sleepers     N threads sleep 1 s then bump a locked counter; N = 10000
 #                (a count that works natively) and N = 100000 (natively
 #                pthread_create fails near 32k: kernel limits)
+#   futex        stress-ng --futex 2, bogo ops/s (higher is better)
 #   start-up     hyperfine of `/bin/true` and `sh -c true` exec'd through
 #                env(1) with and without LD_PRELOAD; the difference is the
 #                per-exec cost of loading the shim
@@ -346,6 +347,38 @@ for r in json.load(open(sys.argv[1]))["results"]:
 }
 startup
 
+# ------------------------------------------------------- stress-ng --futex
+# stress-ng's futex stressor (2 workers, each a waker and a forked waiter
+# on a futex word in shared memory) natively and under the shim,
+# alternated, BENCH_FUTEX_REPS runs of BENCH_FUTEX_S seconds each; the
+# median bogo ops/s (real time).  Under the shim every "shared" FUTEX_WAIT
+# asks whether the word is in private memory (preload/mappings.c).
+FUTEX_REPS=${BENCH_FUTEX_REPS:-3}
+FUTEX_S=${BENCH_FUTEX_S:-3}
+futex_stress() {
+    local mode i v
+    local -A vals=()
+    if ! command -v stress-ng >/dev/null; then
+        VAL[futex,native]="no stress-ng"; VAL[futex,shim]="no stress-ng"; return
+    fi
+    progress "stress-ng --futex 2: $FUTEX_REPS runs of ${FUTEX_S}s each"
+    for ((i = 1; i <= FUTEX_REPS; i++)); do
+        for mode in native shim; do
+            REQUIRE_RESULT=0 run_bench $mode $((FUTEX_S + 20)) "futex.$mode.$i" 0 \
+                stress-ng --futex 2 --timeout "$FUTEX_S" --metrics-brief || continue
+            # "stress-ng: metrc: [pid] futex  ops  real  usr  sys  ops/s(real) ..."
+            v=$(awk '$4 == "futex" && $5 ~ /^[0-9]/ { print $9 }' "$LOGDIR/futex.$mode.$i.err" \
+                "$LOGDIR/futex.$mode.$i.out" | head -n1)
+            [ -n "$v" ] && vals[$mode]+="$v "
+        done
+    done
+    for mode in native shim; do
+        VAL[futex,$mode]=FAIL
+        [ -n "${vals[$mode]:-}" ] && VAL[futex,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+    done
+}
+futex_stress
+
 # ----------------------------------------------------------------- table
 isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
 
@@ -427,6 +460,11 @@ startup_row() {
     fi
     row "$2" "$(fmt "$n")" "$(fmt "$s")" "$(ratio "$n" "$s")" "$tgt"
 }
+# throughput: higher is better, so the target is on shim / native
+n=${VAL[futex,native]} sh=${VAL[futex,shim]}
+row "stress-ng --futex 2 (bogo ops/s)" "$(fmt "$n")" "$(fmt "$sh")" "$(ratio "$n" "$sh")" \
+    ">= native (ratio >= 1.0x; noisy) [$(judge "s >= n" "$sh" "$n")]"
+
 startup_row st_true "start-up /bin/true (us/exec)"
 startup_row st_sh   "start-up sh -c true (us/exec)"
 

@@ -3,9 +3,10 @@
  *
  * Learned with one fstat on first use and kept per fd number; forgotten
  * when the program closes or replaces the fd through us (close, dup2,
- * dup3, close_range, fclose, freopen).  An fd closed and reopened inside
- * libc without passing through us keeps a stale kind until it is closed
- * through us: the README lists this. */
+ * dup3, close_range, closefrom, fclose, freopen, closedir, syscall(2)),
+ * and learnt anew when one of libc's fd-making functions hands the number
+ * out again (fdmake.c).  A kind that is stale all the same (the number
+ * closed and made again by raw system calls) heals itself: io.c. */
 #ifndef GS_FDKIND_H
 #define GS_FDKIND_H
 

@@ -8,7 +8,7 @@
  * kernel, for threads that sleep there (OS threads without a hub).
  * A "shared" wait (no FUTEX_PRIVATE_FLAG; libstdc++ 12 uses only those)
  * is greened too when the word lies in a private mapping, which no other
- * process can see (checked in /proc/self/maps at each such wait).  A wake
+ * process can see (mappings.c).  A wake
  * always wakes our parked waiters first, then the kernel's.  Every other
  * futex operation, and waits on words in MAP_SHARED memory go to the
  * kernel untouched (syscall.c routes the call here).  Timeouts as the kernel's: relative on
@@ -31,53 +31,6 @@ static long fail(long err)
 {
 	errno = (int)err;
 	return -1;
-}
-
-/* ---- is an address private to this process? ---------------------------- */
-
-/* 1 if addr lies in a private mapping (MAP_PRIVATE or anonymous), per
- * /proc/self/maps read now: only on the path that is about to block, so
- * the cost does not matter, and nothing is cached that a later munmap or
- * mmap could make wrong.  Raw open/read into a stack buffer: no stdio, no
- * allocation. */
-static int in_private_mapping(uintptr_t a)
-{
-	int saved = errno, found = 0;
-	int fd = (int)GS_REAL(syscall)(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0L, 0L,
-				      0L, 0L);
-	if (fd < 0) {
-		errno = saved;
-		return 0;
-	}
-	char buf[4096];
-	size_t have = 0;
-	for (;;) {
-		long n = GS_REAL(syscall)(SYS_read, (long)fd, (long)(buf + have), (long)(sizeof buf - have - 1),
-					 0L, 0L, 0L);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		buf[have] = 0;
-		char *line = buf, *nl;
-		while ((nl = strchr(line, '\n'))) {
-			*nl = 0;
-			char *end;
-			unsigned long lo = strtoul(line, &end, 16), hi = 0;
-			if (*end == '-')
-				hi = strtoul(end + 1, &end, 16);
-			if (a >= lo && a < hi) { /* "lo-hi perms ...": perms[3] is p or s */
-				found = end[0] == ' ' && end[4] == 'p';
-				goto done;
-			}
-			line = nl + 1;
-		}
-		have = strlen(line); /* keep the partial last line */
-		memmove(buf, line, have);
-	}
-done:
-	GS_REAL(syscall)(SYS_close, (long)fd, 0L, 0L, 0L, 0L, 0L);
-	errno = saved;
-	return found;
 }
 
 /* -1 when this call is not ours to green. */
@@ -113,7 +66,7 @@ long gs_futex_syscall(long *a, int *handled)
 	case FUTEX_WAIT_BITSET: {
 		if (!gs_can_park() || ((uintptr_t)addr & 3) || bitset == 0)
 			break;
-		if (!private_op && !in_private_mapping((uintptr_t)addr))
+		if (!private_op && !gs_in_private_mapping((uintptr_t)addr))
 			break; /* really shared: another process may wake it */
 		struct gs_deadline d, *dp = NULL;
 		if (ts) {

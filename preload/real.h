@@ -158,7 +158,8 @@
 	X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *), NULL) \
 	GS_REAL_IO_FUNCTIONS(X)
 
-/* fds made beyond sockets and pipes (fdmake.c), and closedir (os.c). */
+/* fds made beyond sockets and pipes (fdmake.c), closedir (os.c), and the
+ * calls that change mappings (mappings.c). */
 #define GS_REAL_FDMAKE_FUNCTIONS(X)                                                             \
 	X(int, open, (const char *, int, ...), NULL)                                             \
 	X(int, open64, (const char *, int, ...), NULL)                                           \
@@ -200,7 +201,12 @@
 	X(FILE *, tmpfile64, (void), NULL)                                                       \
 	X(FILE *, popen, (const char *, const char *), NULL)                                     \
 	X(DIR *, opendir, (const char *), NULL)                                                  \
-	X(int, closedir, (DIR *), NULL)
+	X(int, closedir, (DIR *), NULL)                                                          \
+	X(void *, mmap, (void *, size_t, int, int, int, off_t), NULL)                            \
+	X(int, munmap, (void *, size_t), NULL)                                                   \
+	X(void *, mremap, (void *, size_t, size_t, int, ...), NULL)                              \
+	X(void *, shmat, (int, const void *, int), NULL)                                         \
+	X(int, shmdt, (const void *), NULL)
 
 /* The I/O subsystems: socket, os, select. */
 #define GS_REAL_IO_FUNCTIONS(X)                                                                 \

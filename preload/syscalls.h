@@ -7,6 +7,11 @@
 /* futex.c: FUTEX_WAIT(_BITSET) and FUTEX_WAKE(_BITSET) of a green thread. */
 long gs_futex_syscall(long *a, int *handled);
 
+/* mappings.c: 1 if addr lies in a private mapping (MAP_PRIVATE or
+ * private anonymous), which no other process can see. */
+#include <stdint.h>
+int gs_in_private_mapping(uintptr_t addr);
+
 /* wait.c: waitid with the system call's rusage (NULL: libc's waitid). */
 #include <sys/resource.h>
 #include <sys/wait.h>
