@@ -6,6 +6,7 @@
  * next wait two system calls), never invent one. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,6 +17,7 @@
 
 #define CHUNK_BITS 12
 #define CHUNK_SIZE (1u << CHUNK_BITS)
+#define CHUNK_BYTES (CHUNK_SIZE * sizeof(unsigned))
 #define CHUNKS 256 /* fds below 1M; above, kinds are looked up each time */
 
 #define KIND_MASK 7u
@@ -30,13 +32,18 @@ static _Atomic unsigned *entry(int fd, int create)
 		return NULL;
 	_Atomic unsigned *c = atomic_load_explicit(&chunks[fd >> CHUNK_BITS], memory_order_acquire);
 	if (!c && create) {
-		_Atomic unsigned *fresh = calloc(CHUNK_SIZE, sizeof *fresh);
-		if (!fresh)
+		/* Mapped, not malloc'ed: the program's malloc may itself open
+		 * and read files (jemalloc does, through syscall(2)) while it
+		 * cannot be entered again. */
+		long p = gs__sys(SYS_mmap, 0, CHUNK_BYTES, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p < 0 && p > -4096)
 			return NULL;
+		_Atomic unsigned *fresh = (_Atomic unsigned *)p;
 		if (atomic_compare_exchange_strong(&chunks[fd >> CHUNK_BITS], &c, fresh))
 			c = fresh;
 		else
-			free((void *)fresh);
+			gs__sys(SYS_munmap, p, CHUNK_BYTES, 0, 0, 0, 0);
 	}
 	return c ? &c[fd & (CHUNK_SIZE - 1)] : NULL;
 }

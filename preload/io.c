@@ -103,8 +103,10 @@ int gs_io_wait(struct gs_io *io)
 		if (!gs_fd_verified(io->fd, bit)) {
 			/* About to wait on a kind nothing vouches for: the fd is
 			 * learnt again first (see relearn below). */
-			if (io->any_kind && relearn(io))
+			if (io->any_kind && relearn(io)) {
+				io->checked = 0; /* the new kind's wait looks again */
 				return 0;
+			}
 			unsigned epoch = gs_fd_epoch(); /* before looking: a change meanwhile wins */
 			long fl = gs__sys(SYS_fcntl, io->fd, F_GETFL, 0, 0, 0, 0);
 			if (fl < 0)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ extern int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso);
 extern void *__dso_handle;
 
 static void hub_destroy(struct gs_hub *h);
+static void record_free(struct gs_thread *t);
 
 /* Runs when an adopted OS thread (not main) ends: its keys' destructors,
  * then its hub and record go. */
@@ -99,12 +101,30 @@ static void os_thread_gone(void *arg)
 	gs__os_current = NULL;
 	gs__current_id = 0;
 	gs__pub_thread_release(t);
-	free(t);
+	record_free(t);
+}
+
+/* An OS thread's record is mapped, not malloc'ed: the first pthread call
+ * of a thread adopts it, and that call may come from inside the program's
+ * malloc (jemalloc and tcmalloc lock pthread mutexes), which must not be
+ * entered again.  Zeroed by the kernel. */
+#define RECORD_BYTES ((sizeof(struct gs_thread) + 4095) & ~(size_t)4095)
+
+static struct gs_thread *record_alloc(void)
+{
+	long p = gs__sys(SYS_mmap, 0, RECORD_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	return p < 0 && p > -4096 ? NULL : (struct gs_thread *)p;
+}
+
+static void record_free(struct gs_thread *t)
+{
+	gs__sys(SYS_munmap, (long)t, RECORD_BYTES, 0, 0, 0, 0);
 }
 
 struct gs_thread *gs__adopt(void)
 {
-	struct gs_thread *t = calloc(1, sizeof *t);
+	struct gs_thread *t = record_alloc();
 	if (!t) {
 		gs_warn("greenshim: out of memory for a thread record");
 		abort();

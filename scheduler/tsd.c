@@ -9,8 +9,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "internal.h"
+#include "rawsys.h"
 
 #define BLOCK 32
 #define NBLOCKS (GS_KEYS_MAX / BLOCK)
@@ -29,6 +33,61 @@ struct gs_tsd_block {
 };
 
 static struct key keys[GS_KEYS_MAX];
+
+/* ---- memory for values ------------------------------------------------------ *
+ *
+ * Blocks (and each thread's table of them) come from mapped chunks, never
+ * from malloc: a malloc (jemalloc) keeps its own state in pthread keys and
+ * sets one while it initialises, when it cannot be entered again; glibc's
+ * own keys need no allocation for the first 32 either.  Freed units go on
+ * a free list and are reused; chunks are never unmapped. */
+#define UNIT sizeof(struct gs_tsd_block)
+#define UNITS_PER_CHUNK 128
+_Static_assert(NBLOCKS * sizeof(struct gs_tsd_block *) <= UNIT, "a thread's table fits a unit");
+
+struct unit {
+	struct unit *next; /* while free */
+};
+
+static struct unit *free_units;
+static char *chunk_next, *chunk_end;
+static _Atomic int units_lock;
+
+static void *unit_alloc(void)
+{
+	gs_spin_lock(&units_lock);
+	struct unit *u = free_units;
+	if (u) {
+		free_units = u->next;
+	} else {
+		if (chunk_next == chunk_end) {
+			long p = gs__sys(SYS_mmap, 0, UNIT * UNITS_PER_CHUNK, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p < 0 && p > -4096) {
+				gs_spin_unlock(&units_lock);
+				return NULL;
+			}
+			chunk_next = (char *)p;
+			chunk_end = chunk_next + UNIT * UNITS_PER_CHUNK;
+		}
+		u = (struct unit *)chunk_next;
+		chunk_next += UNIT;
+	}
+	gs_spin_unlock(&units_lock);
+	memset(u, 0, UNIT);
+	return u;
+}
+
+static void unit_free(void *p)
+{
+	if (!p)
+		return;
+	struct unit *u = p;
+	gs_spin_lock(&units_lock);
+	u->next = free_units;
+	free_units = u;
+	gs_spin_unlock(&units_lock);
+}
 
 int gs_key_create(unsigned *out, void (*dtor)(void *))
 {
@@ -81,7 +140,7 @@ int gs_key_set(unsigned k, const void *value)
 	if (!t->tsd) {
 		if (!value)
 			return 0;
-		t->tsd = calloc(NBLOCKS, sizeof *t->tsd);
+		t->tsd = unit_alloc();
 		if (!t->tsd)
 			return -ENOMEM;
 	}
@@ -89,7 +148,7 @@ int gs_key_set(unsigned k, const void *value)
 	if (!b) {
 		if (!value)
 			return 0;
-		b = t->tsd[k / BLOCK] = calloc(1, sizeof *b);
+		b = t->tsd[k / BLOCK] = unit_alloc();
 		if (!b)
 			return -ENOMEM;
 	}
@@ -133,7 +192,7 @@ void gs__tsd_free(struct gs_thread *t)
 	if (!t->tsd)
 		return;
 	for (unsigned bi = 0; bi < NBLOCKS; bi++)
-		free(t->tsd[bi]);
-	free(t->tsd);
+		unit_free(t->tsd[bi]);
+	unit_free(t->tsd);
 	t->tsd = NULL;
 }

@@ -208,6 +208,10 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
 	COMPARE("tls_cxx"),        /* thread_local: one per thread, destructors at each thread's exit */
 	COMPARE("fd_stale_kind"),  /* a socket closed behind the shim, its number reused by a file/pipe */
+	COMPARE("fd_swapped_kinds"), /* the real-call table hands out other kinds: a "socket" that is a
+				      * file, a "pipe" a socketpair, a "memfd" a pipe (libfd_swap.so) */
+	COMPARE("syscall_routes"), /* blocking and fd-making calls through syscall(2): greened, with the
+				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
 	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
 	COMPARE("real_tls_tools"), /* rg -j4, fdfind -j4 (Rust std's thread_local!s), sysbench */
@@ -287,7 +291,7 @@ static const struct CMUnitTest tests[] = {
 	ENTRY("real_mariadb", "compare REAL_MARIADB_SIMULATED_AIO=1", .mode = M_COMPARE, .timeout = 90,
 	      .env = { "REAL_MARIADB_SIMULATED_AIO=1" }),
 	COMPARE("real_java", .timeout = 40), /* HotSpot: java -version, 8 threads, source launch */
-	COMPARE("real_node"), /* worker_threads, an http server and its client in one process */
+	COMPARE("real_node"), /* worker_threads, an http server and its client, then fs after http */
 	ENTRY("real_node", "compare REAL_NODE_CASES=fs", .mode = M_COMPARE, /* sync and libuv pool fs */
 	      .env = { "REAL_NODE_CASES=fs" }),
 	COMPARE("stdio_fgets"),       /* fgets/fread/getc/fscanf/getline on a slow pipe, a ticker */

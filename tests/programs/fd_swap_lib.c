@@ -23,11 +23,13 @@
  *   epoll       epoll_create, epoll_create1                  file, pipe, socketpair
  *   memfd       memfd_create                                 file, pipe, socketpair
  *   open        open, openat, creat (and the *64 names), for file, pipe, socketpair
- *               paths starting with FD_SWAP_OPEN_PREFIX only
+ *               paths starting with "/tmp/fd_swap" only (the
+ *               path is not opened; other paths are libc's)
  *   mkstemp     mkstemp (the file is made and named as by    file, pipe, socketpair
  *               libc, but the fd returned is the substitute)
  *
  *   file        a regular file in /tmp, already unlinked, empty, O_RDWR
+ *               (whatever access mode the call asked for)
  *   pipe        a pipe's read end (its write end for open/openat with
  *               O_WRONLY, and for creat)
  *   socketpair  one end of an AF_UNIX stream socketpair
@@ -39,6 +41,8 @@
  * MFD_CLOEXEC; O_DIRECT of pipe2 makes a SOCK_SEQPACKET pair).  What the
  * kind cannot carry is dropped: an eventfd's initial value, a signalfd's
  * mask, a timerfd's clock.
+ *
+ * accept and accept4 stay libc's: they accept for real.
  *
  * The other end of a one-fd substitute (pipe, socketpair) stays open in
  * the library, blocking and close-on-exec; fd_swap_peer(fd) returns it
@@ -68,7 +72,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* Paths open & co. swap: FD_SWAP_OPEN_PREFIX. */
+/* The paths open & co. swap. */
 #define FD_SWAP_OPEN_PREFIX "/tmp/fd_swap"
 
 enum kind { NONE, FILE_KIND, PIPE_KIND, SOCKETPAIR_KIND };

@@ -19,8 +19,8 @@
  * poll, select and epoll on them, and the calls that must fail with the
  * error the fd's true kind gives (send on a file: ENOTSOCK).
  *
- * A hang is a named failure: SIGALRM after 15 s writes the step to stderr
- * and exits 3.  Arguments, if any, name the cases to run (default: all).
+ * A hang is a named failure: SIGALRM after 15 s writes the case and its
+ * step to stderr and exits 3.  Arguments, if any, name the cases to run (default: all).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,15 +52,22 @@ int fd_swap_peer(int fd);
 
 /* ---- hangs -------------------------------------------------------------- */
 
+/* The case running and its step, for the report of a hang. */
+static const char *volatile current = "start";
 static const char *volatile step = "start";
+
+static void say(const char *s)
+{
+	(void)!write(2, s, strlen(s));
+}
 
 static void on_alarm(int sig)
 {
-	static const char msg[] = "fd_swapped_kinds: hung in step: ";
-	const char *s = step;
-	(void)!write(2, msg, sizeof msg - 1);
-	(void)!write(2, s, strlen(s));
-	(void)!write(2, "\n", 1);
+	say("fd_swapped_kinds: hung in case ");
+	say(current);
+	say(", step: ");
+	say(step);
+	say("\n");
 	_exit(3);
 }
 
@@ -970,7 +977,7 @@ int main(int argc, char **argv)
 		if (!wanted(argc, argv, cases[i].name))
 			continue;
 		printf("%s:\n", cases[i].name);
-		step = cases[i].name;
+		current = step = cases[i].name;
 		cases[i].run();
 	}
 	step = "exit";

@@ -13,8 +13,9 @@
  * threads on one OS thread the waker runs only if the waiter's call
  * yields: a call that does not blocks the process, and the alarm below
  * names the step.
- *   pipes     SYS_read woken by SYS_write; SYS_write into a full pipe
- *             drained by SYS_readv; UDP SYS_recvfrom/SYS_sendto;
+ *   pipes     SYS_read woken by SYS_write; SYS_write (SYS_writev) into a
+ *             full pipe drained by SYS_readv (SYS_read); UDP
+ *             SYS_recvfrom/SYS_sendto;
  *             SYS_recvmsg/SYS_sendmsg (with an fd passed) and
  *             SYS_recvmmsg/SYS_sendmmsg on a SYS_socketpair
  *   accept    SYS_accept4 and SYS_accept woken by SYS_connect (SYS_socket,
@@ -35,7 +36,11 @@
  *   signals   a handler ends SYS_read (without SA_RESTART), SYS_poll,
  *             SYS_epoll_wait, SYS_nanosleep, SYS_clock_nanosleep with
  *             EINTR (the sleeps write the time left back); with SA_RESTART
- *             SYS_read goes on
+ *             SYS_read goes on; the masks of SYS_ppoll, SYS_pselect6,
+ *             SYS_epoll_pwait(2) (kernel sigsets) block or let in SIGUSR1
+ *   cancel    syscall(2) is no cancellation point: a thread cancelled in
+ *             SYS_read or SYS_nanosleep finishes the call, then is
+ *             cancelled at pthread_testcancel
  *   errors    each as "name: ret errno": EBADF, EINVAL (bad clocks,
  *             timespecs, sigsetsizes, flags), ECONNREFUSED, ECHILD, EAGAIN,
  *             EPIPE, ... and errno untouched by calls that succeed
@@ -58,10 +63,8 @@
 #include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,9 +94,11 @@ static void on_alarm(int sig)
 {
 	static const char msg[] = "syscall_routes: timed out in step: ";
 	const char *s = step;
+	ssize_t k = write(2, msg, sizeof msg - 1);
+	k += write(2, s, strlen(s));
+	k += write(2, "\n", 1);
+	(void)k;
 	(void)sig;
-	if (write(2, msg, sizeof msg - 1) < 0 || write(2, s, strlen(s)) < 0 || write(2, "\n", 1) < 0)
-		_exit(3);
 	_exit(3);
 }
 
@@ -171,8 +176,9 @@ struct io {
 	long r, w;  /* the waiter's and the waker's results */
 	int re, we; /* ... and errnos */
 	char buf[128];
-	size_t cap;                /* pipe_full: the pipe's size */
-	int in_order;              /* pipe_full: the drained bytes are right */
+	size_t cap;                /* full pipe: its size */
+	int vec;                   /* full pipe: SYS_writev and SYS_read, not write and readv */
+	int in_order;              /* full pipe: the drained bytes are right */
 	struct sockaddr_in to;     /* udp: the receiver's address */
 	struct sockaddr_in from;   /* udp: where the datagram came from */
 	socklen_t fromlen;
@@ -203,8 +209,12 @@ static void *full_writer(void *arg)
 {
 	struct io *c = arg;
 	char b[FULL_EXTRA];
+	struct iovec v[2] = { { b, 1000 }, { b + 1000, FULL_EXTRA - 1000 } };
 	memset(b, 'w', sizeof b);
-	c->w = syscall(SYS_write, c->fd[1], b, sizeof b);
+	if (c->vec)
+		c->w = syscall(SYS_writev, c->fd[1], v, 2);
+	else
+		c->w = syscall(SYS_write, c->fd[1], b, sizeof b);
 	c->we = errno;
 	return NULL;
 }
@@ -218,7 +228,7 @@ static void *full_drainer(void *arg)
 	c->in_order = 1;
 	while (got < want) {
 		struct iovec v[2] = { { a, sizeof a }, { b, sizeof b } };
-		long k = syscall(SYS_readv, c->fd[0], v, 2);
+		long k = c->vec ? syscall(SYS_read, c->fd[0], a, sizeof a) : syscall(SYS_readv, c->fd[0], v, 2);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -364,21 +374,26 @@ static void part_pipes(void)
 	expect(c.r == 5 && !memcmp(c.buf, "hello", 5), "SYS_read got \"hello\"");
 	close2(c.fd);
 
-	step = "pipes: SYS_write into a full pipe, drained by SYS_readv";
-	memset(&c, 0, sizeof c);
-	make_pipe(c.fd, O_CLOEXEC);
-	c.cap = (size_t)need(syscall(SYS_fcntl, c.fd[1], F_GETPIPE_SZ), "F_GETPIPE_SZ");
-	char *fill = malloc(c.cap);
-	memset(fill, 'f', c.cap);
-	long k = syscall(SYS_write, c.fd[1], fill, c.cap); /* fills it exactly: no wait */
-	expect(k == (long)c.cap, "the filling SYS_write wrote the pipe's size");
-	free(fill);
-	run2(full_writer, full_drainer, &c);
-	printf("full pipe: SYS_write of %d in a thread: %ld %s; SYS_readv drained size + %ld, in order: %s\n",
-	       FULL_EXTRA, c.w, en(c.w < 0 ? c.we : 0), c.r - (long)c.cap, yesno(c.in_order));
-	expect(c.w == FULL_EXTRA && c.r == (long)c.cap + FULL_EXTRA && c.in_order,
-	       "the blocked write completed and the drain saw every byte");
-	close2(c.fd);
+	for (int vec = 0; vec < 2; vec++) {
+		step = vec ? "pipes: SYS_writev into a full pipe, drained by SYS_read" :
+			     "pipes: SYS_write into a full pipe, drained by SYS_readv";
+		memset(&c, 0, sizeof c);
+		c.vec = vec;
+		make_pipe(c.fd, O_CLOEXEC);
+		c.cap = (size_t)need(syscall(SYS_fcntl, c.fd[1], F_GETPIPE_SZ), "F_GETPIPE_SZ");
+		char *fill = malloc(c.cap);
+		memset(fill, 'f', c.cap);
+		long k = syscall(SYS_write, c.fd[1], fill, c.cap); /* fills it exactly: no wait */
+		expect(k == (long)c.cap, "the filling SYS_write wrote the pipe's size");
+		free(fill);
+		run2(full_writer, full_drainer, &c);
+		printf("full pipe: %s of %d in a thread: %ld %s; %s drained size + %ld, in order: %s\n",
+		       vec ? "SYS_writev" : "SYS_write", FULL_EXTRA, c.w, en(c.w < 0 ? c.we : 0),
+		       vec ? "SYS_read" : "SYS_readv", c.r - (long)c.cap, yesno(c.in_order));
+		expect(c.w == FULL_EXTRA && c.r == (long)c.cap + FULL_EXTRA && c.in_order,
+		       "the blocked write completed and the drain saw every byte");
+		close2(c.fd);
+	}
 
 	step = "pipes: UDP SYS_recvfrom woken by SYS_sendto";
 	memset(&c, 0, sizeof c);
@@ -791,7 +806,7 @@ static void part_sleeps(void)
 	int p[2];
 	make_pipe(p, O_CLOEXEC);
 	for (size_t i = 0; i < sizeof rounds / sizeof rounds[0]; i++) {
-		struct sleeper a = { p[1], rounds[i][0], 100, 'A', 0, 0, 0 };
+		struct sleeper a = { p[1], rounds[i][0], 250, 'A', 0, 0, 0 };
 		struct sleeper b = { p[1], rounds[i][1], 20, 'B', 0, 0, 0 };
 		pthread_t ta, tb;
 		char got[3] = "";
@@ -807,7 +822,7 @@ static void part_sleeps(void)
 		}
 		must(pthread_join(ta, NULL), "pthread_join");
 		must(pthread_join(tb, NULL), "pthread_join");
-		printf("sleeps: A %s 100 ms (%ld %s) beside B %s 20 ms (%ld %s): order %s, none early: %s\n",
+		printf("sleeps: A %s 250 ms (%ld %s) beside B %s 20 ms (%ld %s): order %s, none early: %s\n",
 		       sleep_names[a.how], a.r, en(a.r < 0 ? a.e : 0), sleep_names[b.how], b.r,
 		       en(b.r < 0 ? b.e : 0), got, yesno(!a.early && !b.early));
 		expect(!strcmp(got, "BA"), "the 20 ms sleeper ended first");
@@ -1093,7 +1108,7 @@ static void part_fds(void)
 	step = "fds: SYS_pipe2";
 	int p[2];
 	memset(&c, 0, sizeof c);
-	r = syscall(SYS_pipe2, p, O_CLOEXEC);
+	r = need(syscall(SYS_pipe2, p, O_CLOEXEC), "SYS_pipe2");
 	c.fd[0] = p[0];
 	c.fd[1] = p[1];
 	run2(read_waiter, plain_write_waker, &c);
@@ -1190,7 +1205,15 @@ static void handle_usr1(int flags)
 		die("sigaction");
 }
 
-enum { S_READ, S_POLL, S_EPOLL, S_NANOSLEEP, S_CLOCK_NANOSLEEP, S_READ_RESTART };
+enum {
+	S_READ, S_POLL, S_EPOLL, S_NANOSLEEP, S_CLOCK_NANOSLEEP,
+	S_READ_RESTART, S_PPOLL_MASKED, S_PSELECT_MASKED, /* go on: the kicker ends them with a byte */
+	S_PPOLL_UNMASK, S_PSELECT_UNMASK, S_EPOLL_PWAIT_UNMASK, S_EPOLL_PWAIT2_UNMASK,
+	S_END
+};
+
+/* The kicker ends the wait with a byte after three signals. */
+static int goes_on(int how) { return how >= S_READ_RESTART && how <= S_PSELECT_MASKED; }
 
 struct sigc {
 	int how;
@@ -1209,6 +1232,16 @@ static void *sig_waiter(void *arg)
 	struct epoll_event ev;
 	struct timespec t = { 5, 0 };
 	char b[8];
+	sigset_t usr1, none;
+	sigemptyset(&none);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	fd_set rs;
+	FD_ZERO(&rs);
+	FD_SET(s->rfd, &rs);
+	struct sigarg blocks = { &usr1, KSIGSET }, unblocks = { &none, KSIGSET };
+	if (s->how >= S_PPOLL_UNMASK) /* blocked but while the call waits */
+		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	switch (s->how) {
 	case S_READ:
 	case S_READ_RESTART:
@@ -1223,24 +1256,44 @@ static void *sig_waiter(void *arg)
 	case S_NANOSLEEP:
 		s->r = syscall(SYS_nanosleep, &t, &s->rem);
 		break;
-	default:
+	case S_CLOCK_NANOSLEEP:
 		s->r = syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &t, &s->rem);
+		break;
+	case S_PPOLL_MASKED:
+		s->r = syscall(SYS_ppoll, &p, 1, &t, &usr1, KSIGSET);
+		break;
+	case S_PSELECT_MASKED:
+		s->r = syscall(SYS_pselect6, s->rfd + 1, &rs, NULL, NULL, &t, &blocks);
+		break;
+	case S_PPOLL_UNMASK:
+		s->r = syscall(SYS_ppoll, &p, 1, &t, &none, KSIGSET);
+		break;
+	case S_PSELECT_UNMASK:
+		s->r = syscall(SYS_pselect6, s->rfd + 1, &rs, NULL, NULL, &t, &unblocks);
+		break;
+	case S_EPOLL_PWAIT_UNMASK:
+		s->r = syscall(SYS_epoll_pwait, s->ep, &ev, 1, 5000, &none, KSIGSET);
+		break;
+	default:
+		s->r = syscall(SYS_epoll_pwait2, s->ep, &ev, 1, &t, &none, KSIGSET);
 		break;
 	}
 	s->e = errno;
+	if (s->r == 1 && (s->how == S_PPOLL_MASKED || s->how == S_PSELECT_MASKED))
+		need(syscall(SYS_read, s->rfd, b, 1), "SYS_read");
 	s->done = 1;
 	return NULL;
 }
 
 /* SIGUSR1 every 10 ms until the waiter's call returned (a signal that
- * comes before the call starts is followed by another); for S_READ_RESTART
- * three signals, then a byte. */
+ * comes before the call starts is followed by another); for the calls that
+ * go on, three signals, then a byte. */
 static void *kicker(void *arg)
 {
 	struct sigc *s = arg;
 	for (int i = 0; i < 500 && !s->done; i++) {
 		nap_ms(10);
-		if (s->how == S_READ_RESTART && i == 3) {
+		if (goes_on(s->how) && i == 3) {
 			need(syscall(SYS_write, s->wfd, "r", 1), "SYS_write");
 			break;
 		}
@@ -1252,8 +1305,18 @@ static void *kicker(void *arg)
 static void part_signals(void)
 {
 	static const char *const names[] = {
-		"SYS_read (no SA_RESTART)", "SYS_poll (SA_RESTART)", "SYS_epoll_wait (SA_RESTART)",
-		"SYS_nanosleep 5 s", "SYS_clock_nanosleep 5 s", "SYS_read (SA_RESTART)",
+		"SYS_read (no SA_RESTART)",
+		"SYS_poll (SA_RESTART)",
+		"SYS_epoll_wait (SA_RESTART)",
+		"SYS_nanosleep 5 s",
+		"SYS_clock_nanosleep 5 s",
+		"SYS_read (SA_RESTART)",
+		"SYS_ppoll with a mask blocking SIGUSR1",
+		"SYS_pselect6 with a mask blocking SIGUSR1",
+		"SYS_ppoll with a mask unblocking SIGUSR1",
+		"SYS_pselect6 with a mask unblocking SIGUSR1",
+		"SYS_epoll_pwait with a mask unblocking SIGUSR1",
+		"SYS_epoll_pwait2 with a mask unblocking SIGUSR1",
 	};
 	int p[2];
 	make_pipe(p, O_CLOEXEC);
@@ -1261,7 +1324,7 @@ static void part_signals(void)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) != 0)
 		die("epoll");
-	for (int how = S_READ; how <= S_READ_RESTART; how++) {
+	for (int how = S_READ; how < S_END; how++) {
 		struct sigc s = { .how = how, .rfd = p[0], .wfd = p[1], .ep = ep, .rem = { -1, -1 } };
 		pthread_t tk;
 		char stepname[96];
@@ -1272,18 +1335,75 @@ static void part_signals(void)
 		must(pthread_create(&tk, NULL, kicker, &s), "pthread_create");
 		must(pthread_join(s.target, NULL), "pthread_join");
 		must(pthread_join(tk, NULL), "pthread_join");
-		printf("signals: %s in a thread, SIGUSR1 from another: %ld %s", names[how], s.r,
+		printf("signals: %s, in a thread; SIGUSR1 from another: %ld %s", names[how], s.r,
 		       en(s.r < 0 ? s.e : 0));
 		if (how == S_NANOSLEEP || how == S_CLOCK_NANOSLEEP)
 			printf(", time left written back (4 s < left < 5 s): %s", yesno(left_ns_ok(&s.rem)));
 		printf("\n");
-		if (how == S_READ_RESTART)
-			expect(s.r == 1, "SA_RESTART read went on to get the byte");
+		if (goes_on(how))
+			expect(s.r == 1, "the call went on to get the byte");
 		else
 			expect(s.r == -1 && s.e == EINTR, "EINTR");
 	}
 	signal(SIGUSR1, SIG_IGN);
 	syscall(SYS_close, ep);
+	close2(p);
+}
+
+/* ---- syscall(2) is no cancellation point ---------------------------------- */
+
+struct cancelc {
+	int rfd, wfd;
+	int sleep;         /* SYS_nanosleep 100 ms instead of SYS_read */
+	pthread_t target;
+	long r;            /* the call's result: it went on */
+	int e;
+};
+
+static void *cancel_waiter(void *arg)
+{
+	struct cancelc *c = arg;
+	char b;
+	struct timespec t = ts_of(100 * MS);
+	if (c->sleep)
+		c->r = syscall(SYS_nanosleep, &t, NULL);
+	else
+		c->r = syscall(SYS_read, c->rfd, &b, 1);
+	c->e = errno;
+	pthread_testcancel();
+	return NULL;
+}
+
+static void *canceller(void *arg)
+{
+	struct cancelc *c = arg;
+	nap_ms(20);
+	must(pthread_cancel(c->target), "pthread_cancel");
+	nap_ms(20);
+	if (!c->sleep)
+		need(syscall(SYS_write, c->wfd, "c", 1), "SYS_write");
+	return NULL;
+}
+
+static void part_cancel(void)
+{
+	int p[2];
+	make_pipe(p, O_CLOEXEC);
+	for (int sleep = 0; sleep < 2; sleep++) {
+		struct cancelc c = { p[0], p[1], sleep, 0, -2, 0 };
+		pthread_t tc;
+		void *ret = NULL;
+		step = sleep ? "cancel: pthread_cancel during SYS_nanosleep" : "cancel: pthread_cancel during SYS_read";
+		must(pthread_create(&c.target, NULL, cancel_waiter, &c), "pthread_create");
+		must(pthread_create(&tc, NULL, canceller, &c), "pthread_create");
+		must(pthread_join(c.target, &ret), "pthread_join");
+		must(pthread_join(tc, NULL), "pthread_join");
+		printf("cancel: pthread_cancel of a thread in %s (no cancellation point): the call went on: %ld %s, "
+		       "then cancelled at pthread_testcancel: %s\n",
+		       sleep ? "SYS_nanosleep 100 ms" : "SYS_read", c.r, en(c.r < 0 ? c.e : 0),
+		       yesno(ret == PTHREAD_CANCELED));
+		expect(c.r == (sleep ? 0 : 1) && ret == PTHREAD_CANCELED, "the call completed, then the cancel acted");
+	}
 	close2(p);
 }
 
@@ -1425,7 +1545,8 @@ static const struct {
 } parts[] = {
 	{ "pipes", part_pipes },       { "accept", part_accept }, { "waits", part_waits },
 	{ "sleeps", part_sleeps },     { "children", part_children }, { "futex", part_futex },
-	{ "fds", part_fds },           { "signals", part_signals }, { "errors", part_errors },
+	{ "fds", part_fds },           { "signals", part_signals },
+	{ "cancel", part_cancel },     { "errors", part_errors },
 };
 
 static int wanted(int argc, char **argv, const char *name)
