@@ -173,8 +173,11 @@ static int real_waitid(idtype_t type, id_t id, siginfo_t *info, int options, str
 
 int gs_waitid(idtype_t type, id_t id, siginfo_t *info, int options, struct rusage *ru)
 {
-	if (!greened(options) || !info)
+	if (!greened(options))
 		return real_waitid(type, id, info, options, ru);
+	siginfo_t none; /* the kernel takes a NULL info (glibc passes it on) */
+	if (!info)
+		info = &none;
 	gs_testcancel();
 	long backoff = BACKOFF_MIN_NS;
 	pid_t which = type == P_PID ? (pid_t)id : type == P_PGID ? (id ? -(pid_t)id : 0) : -1;
