@@ -51,7 +51,25 @@ TOOLTEST_BINS := $(patsubst tests/tool/%.c,$(BUILD)/tests/tool/%,$(TOOLTEST_SRC)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check memcheck unit programs bench example install clean deps
+# The version, and what this build chose, for `greenshim --version`
+# (tools/version.c, the only file compiled with these; it is rebuilt when
+# they change).
+VERSION  := 0.1.0
+GIT_REV  := $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null)
+gs_cstr   = $(subst \,,$(subst ",,$(subst ',,$(1))))
+TOOL_BUILD_DEFS := -DGS_VERSION='"$(VERSION)"' -DGS_REVISION='"$(call gs_cstr,$(GIT_REV))"' \
+    -DGS_BUILD_ARCH='"$(call gs_cstr,$(ARCH))"' \
+    -DGS_BUILD_CTX_ASM=$(if $(filter %.S,$(CTX_SRC)),1,0) \
+    -DGS_BUILD_TLS=$(if $(filter x86_64,$(ARCH)),1,0) \
+    -DGS_BUILD_PUBLISH=$(if $(filter -DGS_NO_PUBLISH,$(CFLAGS)),0,1) \
+    -DGS_BUILD_CC='"$(call gs_cstr,$(CC))"' -DGS_BUILD_CFLAGS='"$(call gs_cstr,$(CFLAGS))"'
+
+# Manual pages and the bash completion (make install).
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES   := man/greenshim.1 man/libgreenshim.7
+
+.PHONY: all check memcheck unit programs bench example install clean deps mancheck FORCE
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
 
 # pthread_once must undo itself when its init routine is unwound through.
@@ -74,6 +92,16 @@ $(BUILD)/libgreenshim.so: $(LIB_OBJS) preload/exports.map
 $(BUILD)/obj/tools/%.o: tools/%.c $(TOOL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASE) -Itools -c -o $@ $<
+
+# The build's choices, kept in a file rewritten only when they change (so
+# version.o is rebuilt then, and only then).
+gs_streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
+$(BUILD)/obj/tools/build-config: FORCE
+	$(shell mkdir -p $(@D))$(if $(call gs_streq,$(file <$@),$(TOOL_BUILD_DEFS)),,$(file >$@,$(TOOL_BUILD_DEFS)))
+FORCE:
+
+$(BUILD)/obj/tools/version.o: BASE += $(TOOL_BUILD_DEFS)
+$(BUILD)/obj/tools/version.o: $(BUILD)/obj/tools/build-config
 
 $(BUILD)/obj/tool-shared/trace_json.o: scheduler/trace_json.c $(TOOL_HEADERS)
 	@mkdir -p $(dir $@)
@@ -168,9 +196,19 @@ bench: all $(BENCH_BINS) $(BUILD)/nopub/libgreenshim.so
 	BUILD=$(BUILD) bash bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BUILD)/libgreenshim.so $(DESTDIR)$(PREFIX)/lib/libgreenshim.so
 	install -m 0755 $(BUILD)/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
+	install -m 0644 man/greenshim.1 $(DESTDIR)$(MANDIR)/man1/greenshim.1
+	install -m 0644 man/libgreenshim.7 $(DESTDIR)$(MANDIR)/man7/libgreenshim.7
+	install -m 0644 tools/greenshim.bash-completion $(DESTDIR)$(BASHCOMPDIR)/greenshim
+
+# The manual pages render without a warning (test_tool checks it too).
+mancheck:
+	@set -e; for p in $(MAN_PAGES); do \
+	    w=$$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -l $$p 2>&1 >/dev/null); \
+	    if [ -n "$$w" ]; then echo "$$p:"; echo "$$w"; exit 1; fi; done; echo "mancheck: $(MAN_PAGES) clean"
 
 deps:
 	bash .ci/install-deps

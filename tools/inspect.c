@@ -1,14 +1,24 @@
 /* The inspector's side of a published process: see inspect.h.
  *
- * Which file belongs to a live process: the file's name carries the pid,
- * and the process keeps it mapped for its whole life.  A file whose pid is
- * gone (kill -> ESRCH, or a zombie) is the leftover of a crash or an
- * _exit; a file whose pid lives but does not map it was left by an earlier
- * process that had the same pid (or an earlier image of it, before an
- * exec).  Both are removed. */
+ * Which file belongs to a live process: the process keeps its file mapped
+ * for its whole life, so the file is the /dev/shm/greenshim-*-PID that
+ * /proc/PID/maps shows (the uid in its name is the one the process had
+ * when it published, which a process that dropped privileges no longer
+ * has); where maps cannot be read, the name made of the target's real uid.
+ * A file whose pid is gone (kill -> ESRCH, or a zombie) is the leftover of
+ * a crash or an _exit; a file whose pid lives but does not map it was left
+ * by an earlier process that had the same pid (or an earlier image of it,
+ * before an exec).  Both are removed.
+ *
+ * Who may look: the kernel decides.  A user who may not signal the
+ * process, or open its file, is refused (GS_EXIT_DENIED); root opens any
+ * user's file, and lists and tidies every user's.  Root reads a file that
+ * another user can write as it reads it: every offset and count is
+ * checked against the mapping (layout_problem, the slot and hub bounds). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +34,8 @@
 
 #define HEARTBEAT_NS 250000000ULL      /* well within the process's 2 s */
 #define CREATION_WAIT_NS 500000000ULL  /* a file being made gets its magic last */
+#define PUB_DIR "/dev/shm/"            /* where GS_PUB_PATH_FMT puts the files */
+#define PUB_PREFIX "greenshim-"
 
 uint64_t gs_now_ns(void)
 {
@@ -32,32 +44,63 @@ uint64_t gs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int file_name_pid(const char *name, const char *prefix, size_t plen)
+/* Root may read every user's files. */
+static int as_root(void)
 {
-	if (strncmp(name, prefix, plen) != 0)
-		return -1;
-	char *end;
-	long pid = strtol(name + plen, &end, 10);
-	return *end || pid <= 0 || pid > 0x7fffffff ? -1 : (int)pid;
+	return geteuid() == 0;
 }
 
-/* Calls fn for each file of this user in /dev/shm with its pid, removing
- * those whose process is gone.  Returns the number of live ones. */
+/* A run of decimal digits at *p (no sign, no space), moved past. */
+static int digits(const char **p, unsigned long long max, unsigned long long *v)
+{
+	const char *s = *p;
+	if (*s < '0' || *s > '9')
+		return -1;
+	unsigned long long n = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		n = n * 10 + (unsigned)(*s - '0');
+		if (n > max)
+			return -1;
+	}
+	*v = n;
+	*p = s;
+	return 0;
+}
+
+/* "greenshim-UID-PID" (a file name, or what follows PUB_DIR up to `end`):
+ * the pid, or -1; *uid the uid. */
+static int file_name_pid(const char *name, const char *end, unsigned *uid)
+{
+	size_t plen = sizeof PUB_PREFIX - 1;
+	if (strncmp(name, PUB_PREFIX, plen) != 0)
+		return -1;
+	const char *p = name + plen;
+	unsigned long long u, pid;
+	if (digits(&p, UINT_MAX, &u) != 0 || *p++ != '-' || digits(&p, 0x7fffffff, &pid) != 0 ||
+	    p != end || pid == 0)
+		return -1;
+	*uid = (unsigned)u;
+	return (int)pid;
+}
+
+/* Calls fn for each published file in /dev/shm with its pid, removing
+ * those whose process is gone: this user's files, or every user's for
+ * root.  Returns the number of live ones. */
 static int scan(void (*fn)(int pid, void *arg), void *arg)
 {
-	DIR *d = opendir("/dev/shm");
+	DIR *d = opendir(PUB_DIR);
 	if (!d)
 		return 0;
-	char prefix[32];
-	size_t plen = (size_t)snprintf(prefix, sizeof prefix, "greenshim-%u-", (unsigned)getuid());
-	int live = 0;
+	int all = as_root(), live = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		int pid = file_name_pid(e->d_name, prefix, plen);
-		if (pid < 0)
+		unsigned uid;
+		int pid = file_name_pid(e->d_name, e->d_name + strlen(e->d_name), &uid);
+		if (pid < 0 || (!all && uid != (unsigned)getuid()))
 			continue;
 		struct stat st;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != getuid())
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+		    (!all && st.st_uid != getuid()))
 			continue;
 		if (gs_process_gone(pid)) {
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -112,12 +155,53 @@ int gs_inspect_list(int **pids)
 		return -1;
 	}
 	qsort(l.pids, (size_t)l.n, sizeof *l.pids, by_value);
+	int n = 0; /* one pid may have two files (root sees every user's) */
+	for (int i = 0; i < l.n; i++)
+		if (!n || l.pids[n - 1] != l.pids[i])
+			l.pids[n++] = l.pids[i];
 	*pids = l.pids;
-	return l.n;
+	return n;
 }
 
-/* Whether pid has path mapped (its line in /proc/pid/maps, not "(deleted)"). */
-static int maps_file(int pid, const char *path)
+/* One line of /proc/PID/maps: its inode and where its path begins (the
+ * path runs to the newline; NULL: an anonymous mapping). */
+static const char *maps_line(char *line, unsigned long long *ino)
+{
+	int path_at = 0;
+	if (sscanf(line, "%*x-%*x %*s %*x %*s %llu %n", ino, &path_at) != 1 || !path_at ||
+	    line[path_at] != '/')
+		return NULL;
+	line[strcspn(line, "\n")] = 0; /* " (deleted)" stays: no name matches it */
+	return line + path_at;
+}
+
+/* The published file pid maps, into path: 0, or -1 (none, or maps cannot
+ * be read). */
+static int mapped_file(int pid, char *path, size_t size)
+{
+	char name[64];
+	snprintf(name, sizeof name, "/proc/%d/maps", pid);
+	FILE *f = fopen(name, "re");
+	if (!f)
+		return -1;
+	char line[4096];
+	int found = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long long ino;
+		const char *p = maps_line(line, &ino);
+		unsigned uid;
+		size_t dlen = sizeof PUB_DIR - 1;
+		found = p && !strncmp(p, PUB_DIR, dlen) &&
+			file_name_pid(p + dlen, p + strlen(p), &uid) == pid && strlen(p) < size;
+		if (found)
+			strcpy(path, p);
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* Whether pid maps the file path with inode ino (not "(deleted)"). */
+static int maps_file(int pid, const char *path, unsigned long long ino)
 {
 	char name[64];
 	snprintf(name, sizeof name, "/proc/%d/maps", pid);
@@ -125,14 +209,26 @@ static int maps_file(int pid, const char *path)
 	if (!f)
 		return 1; /* cannot tell: trust the file */
 	char line[4096];
-	size_t plen = strlen(path);
 	int found = 0;
 	while (!found && fgets(line, sizeof line, f)) {
-		char *p = strchr(line, '/');
-		found = p && !strncmp(p, path, plen) && (p[plen] == '\n' || p[plen] == 0);
+		unsigned long long mino;
+		const char *p = maps_line(line, &mino);
+		found = p && mino == ino && !strcmp(p, path);
 	}
 	fclose(f);
 	return found;
+}
+
+/* Refuses pid, owned by uid (or by someone we cannot name): GS_EXIT_DENIED. */
+static int refuse(int pid, const char *what, int known, uid_t uid)
+{
+	char who[128];
+	if (known)
+		gs_user_describe(uid, who, sizeof who);
+	else
+		snprintf(who, sizeof who, "another user");
+	gs_tool_error("process %d %s %s: only that user or root can inspect it", pid, what, who);
+	return GS_EXIT_DENIED;
 }
 
 /* Why the header cannot be read by this tool, or NULL. */
@@ -156,9 +252,12 @@ static const char *layout_problem(const struct gs_pub_header *h, size_t size, in
 		return why;
 	}
 	uint64_t rings = (uint64_t)h->max_hubs * h->ring_events * h->event_size;
+	/* Subtractions, not sums: no field, however large, wraps around. */
 	if (h->max_hubs == 0 || h->max_hubs > GS_PUB_MAX_HUBS || h->ring_events == 0 ||
 	    (h->ring_events & (h->ring_events - 1)) || h->rings_offset < h->header_size ||
-	    h->threads_offset < h->rings_offset + rings || h->threads_offset > size) {
+	    h->rings_offset > size || rings > size - h->rings_offset ||
+	    h->threads_offset < h->rings_offset || h->threads_offset - h->rings_offset < rings ||
+	    h->threads_offset > size) {
 		snprintf(why, whysize,
 			 "hubs %u, ring of %u events, offsets %llu %llu, file of %zu bytes", h->max_hubs,
 			 h->ring_events, (unsigned long long)h->rings_offset,
@@ -198,32 +297,45 @@ int gs_inspect_open(struct gs_inspect *in, int pid)
 	gs_inspect_remove_stale();
 	if (kill(pid, 0) != 0 && errno == ESRCH) {
 		gs_tool_error("no process %d", pid);
-		return 1;
+		return GS_EXIT_FAIL;
 	}
 	if (gs_process_gone(pid)) {
 		gs_tool_error("process %d has exited", pid);
-		return 1;
+		return GS_EXIT_FAIL;
 	}
-	if (kill(pid, 0) != 0) {
-		gs_tool_error("process %d belongs to another user (run greenshim as that user)", pid);
-		return 1;
-	}
-	snprintf(in->path, sizeof in->path, GS_PUB_PATH_FMT, (unsigned)getuid(), pid);
-	in->fd = open(in->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (in->fd < 0) {
-		if (errno == ENOENT)
-			gs_tool_error("process %d does not run greenshim (no %s)", pid, in->path);
-		else
-			gs_tool_error("%s: %s", in->path, strerror(errno));
-		return 1;
-	}
+	uid_t ruid = getuid(), euid = ruid;
+	int known = gs_process_uids(pid, &ruid, &euid) == 0;
+	if (kill(pid, 0) != 0)
+		return refuse(pid, "belongs to", known, euid);
+	if (mapped_file(pid, in->path, sizeof in->path) != 0)
+		snprintf(in->path, sizeof in->path, GS_PUB_PATH_FMT, (unsigned)ruid, pid);
+	in->fd = open(in->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
-	if (wait_created(in->fd, &st) != 0) {
+	if (in->fd < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			gs_tool_error("process %d does not run greenshim (no %s)", pid, in->path);
+		else if ((err == EACCES || err == EPERM) && stat(in->path, &st) == 0)
+			return refuse(pid, "publishes its threads as", 1, st.st_uid);
+		else
+			gs_tool_error("%s: %s", in->path, strerror(err));
+		return err == EACCES || err == EPERM ? GS_EXIT_DENIED : GS_EXIT_FAIL;
+	}
+	int status = GS_EXIT_FAIL;
+	if (fstat(in->fd, &st) != 0) {
 		gs_tool_error("%s: %s", in->path, strerror(errno));
 		goto fail;
 	}
-	if (st.st_uid != getuid()) {
-		gs_tool_error("%s belongs to another user", in->path);
+	if (!S_ISREG(st.st_mode)) {
+		gs_tool_error("%s is not a regular file", in->path);
+		goto fail;
+	}
+	if (!as_root() && st.st_uid != geteuid()) {
+		status = refuse(pid, "publishes its threads as", 1, st.st_uid);
+		goto fail;
+	}
+	if (wait_created(in->fd, &st) != 0) {
+		gs_tool_error("%s: %s", in->path, strerror(errno));
 		goto fail;
 	}
 	if ((size_t)st.st_size < GS_PUB_HEADER_SIZE) {
@@ -247,16 +359,16 @@ int gs_inspect_open(struct gs_inspect *in, int pid)
 		gs_tool_error("%s was written by an incompatible greenshim (%s)", in->path, why);
 		goto fail;
 	}
-	if (!maps_file(pid, in->path)) {
+	if (!maps_file(pid, in->path, (unsigned long long)st.st_ino)) {
 		unlink(in->path);
 		gs_tool_error("process %d does not run greenshim (removed %s, left by an earlier "
 			      "process with that pid)", pid, in->path);
 		goto fail;
 	}
-	return 0;
+	return GS_EXIT_OK;
 fail:
 	gs_inspect_close(in);
-	return 1;
+	return status;
 }
 
 void gs_inspect_refresh(struct gs_inspect *in)

@@ -1,5 +1,6 @@
 /* The inspector's side of a published process (scheduler/published.h):
- * finding /dev/shm/greenshim-<uid>-<pid>, checking its layout, mapping it,
+ * finding /dev/shm/greenshim-<uid>-<pid> (from the target's maps and uid,
+ * not ours: root inspects every user's processes), checking its layout, mapping it,
  * and attaching (header.inspectors, heartbeat) so the process measures
  * CPU time, switch counts and run lengths while we look.
  *
@@ -23,9 +24,12 @@ struct gs_inspect {
 	int attached;                  /* we hold one count of hdr->inspectors */
 };
 
-/* Opens and maps pid's file after removing this user's stale files.  0, or
- * 1 after one line on stderr: no such process, it does not run the shim,
- * or its file was written by an incompatible greenshim. */
+/* Opens and maps the file pid publishes (whatever uid its name carries)
+ * after removing stale files (this user's; every user's for root).
+ * GS_EXIT_OK, or after one line on stderr GS_EXIT_FAIL (no such process,
+ * it does not run the shim, its file was written by an incompatible
+ * greenshim) or GS_EXIT_DENIED (the process or its file belongs to
+ * another user and we are not root). */
 int gs_inspect_open(struct gs_inspect *in, int pid);
 /* Detaches if attached, unmaps, closes. */
 void gs_inspect_close(struct gs_inspect *in);
@@ -60,10 +64,12 @@ static inline struct gs_pub_event *gs_inspect_ring(const struct gs_inspect *in, 
 	       (size_t)hub * in->hdr->ring_events;
 }
 
-/* Unlinks this user's files whose process no longer exists. */
+/* Unlinks this user's files (every user's, for root) whose process no
+ * longer exists. */
 void gs_inspect_remove_stale(void);
-/* Pids of this user's published processes, ascending (after removing stale
- * files); *pids is malloc'ed; the count, or -1. */
+/* Pids of this user's published processes (every user's, for root),
+ * ascending, each once (after removing stale files); *pids is malloc'ed;
+ * the count, or -1. */
 int gs_inspect_list(int **pids);
 
 /* CLOCK_MONOTONIC in ns: the clock of every time in the file. */

@@ -1,8 +1,10 @@
 /* What /proc tells about another process's fds and memory: procinfo.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +27,57 @@ int gs_process_gone(int pid)
 	/* "pid (comm) S ...": comm may hold spaces and parentheses. */
 	const char *close_paren = strrchr(stat, ')');
 	return close_paren && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
+int gs_process_uids(int pid, uid_t *ruid, uid_t *euid)
+{
+	char name[64], line[256];
+	snprintf(name, sizeof name, "/proc/%d/status", pid);
+	FILE *f = fopen(name, "re");
+	if (!f)
+		return -1;
+	int found = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long r, e;
+		found = sscanf(line, "Uid: %lu %lu", &r, &e) == 2;
+		if (found) {
+			*ruid = (uid_t)r;
+			*euid = (uid_t)e;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* The passwd entry's name, or NULL. */
+static const char *passwd_name(uid_t uid, char *scratch, size_t size)
+{
+	struct passwd pw, *found = NULL;
+	if (getpwuid_r(uid, &pw, scratch, size, &found) != 0 || !found || !found->pw_name[0])
+		return NULL;
+	return found->pw_name;
+}
+
+char *gs_user_describe(uid_t uid, char *buf, size_t size)
+{
+	char scratch[1024];
+	const char *name = passwd_name(uid, scratch, sizeof scratch);
+	if (name)
+		snprintf(buf, size, "user %s (uid %u)", name, (unsigned)uid);
+	else
+		snprintf(buf, size, "uid %u", (unsigned)uid);
+	return buf;
+}
+
+char *gs_user_name(uid_t uid, char *buf, size_t size)
+{
+	char scratch[1024];
+	const char *name = passwd_name(uid, scratch, sizeof scratch);
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%u", (unsigned)uid);
+	return buf;
 }
 
 char *gs_fd_describe(int pid, int fd, char *buf, size_t size)

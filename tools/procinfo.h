@@ -4,10 +4,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Whether pid has ended: no such process, or a zombie not yet reaped
  * (kill(pid, 0) still succeeds on one). */
 int gs_process_gone(int pid);
+
+/* pid's real and effective uid (the Uid: line of /proc/PID/status); 0, or
+ * -1 when it cannot be read (no such process). */
+int gs_process_uids(int pid, uid_t *ruid, uid_t *euid);
+
+/* "user www-data (uid 33)", or "uid 1234" for a uid with no name. */
+char *gs_user_describe(uid_t uid, char *buf, size_t size);
+/* The user's name, or its number when it has none. */
+char *gs_user_name(uid_t uid, char *buf, size_t size);
 
 /* What fd of pid is, in a word or a path: "pipe", "socket", "eventfd",
  * "timerfd", "epoll", "/dev/null", ... or "closed" (no such fd) or "?"

@@ -1,5 +1,6 @@
 /* `greenshim ps [--sample S] [PID]`: every green thread of PID and what
- * it waits on, then its hubs; without PID, this user's greened processes.
+ * it waits on, then its hubs; without PID, this user's greened processes
+ * (every user's, for root).
  *
  * The figures (switches, CPU time) are measured by the process only while
  * an inspector is attached: ps attaches, samples for --sample seconds
@@ -18,7 +19,27 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: greenshim ps [--sample SECONDS] [PID]\n");
+	fprintf(f,
+		"usage: greenshim ps [--sample SECONDS] [PID]\n"
+		"\n"
+		"With PID: every green thread of PID (id, name, state, what it waits on,\n"
+		"start routine, switches and CPU time over the sample, stack touched/size),\n"
+		"then one line per hub.  Without PID: the greened processes of this user\n"
+		"(of every user, for root).\n"
+		"\n"
+		"  --sample SECONDS  measure switches and CPU time over SECONDS (default 0.2)\n"
+		"  -h, --help        this help\n");
+}
+
+/* Control characters as '?': names, paths and symbols come from the
+ * target (and, for root, from another user), never escape sequences for
+ * our terminal. */
+static char *printable(char *s)
+{
+	for (unsigned char *c = (unsigned char *)s; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return s;
 }
 
 /* Prints s, cut to width columns when width > 0. */
@@ -32,7 +53,7 @@ static void line(FILE *f, int width, const char *fmt, ...)
 	va_end(ap);
 	if (width > 0 && (int)strlen(buf) > width)
 		buf[width] = 0;
-	fprintf(f, "%s\n", buf);
+	fprintf(f, "%s\n", printable(buf));
 }
 
 void gs_print_title(FILE *f, const struct gs_snap *s, int width)
@@ -115,16 +136,17 @@ void gs_print_hubs(FILE *f, const struct gs_snap *s, int width)
 	}
 }
 
-/* Without a PID: this user's greened processes, one a line. */
+/* Without a PID: this user's greened processes (every user's, for root),
+ * one a line. */
 static int list_processes(void)
 {
 	int *pids;
 	int n = gs_inspect_list(&pids);
 	if (n < 0) {
 		gs_tool_error("out of memory");
-		return 1;
+		return GS_EXIT_FAIL;
 	}
-	printf("%7s %5s %8s %9s  %s\n", "PID", "HUBS", "THREADS", "UP", "EXE");
+	line(stdout, 0, "%7s %-10s %5s %8s %9s  %s", "PID", "USER", "HUBS", "THREADS", "UP", "EXE");
 	for (int i = 0; i < n; i++) {
 		struct gs_inspect in;
 		if (gs_inspect_open(&in, pids[i]) != 0)
@@ -137,15 +159,18 @@ static int list_processes(void)
 			threads += atomic_load(&slot->id) &&
 				   !(atomic_load(&slot->flags) & GS_PUBT_EXITED);
 		}
-		char up[24];
+		char up[24], user[64] = "?";
+		uid_t ruid, euid;
+		if (gs_process_uids(pids[i], &ruid, &euid) == 0)
+			gs_user_name(euid, user, sizeof user);
 		uint64_t now = gs_now_ns(), started = in.hdr->started_ns;
-		printf("%7d %5u %8u %9s  %.*s\n", pids[i], hubs, threads,
-		       gs_fmt_duration(now > started ? now - started : 0, up, sizeof up),
-		       (int)sizeof in.hdr->exe, in.hdr->exe);
+		line(stdout, 0, "%7d %-10s %5u %8u %9s  %.*s", pids[i], user, hubs, threads,
+		     gs_fmt_duration(now > started ? now - started : 0, up, sizeof up),
+		     (int)sizeof in.hdr->exe, in.hdr->exe);
 		gs_inspect_close(&in);
 	}
 	free(pids);
-	return 0;
+	return GS_EXIT_OK;
 }
 
 /* Attaches, reads the counters before and after `sample_s`, detaches:
@@ -182,8 +207,9 @@ int gs_cmd_ps(int argc, char **argv)
 	if (!pid)
 		return list_processes();
 	struct gs_inspect in;
-	if (gs_inspect_open(&in, pid) != 0)
-		return 1;
+	int status = gs_inspect_open(&in, pid);
+	if (status != 0)
+		return status;
 	gs_tool_catch_signals();
 	struct gs_symbols *syms = gs_symbols_new(pid);
 	struct gs_snap snap;

@@ -1,7 +1,7 @@
 /* `greenshim run`: run a program with its threads greened.
  *
  *   greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os]
- *                 [--no-select] [--no-tls] [--lib PATH] -- CMD [ARGS...]
+ *                 [--no-select] [--no-tls] [--lib PATH] [--] CMD [ARGS...]
  *
  * Sets LD_PRELOAD to libgreenshim.so (by default the one next to this
  * executable, else ../lib/libgreenshim.so for an installed copy) and the
@@ -20,8 +20,25 @@ static const char *const subsystems[] = { "time", "thread", "socket", "os", "sel
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os] "
-		   "[--no-select] [--no-tls] [--lib PATH] -- CMD [ARGS...]\n");
+	fprintf(f,
+		"usage: greenshim run [OPTIONS] [--] CMD [ARGS...]\n"
+		"\n"
+		"Runs CMD with libgreenshim.so first in LD_PRELOAD: the threads it makes are\n"
+		"green threads.  Each --no-* option opts a subsystem out (GREENSHIM_*=0):\n"
+		"\n"
+		"  --no-time     sleeps block their OS thread\n"
+		"  --no-thread   threads stay real; each OS thread that makes a greened\n"
+		"                call gets a hub of its own\n"
+		"  --no-socket   accept, connect, send, recv, ... on sockets block\n"
+		"  --no-os       pipes, FIFOs, ttys, eventfds, timerfds and waitpid block\n"
+		"  --no-select   poll, select and epoll_wait block\n"
+		"  --no-tls      the green threads of an OS thread share its TLS\n"
+		"  --lib PATH    preload PATH instead of the libgreenshim.so beside this\n"
+		"                greenshim (or in ../lib beside it)\n"
+		"  -h, --help    this help\n"
+		"\n"
+		"The options end at \"--\" or at CMD.  Exit status: CMD's, or 126 (CMD\n"
+		"cannot be executed), 127 (no such CMD), 2 (bad usage), 1 (no library).\n");
 }
 
 /* The library beside this executable, or in ../lib when installed. */
@@ -55,10 +72,20 @@ int gs_cmd_run(int argc, char **argv)
 			i++;
 			break;
 		}
-		if (!strcmp(a, "--lib") && i + 1 < argc) {
-			if (!realpath(argv[++i], lib)) {
-				fprintf(stderr, "greenshim: --lib %s: %s\n", argv[i], strerror(errno));
-				return 2;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return GS_EXIT_OK;
+		}
+		if (!strcmp(a, "--lib") || !strncmp(a, "--lib=", 6)) {
+			const char *path = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : NULL;
+			if (!path || !*path) {
+				gs_tool_error("--lib needs the path of libgreenshim.so");
+				usage(stderr);
+				return GS_EXIT_USAGE;
+			}
+			if (!realpath(path, lib)) {
+				gs_tool_error("--lib %s: %s", path, strerror(errno));
+				return GS_EXIT_USAGE;
 			}
 			continue;
 		}
@@ -78,33 +105,37 @@ int gs_cmd_run(int argc, char **argv)
 		if (s == NSUB) {
 			if (a[0] != '-')
 				break; /* the command, without "--" */
-			fprintf(stderr, "greenshim: unknown option %s\n", a);
+			gs_tool_error("unknown option %s", a);
 			usage(stderr);
-			return 2;
+			return GS_EXIT_USAGE;
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "greenshim: no command given\n");
+		gs_tool_error("no command given");
 		usage(stderr);
-		return 2;
+		return GS_EXIT_USAGE;
 	}
 	if (!lib[0] && find_library(lib, sizeof lib) != 0) {
-		fprintf(stderr,
-			"greenshim: cannot find libgreenshim.so next to this program; use --lib\n");
-		return 2;
+		gs_tool_error("cannot find libgreenshim.so next to this program; use --lib");
+		return GS_EXIT_FAIL;
 	}
 	const char *prev = getenv("LD_PRELOAD");
 	char *preload;
 	if (prev && *prev) {
 		preload = malloc(strlen(lib) + strlen(prev) + 2);
-		if (!preload)
-			return 2;
+		if (!preload) {
+			gs_tool_error("out of memory");
+			return GS_EXIT_FAIL;
+		}
 		sprintf(preload, "%s:%s", lib, prev);
 	} else {
 		preload = lib;
 	}
 	setenv("LD_PRELOAD", preload, 1);
 	execvp(argv[i], argv + i);
-	fprintf(stderr, "greenshim: %s: %s\n", argv[i], strerror(errno));
-	return 127;
+	int err = errno;
+	gs_tool_error("%s: %s", argv[i], strerror(err));
+	/* As a shell: 127 when there is no such command, 126 when there is
+	 * one that cannot be run. */
+	return err == ENOENT || err == ENOTDIR ? GS_EXIT_NOTFOUND : GS_EXIT_NOEXEC;
 }

@@ -7,6 +7,7 @@
  * parsed once; names found are cached per address (hundreds of threads
  * share a few start routines). */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,15 +155,22 @@ static int by_address(const void *a, const void *b)
 	return x->rank - y->rank;
 }
 
+/* Whether [off, off + len) lies in a file of `size` bytes, without the
+ * sum wrapping around (the file is the target's: it may be made up). */
+static int within(uint64_t size, uint64_t off, uint64_t len)
+{
+	return off <= size && len <= size - off;
+}
+
 /* Adds the FUNC symbols of one SHT_SYMTAB or SHT_DYNSYM section. */
 static int add_symbols(struct elf_file *f, const Elf64_Ehdr *eh, const Elf64_Shdr *sh, size_t *cap)
 {
 	const Elf64_Shdr *shdrs = (const Elf64_Shdr *)((const char *)f->map + eh->e_shoff);
 	if (sh->sh_link >= eh->e_shnum || sh->sh_entsize != sizeof(Elf64_Sym) ||
-	    sh->sh_offset + sh->sh_size > f->size)
+	    !within(f->size, sh->sh_offset, sh->sh_size))
 		return 0;
 	const Elf64_Shdr *strsh = &shdrs[sh->sh_link];
-	if (strsh->sh_offset + strsh->sh_size > f->size || strsh->sh_size == 0)
+	if (!within(f->size, strsh->sh_offset, strsh->sh_size) || strsh->sh_size == 0)
 		return 0;
 	const char *strtab = (const char *)f->map + strsh->sh_offset;
 	const Elf64_Sym *syms = (const Elf64_Sym *)((const char *)f->map + sh->sh_offset);
@@ -194,7 +202,7 @@ static int add_symbols(struct elf_file *f, const Elf64_Ehdr *eh, const Elf64_Shd
 static void parse_elf(struct elf_file *f, int fd)
 {
 	struct stat st;
-	if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(Elf64_Ehdr))
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < sizeof(Elf64_Ehdr))
 		return;
 	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
@@ -205,14 +213,14 @@ static void parse_elf(struct elf_file *f, int fd)
 	const int native = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_ident[EI_DATA] != native || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > f->size)
+	    !within(f->size, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
 		goto not_elf;
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)map + eh->e_phoff);
 	for (int i = 0; i < eh->e_phnum && f->nloads < 16; i++)
 		if (ph[i].p_type == PT_LOAD)
 			f->loads[f->nloads++] = &ph[i];
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
-	    eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > f->size)
+	    !within(f->size, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
 		return; /* no sections: segments only */
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)((const char *)map + eh->e_shoff);
 	size_t cap = 0;
@@ -228,8 +236,9 @@ not_elf:
 	f->nloads = 0;
 }
 
-static struct elf_file *elf_file(struct gs_symbols *s, const char *path)
+static struct elf_file *elf_file(struct gs_symbols *s, const struct mapping *m)
 {
+	const char *path = m->path;
 	for (struct elf_file *f = s->files; f; f = f->next)
 		if (!strcmp(f->path, path))
 			return f;
@@ -238,12 +247,24 @@ static struct elf_file *elf_file(struct gs_symbols *s, const char *path)
 		free(f);
 		return NULL;
 	}
-	/* The file as the process sees it (its root may differ from ours). */
-	char inroot[4200];
-	snprintf(inroot, sizeof inroot, "/proc/%d/root%s", s->pid, path);
-	int fd = open(inroot, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The very file mapped (root only: CAP_SYS_ADMIN), so that a path the
+	 * target's user replaced since (with a symlink to a device, say) is
+	 * never opened by root; else the file as the process sees it (its
+	 * root may differ from ours), then as we do. */
+	char name[4200];
+	const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	snprintf(name, sizeof name, "/proc/%d/map_files/%llx-%llx", s->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	int fd = open(name, flags);
+	/* Root goes by the path only where map_files is closed to it (no
+	 * CAP_SYS_ADMIN: a container); a mapping gone since is not looked
+	 * for by name. */
+	if (fd < 0 && (geteuid() != 0 || errno == EPERM || errno == EACCES)) {
+		snprintf(name, sizeof name, "/proc/%d/root%s", s->pid, path);
+		fd = open(name, flags);
+		if (fd < 0)
+			fd = open(path, flags);
+	}
 	if (fd >= 0) {
 		parse_elf(f, fd);
 		close(fd);
@@ -285,7 +306,7 @@ static void describe(struct gs_symbols *s, uint64_t addr, char *out, size_t size
 	}
 	uint64_t off = addr - m->start + m->offset;
 	const char *base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-	struct elf_file *f = elf_file(s, m->path);
+	struct elf_file *f = elf_file(s, m);
 	for (int i = 0; f && i < f->nloads; i++) {
 		const Elf64_Phdr *p = f->loads[i];
 		if (off < p->p_offset || off >= p->p_offset + p->p_filesz)

@@ -1,19 +1,29 @@
 /* The greenshim command: its subcommands and what they share.
  *
- * Every subcommand returns the process exit status: 0 done, 1 the target
- * or a file is not what it should be (one line on stderr said why), 2 bad
- * usage (one line and the usage on stderr). */
+ * Every subcommand returns the process exit status (enum gs_exit; `run`
+ * becomes its command, or fails with 126/127 as a shell would). */
 #ifndef GS_TOOL_H
 #define GS_TOOL_H
 
 #include <signal.h>
 #include <stdio.h>
 
+/* Exit statuses, as greenshim(1) documents them. */
+enum gs_exit {
+	GS_EXIT_OK = 0,
+	GS_EXIT_FAIL = 1,       /* the target or a file is not what it should be (one line says why) */
+	GS_EXIT_USAGE = 2,      /* bad usage: one line, then the usage, on stderr */
+	GS_EXIT_DENIED = 3,     /* the process belongs to another user (only root may look) */
+	GS_EXIT_NOEXEC = 126,   /* run: the command was found but could not be executed */
+	GS_EXIT_NOTFOUND = 127, /* run: no such command */
+};
+
 int gs_cmd_run(int argc, char **argv);   /* run.c */
 int gs_cmd_ps(int argc, char **argv);    /* ps.c */
 int gs_cmd_top(int argc, char **argv);   /* top.c */
 int gs_cmd_trace(int argc, char **argv); /* trace.c (and trace_summary.c) */
 int gs_trace_summary(const char *path);  /* trace_summary.c */
+void gs_print_version(FILE *f);          /* version.c: version and build configuration */
 
 /* One line "greenshim: ..." on stderr. */
 void gs_tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

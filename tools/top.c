@@ -41,8 +41,18 @@ struct top {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: greenshim top [--interval SECONDS] [--sort cpu|switches] "
-		   "[--iterations N] PID\n");
+	fprintf(f,
+		"usage: greenshim top [--interval SECONDS] [--sort cpu|switches] [--iterations N] PID\n"
+		"\n"
+		"ps PID, refreshed, warnings first: a thread that has run over 100 ms\n"
+		"without yielding, a hub that has not polled its loop for over 100 ms.\n"
+		"Keys (stdin a terminal): c sorts by CPU time, s by switches, q quits.\n"
+		"\n"
+		"  --interval SECONDS   refresh every SECONDS (default 1, at least 0.05)\n"
+		"  --sort cpu|switches  order of the threads (default cpu; also c or s)\n"
+		"  --iterations N       draw N frames, then exit (default: until q or a\n"
+		"                       signal)\n"
+		"  -h, --help           this help\n");
 }
 
 static int parse_args(struct top *t, int argc, char **argv, int *pid)
@@ -250,8 +260,9 @@ int gs_cmd_top(int argc, char **argv)
 	int r = parse_args(&t, argc, argv, &pid);
 	if (r)
 		return r < 0 ? 0 : r;
-	if (gs_inspect_open(&t.in, pid) != 0)
-		return 1;
+	r = gs_inspect_open(&t.in, pid);
+	if (r != 0)
+		return r;
 	t.syms = gs_symbols_new(pid);
 	if (!t.syms) {
 		gs_inspect_close(&t.in);
