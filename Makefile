@@ -123,7 +123,7 @@ $(BUILD)/tests/tool/%: tests/tool/%.c scheduler/published.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -Ischeduler -pthread -o $@ $<
 
-$(BUILD)/tests/unit/test_tool: $(BUILD)/greenshim $(TOOLTEST_BINS)
+$(BUILD)/tests/unit/test_tool: $(BUILD)/greenshim $(BUILD)/libgreenshim.so $(TOOLTEST_BINS)
 
 # Test programs are ordinary, unmodified pthread programs: no shim headers.
 $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h tests/programs/runcmd.h

@@ -182,9 +182,17 @@ void gs_fd_forget_range(unsigned lo, unsigned hi)
 	}
 }
 
-/* After a fork, parent and child share every open file description: none
- * is ours alone any more. */
-static void fork_shares_all(void)
+/* After a fork or a spawn, parent and child share every open file
+ * description: none is ours alone any more. */
+void gs_fd_shared(int fd)
+{
+	_Atomic unsigned *e = entry(fd, 0);
+	if (e)
+		atomic_store_explicit(e, atomic_load_explicit(e, memory_order_relaxed) & KIND_MASK,
+				      memory_order_relaxed);
+}
+
+void gs_fd_shared_all(void)
 {
 	for (unsigned c = 0; c < CHUNKS; c++) {
 		_Atomic unsigned *chunk = atomic_load_explicit(&chunks[c], memory_order_relaxed);
@@ -200,5 +208,5 @@ static void fork_shares_all(void)
 
 void gs_fd_table_init(void)
 {
-	pthread_atfork(NULL, fork_shares_all, fork_shares_all);
+	pthread_atfork(NULL, gs_fd_shared_all, gs_fd_shared_all);
 }

@@ -52,6 +52,11 @@ void gs_fd_created(int fd, int kind);
 void gs_fd_duplicated(int old, int fd);
 /* Registers the fork handler that ends GS_FDV_OWN (first use). */
 void gs_fd_table_init(void);
+/* fd's description is now shared with another process (sent with
+ * SCM_RIGHTS); every fd's is (a child was started without fork: spawn,
+ * popen, system, which run no fork handler). */
+void gs_fd_shared(int fd);
+void gs_fd_shared_all(void);
 int gs_fd_verified(int fd, unsigned bit);
 /* Records bit as verified in epoch, read before the flags were looked at:
  * if a change came meanwhile (the epoch moved), nothing is recorded. */

@@ -328,8 +328,10 @@ GS_EXPORT FILE *tmpfile64(void)
 	return made_stream(GS_REAL(tmpfile64)());
 }
 
+/* The child shares every description (spawn.c). */
 GS_EXPORT FILE *popen(const char *command, const char *mode)
 {
+	gs_fd_shared_all();
 	return made_stream(GS_REAL(popen)(command, mode));
 }
 

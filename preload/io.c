@@ -179,6 +179,15 @@ static ssize_t attempt(struct gs_io *io, const struct msghdr *m, int flags)
 			return gs_sysret(r);
 		if (io->any_kind && relearn(io))
 			return attempt(io, m, flags); /* no pipe (any more) */
+		/* EINVAL may be the call's own (an epoll fd or pidfd cannot be
+		 * read, an eventfd wants 8 bytes): a call of no bytes, which
+		 * never waits, says whether the fd takes this direction at all. */
+		if (r == -EINVAL) {
+			char none;
+			long z = gs__sys(w ? SYS_write : SYS_read, io->fd, (long)&none, 0, 0, 0, 0);
+			if (z == -EINVAL)
+				return gs_sysret(z);
+		}
 		/* This file (a FIFO, say) takes no RWF_NOWAIT: poll first from
 		 * now on.  A genuine EINVAL comes back from the real call. */
 		io->kind = GS_FDK_POLLED;
@@ -217,8 +226,11 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 	gs_io_init(&io, fd, GS_FD_READ, kind);
 	io.any_kind = 1;
 	gs_testcancel();
+	int saved = errno; /* a success leaves errno alone, whatever was tried */
 	for (;;) {
 		ssize_t r = attempt(&io, &m, 0);
+		if (r >= 0)
+			errno = saved;
 		if (r >= 0 || errno != EAGAIN)
 			return r;
 		if (gs_io_wait(&io) < 0)
@@ -283,10 +295,15 @@ static ssize_t send_all(int fd, int kind, const struct msghdr *msg, int flags, i
 	gs_io_init(&io, fd, GS_FD_WRITE, kind);
 	io.any_kind = any_kind;
 	gs_testcancel();
+	int saved = errno; /* a success leaves errno alone, whatever was tried */
 	ssize_t r = attempt(&io, msg, flags);
 	size_t total = gs_io_msg_size(msg);
-	if (r >= 0 ? (size_t)r == total : errno != EAGAIN)
-		return r; /* the usual case: all at once, or a real error */
+	if (r >= 0 && (size_t)r == total) {
+		errno = saved;
+		return r; /* the usual case: all at once */
+	}
+	if (r < 0 && errno != EAGAIN)
+		return r; /* a real error */
 	if (r < 0 && io.kind == GS_FDK_SOCKET && msg->msg_name && unix_datagram(fd))
 		/* It waits for room in the peer's queue, which polling our own
 		 * socket cannot see (it is always writable): block as natively. */
@@ -318,7 +335,11 @@ static ssize_t send_all(int fd, int kind, const struct msghdr *msg, int flags, i
 	if (own != small)
 		free(own);
 	/* After a part, the count; the error shows up on the next call. */
-	return done > 0 ? (ssize_t)done : -1;
+	if (done > 0) {
+		errno = saved;
+		return (ssize_t)done;
+	}
+	return -1;
 }
 
 ssize_t gs_io_send_all(int fd, int kind, const struct msghdr *msg, int flags)

@@ -7,7 +7,8 @@
  * small cache.  Invariant: a cached answer is only used while no mapping
  * changed through us since it was read: every mmap, munmap, mremap, shmat
  * and shmdt libc exports passes through here and moves a generation
- * counter before and after the real call (a lookup that overlaps a change
+ * counter before and after the real call, and so do those numbers through
+ * syscall(2) (a lookup that overlaps a change
  * stores an answer of the old generation, which is never used).  Mappings
  * made or removed inside libc (malloc's mmap, munmap and mremap) do not
  * move it; they make and remove private anonymous memory only, so an
@@ -56,7 +57,7 @@ static void give(void)
 	atomic_flag_clear_explicit(&lock, memory_order_release);
 }
 
-static void changing(void)
+void gs_mappings_changing(void)
 {
 	atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 }
@@ -131,9 +132,9 @@ int gs_in_private_mapping(uintptr_t a)
 
 GS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	changing();
+	gs_mappings_changing();
 	void *p = GS_REAL(mmap)(addr, len, prot, flags, fd, off);
-	changing();
+	gs_mappings_changing();
 	return p;
 }
 
@@ -142,9 +143,9 @@ GS_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_
 
 GS_EXPORT int munmap(void *addr, size_t len)
 {
-	changing();
+	gs_mappings_changing();
 	int r = GS_REAL(munmap)(addr, len);
-	changing();
+	gs_mappings_changing();
 	return r;
 }
 
@@ -157,24 +158,24 @@ GS_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	changing();
+	gs_mappings_changing();
 	void *p = GS_REAL(mremap)(old, old_len, new_len, flags, new_addr);
-	changing();
+	gs_mappings_changing();
 	return p;
 }
 
 GS_EXPORT void *shmat(int id, const void *addr, int flags)
 {
-	changing();
+	gs_mappings_changing();
 	void *p = GS_REAL(shmat)(id, addr, flags);
-	changing();
+	gs_mappings_changing();
 	return p;
 }
 
 GS_EXPORT int shmdt(const void *addr)
 {
-	changing();
+	gs_mappings_changing();
 	int r = GS_REAL(shmdt)(addr);
-	changing();
+	gs_mappings_changing();
 	return r;
 }

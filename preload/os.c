@@ -5,7 +5,8 @@
  * pollable files park the green thread instead of the OS thread (on
  * sockets they belong to the socket subsystem; regular files, directories
  * and block devices never wait and go straight through).  pread/pwrite
- * are not interposed: on anything that can block they fail with ESPIPE.
+ * are not interposed: on anything that can block they fail with ESPIPE;
+ * preadv2/pwritev2 at the file position with no flags are readv/writev.
  *
  * close, dup2, dup3, close_range, closefrom, fclose, pclose, freopen and
  * closedir
@@ -61,10 +62,12 @@ GS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	return read(fd, buf, n);
 }
 
+/* readv and writev read the program's vector before any system call: a
+ * NULL one goes to the kernel (EFAULT). */
 GS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	int kind;
-	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
+	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX || !iov)
 		return GS_REAL(readv)(fd, iov, iovcnt);
 	return gs_io_readv(fd, kind, iov, iovcnt);
 }
@@ -72,10 +75,32 @@ GS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 GS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	int kind;
-	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX)
+	if (!gs_io_greened(fd, &kind) || iovcnt <= 0 || iovcnt > IOV_MAX || !iov)
 		return GS_REAL(writev)(fd, iov, iovcnt);
 	return gs_io_writev(fd, kind, iov, iovcnt);
 }
+
+/* preadv2/pwritev2 at offset -1 (the file position) with no flags are
+ * readv/writev; with an offset or flags they are the kernel's (an offset on
+ * a pipe is ESPIPE, RWF_NOWAIT the program's own non-blocking attempt). */
+GS_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
+{
+	if (off == -1 && flags == 0)
+		return readv(fd, iov, iovcnt);
+	return GS_REAL(preadv2)(fd, iov, iovcnt, off, flags);
+}
+
+GS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
+{
+	if (off == -1 && flags == 0)
+		return writev(fd, iov, iovcnt);
+	return GS_REAL(pwritev2)(fd, iov, iovcnt, off, flags);
+}
+
+GS_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
+	__attribute__((alias("preadv2")));
+GS_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
+	__attribute__((alias("pwritev2")));
 
 /* ---- a file description's flags change ---------------------------------- */
 

@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <signal.h>
+#include <spawn.h>
 #include <threads.h>
 #include <time.h>
 #include <wchar.h>
@@ -158,8 +159,8 @@
 	X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *), NULL) \
 	GS_REAL_IO_FUNCTIONS(X)
 
-/* fds made beyond sockets and pipes (fdmake.c), closedir (os.c), and the
- * calls that change mappings (mappings.c). */
+/* fds made beyond sockets and pipes (fdmake.c), closedir (os.c), the calls
+ * that change mappings (mappings.c), and spawns (spawn.c). */
 #define GS_REAL_FDMAKE_FUNCTIONS(X)                                                             \
 	X(int, open, (const char *, int, ...), NULL)                                             \
 	X(int, open64, (const char *, int, ...), NULL)                                           \
@@ -206,7 +207,11 @@
 	X(int, munmap, (void *, size_t), NULL)                                                   \
 	X(void *, mremap, (void *, size_t, size_t, int, ...), NULL)                              \
 	X(void *, shmat, (int, const void *, int), NULL)                                         \
-	X(int, shmdt, (const void *), NULL)
+	X(int, shmdt, (const void *), NULL)                                                      \
+	X(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,           \
+			     const posix_spawnattr_t *, char *const *, char *const *), NULL)        \
+	X(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,          \
+			      const posix_spawnattr_t *, char *const *, char *const *), NULL)
 
 /* The I/O subsystems: socket, os, select. */
 #define GS_REAL_IO_FUNCTIONS(X)                                                                 \
@@ -214,6 +219,8 @@
 	X(ssize_t, write, (int, const void *, size_t), NULL)                                     \
 	X(ssize_t, readv, (int, const struct iovec *, int), NULL)                                \
 	X(ssize_t, writev, (int, const struct iovec *, int), NULL)                               \
+	X(ssize_t, preadv2, (int, const struct iovec *, int, off_t, int), NULL)                  \
+	X(ssize_t, pwritev2, (int, const struct iovec *, int, off_t, int), NULL)                 \
 	X(int, close, (int), NULL)                                                               \
 	X(int, close_range, (unsigned, unsigned, int), NULL)                                     \
 	X(void, closefrom, (int), NULL)                                                          \

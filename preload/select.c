@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "usermem.h"
 #include "real.h"
 
 static int greened(void)
@@ -131,6 +132,11 @@ static int exact_epoll(const struct pollfd *fds, nfds_t n)
 
 static int poll_wait(struct pollfd *fds, nfds_t n, const struct gs_deadline *d)
 {
+	/* First the kernel's look, which also checks fds and n (EFAULT,
+	 * EINVAL) before we read them. */
+	int r = GS_REAL(poll)(fds, n, 0);
+	if (r != 0 || passed(d))
+		return r;
 	struct gs_fd_interest small[16], *want = small;
 	int exotic = 0;
 	for (nfds_t i = 0; i < n; i++)
@@ -138,11 +144,12 @@ static int poll_wait(struct pollfd *fds, nfds_t n, const struct gs_deadline *d)
 			exotic = 1;
 	if (!exotic && n > 16 && !(want = malloc(n * sizeof *want)))
 		return GS_REAL(poll)(fds, n, ms_left(d));
-	int r;
-	for (;;) {
-		r = GS_REAL(poll)(fds, n, 0);
-		if (r != 0 || passed(d))
-			break;
+	for (int first = 1;; first = 0) {
+		if (!first) {
+			r = GS_REAL(poll)(fds, n, 0);
+			if (r != 0 || passed(d))
+				break;
+		}
 		int how;
 		if (exotic) {
 			int ep = exact_epoll(fds, n);
@@ -276,12 +283,12 @@ static int select_wait(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct g
 		return -1;
 	}
 	fd_set *r0 = (fd_set *)saved, *w0 = (fd_set *)(saved + b), *e0 = (fd_set *)(saved + 2 * b);
-	if (r)
-		memcpy(r0, r, b);
-	if (w)
-		memcpy(w0, w, b);
-	if (e)
-		memcpy(e0, e, b);
+	/* Read safely: a bad set is the kernel's EFAULT, never our fault. */
+	if ((r && gs_copy_in(r0, r, b)) || (w && gs_copy_in(w0, w, b)) || (e && gs_copy_in(e0, e, b))) {
+		free(saved);
+		errno = EFAULT;
+		return -1;
+	}
 	struct gs_fd_interest small[16], *want = small;
 	unsigned cap = 16;
 	int res;

@@ -157,10 +157,32 @@ GS_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len) __at
 
 /* ---- send -------------------------------------------------------------- */
 
+/* fds sent with SCM_RIGHTS share their descriptions with the receiver
+ * (fdkind.h: no longer ours alone).  Before the send: the receiver may
+ * change their flags as soon as they arrive. */
+static void sending_fds(const struct msghdr *msg)
+{
+	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const unsigned char *p = CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int sent;
+			memcpy(&sent, p + i * sizeof sent, sizeof sent);
+			gs_fd_shared(sent);
+		}
+	}
+}
+
 /* A blocking send is gs_io_send_all: all of it, unless a signal, the send
  * timeout or an error comes after a part (then the part's count). */
 GS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	sending_fds(msg);
 	if ((flags & MSG_DONTWAIT) || !greened(fd))
 		return GS_REAL(sendmsg)(fd, msg, flags);
 	return gs_io_send_all(fd, GS_FDK_SOCKET, msg, flags);
@@ -191,6 +213,8 @@ GS_EXPORT ssize_t __send(int fd, const void *buf, size_t n, int flags) __attribu
  * after a failure it reports how many went. */
 GS_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 {
+	for (unsigned i = 0; v && i < n && i < UIO_MAXIOV; i++)
+		sending_fds(&v[i].msg_hdr);
 	if ((flags & MSG_DONTWAIT) || !greened(fd) || n == 0)
 		return GS_REAL(sendmmsg)(fd, v, n, flags);
 	struct gs_io io;

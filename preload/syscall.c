@@ -12,10 +12,16 @@
  *   clock_nanosleep, wait4, waitid
  *                              the greened calls (os.c, socket.c, select.c,
  *                              time.c, wait.c)
- *   close, dup2, dup3, close_range, fcntl
+ *   close, dup2, dup3, close_range
  *                              our close & co. (os.c): the fd's waiters and
  *                              its cached kind go with it (libuv closes fds
  *                              this way)
+ *   fcntl                      the kernel's, with what our fcntl records
+ *   rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend,
+ *   rt_sigtimedwait, pause     the shim's signal state (signal.c, sigwait.c)
+ *   mmap, munmap, mremap, shmat, shmdt, remap_file_pages
+ *                              the kernel's, and cached answers about
+ *                              mappings are dropped (mappings.c)
  *   socket, socketpair, pipe, pipe2, eventfd, eventfd2, open, openat,
  *   openat2, creat, dup, memfd_create, timerfd_create, signalfd(4),
  *   epoll_create(1), inotify_init(1), fanotify_init, pidfd_open,
@@ -30,8 +36,15 @@
  * clock_nanosleep fails with -1 and errno (the wrapper returns the error);
  * ppoll, pselect6, epoll_pwait and epoll_pwait2 take a kernel sigset (8
  * bytes) and its size, EINVAL when the size is not 8; waitid takes an
- * rusage.  pread64 has no greened wrapper and goes to the kernel. */
+ * rusage.  What the shim must read of the caller's memory before any
+ * system call (timeouts, sigsets) is read safely: a bad pointer is
+ * EFAULT, as from the kernel (usermem.h).  A zero timeout never waits and
+ * goes to the kernel as it is.  pread64 has no greened wrapper and goes
+ * to the kernel. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -46,6 +59,7 @@
 
 #include "config.h"
 #include "fdkind.h"
+#include "usermem.h"
 #include "real.h"
 #include "syscalls.h"
 #include "tid.h"
@@ -58,8 +72,13 @@ static long fail(int err)
 	return -1;
 }
 
-/* The kernel's sigset (u, of size) as libc's, in *out: NULL when u is.
- * 0, or EINVAL for a size the kernel refuses. */
+static long kernel(long nr, const long *a)
+{
+	return GS_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* The kernel's sigset at u (of size bytes) as libc's, in *out; *set NULL
+ * when u is.  0, EINVAL for a size the kernel refuses, EFAULT. */
 static int user_sigset(long u, long size, sigset_t *out, const sigset_t **set)
 {
 	*set = NULL;
@@ -68,38 +87,64 @@ static int user_sigset(long u, long size, sigset_t *out, const sigset_t **set)
 	if (size != KERNEL_SIGSET)
 		return EINVAL;
 	sigemptyset(out);
-	memcpy(out, (const void *)u, KERNEL_SIGSET);
+	if (gs_copy_in(out, (const void *)u, KERNEL_SIGSET))
+		return EFAULT;
 	*set = out;
 	return 0;
 }
 
 /* ---- timeouts written back ------------------------------------------------ */
 
-/* ppoll and pselect6 leave in *ts what was not slept of it, as the kernel
- * does (glibc's wrappers pass a copy and hide it). */
+/* ppoll, pselect6 and select leave in the caller's timeout what was not
+ * slept of it, as the kernel does (glibc's wrappers hide it).  The
+ * caller's timeout is read once, safely (EFAULT as the kernel says), and
+ * written back the way the kernel does: not for a zero timeout, and a
+ * fault ignored (a timeout in read-only memory). */
 struct rel_timeout {
-	struct timespec *ts;
+	void *user;          /* the caller's timespec or timeval; NULL: none */
+	int usec;            /* a timeval (select) */
+	struct timespec ts;  /* its value */
 	struct timespec end; /* CLOCK_MONOTONIC */
 };
 
-static void timeout_start(struct rel_timeout *t, struct timespec *ts)
+/* 0, or EFAULT; *zero set for a zero timeout (the call never waits: the
+ * kernel can take it as it is). */
+static int timeout_start(struct rel_timeout *t, long user, int usec, int *zero)
 {
-	t->ts = ts;
-	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
-		return; /* none, or the wrapper's EINVAL */
+	t->user = (void *)user;
+	t->usec = usec;
+	*zero = 0;
+	if (!user)
+		return 0;
+	if (usec) {
+		struct timeval tv;
+		if (gs_copy_in(&tv, t->user, sizeof tv))
+			return EFAULT;
+		t->ts.tv_sec = tv.tv_sec;
+		t->ts.tv_nsec = tv.tv_usec >= 0 && tv.tv_usec < 1000000 ? tv.tv_usec * 1000L : -1;
+	} else if (gs_copy_in(&t->ts, t->user, sizeof t->ts)) {
+		return EFAULT;
+	}
+	*zero = t->ts.tv_sec == 0 && t->ts.tv_nsec == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t->end);
-	t->end.tv_sec += ts->tv_sec;
-	t->end.tv_nsec += ts->tv_nsec;
+	t->end.tv_sec += t->ts.tv_sec;
+	t->end.tv_nsec += t->ts.tv_nsec;
 	if (t->end.tv_nsec >= 1000000000L) {
 		t->end.tv_sec++;
 		t->end.tv_nsec -= 1000000000L;
 	}
+	return 0;
+}
+
+static int timeout_valid(const struct rel_timeout *t)
+{
+	return t->ts.tv_sec >= 0 && t->ts.tv_nsec >= 0 && t->ts.tv_nsec < 1000000000L;
 }
 
 static long timeout_end(struct rel_timeout *t, long r)
 {
-	if (!t->ts || t->ts->tv_sec < 0 || t->ts->tv_nsec < 0 || t->ts->tv_nsec >= 1000000000L)
-		return r;
+	if (!t->user || !timeout_valid(t))
+		return r; /* none, or the wrapper's EINVAL */
 	int saved = errno;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -110,39 +155,69 @@ static long timeout_end(struct rel_timeout *t, long r)
 	}
 	if (sec < 0)
 		sec = nsec = 0;
-	t->ts->tv_sec = sec;
-	t->ts->tv_nsec = nsec;
+	if (t->usec) {
+		struct timeval tv = { sec, nsec / 1000 };
+		gs_copy_out(t->user, &tv, sizeof tv);
+	} else {
+		struct timespec ts = { sec, nsec };
+		gs_copy_out(t->user, &ts, sizeof ts);
+	}
 	errno = saved;
 	return r;
 }
 
-static long do_ppoll(long *a)
+/* The timeout as the wrapper takes it: NULL for none. */
+static struct timespec *wrapper_ts(struct rel_timeout *t)
 {
-	sigset_t m;
-	const sigset_t *mask;
-	int e = user_sigset(a[3], a[4], &m, &mask);
-	if (e)
-		return fail(e);
-	struct rel_timeout t;
-	timeout_start(&t, (struct timespec *)a[2]);
-	return timeout_end(&t, ppoll((struct pollfd *)a[0], (nfds_t)a[1], t.ts, mask));
+	return t->user ? &t->ts : NULL;
 }
 
-static long do_pselect6(long *a)
+static long do_ppoll(long nr, long *a)
 {
-	/* The sixth argument: { const kernel sigset *, size_t }. */
-	const long *data = (const long *)a[5];
-	sigset_t m;
-	const sigset_t *mask = NULL;
-	if (data) {
-		int e = user_sigset(data[0], data[1], &m, &mask);
-		if (e)
-			return fail(e);
-	}
 	struct rel_timeout t;
-	timeout_start(&t, (struct timespec *)a[4]);
-	return timeout_end(&t, pselect((int)a[0], (fd_set *)a[1], (fd_set *)a[2], (fd_set *)a[3], t.ts,
-				       mask));
+	int zero, e = timeout_start(&t, a[2], 0, &zero);
+	if (e)
+		return fail(e);
+	if (zero)
+		return kernel(nr, a);
+	sigset_t m;
+	const sigset_t *mask;
+	if ((e = user_sigset(a[3], a[4], &m, &mask)))
+		return fail(e);
+	return timeout_end(&t, ppoll((struct pollfd *)a[0], (nfds_t)a[1], wrapper_ts(&t), mask));
+}
+
+static long do_pselect6(long nr, long *a)
+{
+	struct rel_timeout t;
+	int zero, e = timeout_start(&t, a[4], 0, &zero);
+	if (e)
+		return fail(e);
+	if (zero)
+		return kernel(nr, a);
+	/* The sixth argument: { const kernel sigset *, size_t }. */
+	long data[2] = { 0, 0 };
+	if (a[5] && gs_copy_in(data, (const void *)a[5], sizeof data))
+		return fail(EFAULT);
+	sigset_t m;
+	const sigset_t *mask;
+	if ((e = user_sigset(data[0], data[1], &m, &mask)))
+		return fail(e);
+	return timeout_end(&t, pselect((int)a[0], (fd_set *)a[1], (fd_set *)a[2], (fd_set *)a[3],
+				       wrapper_ts(&t), mask));
+}
+
+static long do_select(long nr, long *a)
+{
+	struct rel_timeout t;
+	int zero, e = timeout_start(&t, a[4], 1, &zero);
+	if (e)
+		return fail(e);
+	if (zero || (t.user && !timeout_valid(&t)))
+		return kernel(nr, a); /* never waits, or the kernel's EINVAL */
+	struct timeval tv = { t.ts.tv_sec, t.ts.tv_nsec / 1000 };
+	return timeout_end(&t, select((int)a[0], (fd_set *)a[1], (fd_set *)a[2], (fd_set *)a[3],
+				      t.user ? &tv : NULL));
 }
 
 static long do_epoll_pwait(long *a, int two)
@@ -152,17 +227,136 @@ static long do_epoll_pwait(long *a, int two)
 	int e = user_sigset(a[4], a[5], &m, &mask);
 	if (e)
 		return fail(e);
-	if (two)
-		return epoll_pwait2((int)a[0], (struct epoll_event *)a[1], (int)a[2],
-				    (const struct timespec *)a[3], mask);
+	if (two) {
+		struct timespec ts;
+		if (a[3] && gs_copy_in(&ts, (const void *)a[3], sizeof ts))
+			return fail(EFAULT);
+		return epoll_pwait2((int)a[0], (struct epoll_event *)a[1], (int)a[2], a[3] ? &ts : NULL,
+				    mask);
+	}
 	return epoll_pwait((int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3], mask);
 }
 
-static long do_clock_nanosleep(long *a)
+/* A sleep's request read safely: EFAULT as the kernel says. */
+static long do_nanosleep(long *a)
 {
-	int e = clock_nanosleep((clockid_t)a[0], (int)a[1], (const struct timespec *)a[2],
-				(struct timespec *)a[3]);
+	struct timespec req;
+	if (gs_copy_in(&req, (const void *)a[0], sizeof req))
+		return fail(EFAULT);
+	return nanosleep(&req, (struct timespec *)a[1]);
+}
+
+static long do_clock_nanosleep(long nr, long *a)
+{
+	if (!gs_clock_supported((clockid_t)a[0]))
+		return kernel(nr, a); /* the kernel's errors (EOPNOTSUPP for CPU clocks) */
+	struct timespec req;
+	if (gs_copy_in(&req, (const void *)a[2], sizeof req))
+		return fail(EFAULT);
+	int e = clock_nanosleep((clockid_t)a[0], (int)a[1], &req, (struct timespec *)a[3]);
 	return e ? fail(e) : 0;
+}
+
+/* fcntl's kernel contract (glibc's wrapper emulates F_GETOWN with
+ * F_GETOWN_EX): the kernel's answer, with what our fcntl records. */
+static long do_fcntl(long nr, long *a)
+{
+	int cmd = (int)a[1];
+	if (cmd == F_SETFL)
+		gs_fd_flags_changed();
+	long r = kernel(nr, a);
+	if (cmd == F_SETFL)
+		gs_fd_flags_changed();
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
+		gs_fd_duplicated((int)a[0], (int)r);
+	return r;
+}
+
+/* ---- signals --------------------------------------------------------------- */
+
+/* The kernel's struct sigaction (x86_64). */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+static long do_rt_sigaction(long *a)
+{
+	if (a[3] != KERNEL_SIGSET)
+		return fail(EINVAL);
+	struct kernel_sigaction k;
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	if (a[1]) {
+		if (gs_copy_in(&k, (const void *)a[1], sizeof k))
+			return fail(EFAULT);
+		act.sa_handler = (__sighandler_t)k.handler;
+		act.sa_flags = (int)(k.flags & ~0x04000000UL); /* glibc adds its own SA_RESTORER */
+		memcpy(&act.sa_mask, &k.mask, sizeof k.mask);
+	}
+	if (sigaction((int)a[0], a[1] ? &act : NULL, a[2] ? &old : NULL) < 0)
+		return -1;
+	if (a[2]) {
+		memset(&k, 0, sizeof k);
+		k.handler = (void *)old.sa_handler;
+		k.flags = (unsigned long)(unsigned)old.sa_flags;
+		k.restorer = old.sa_restorer;
+		memcpy(&k.mask, &old.sa_mask, sizeof k.mask);
+		gs_copy_out((void *)a[2], &k, sizeof k);
+	}
+	return 0;
+}
+
+static long do_rt_sigprocmask(long *a)
+{
+	sigset_t m, old;
+	const sigset_t *set;
+	if (a[3] != KERNEL_SIGSET)
+		return fail(EINVAL);
+	int e = user_sigset(a[1], a[3], &m, &set);
+	if (e)
+		return fail(e);
+	if (sigprocmask((int)a[0], set, &old) < 0)
+		return -1;
+	if (a[2])
+		gs_copy_out((void *)a[2], &old, KERNEL_SIGSET);
+	return 0;
+}
+
+static long do_rt_sigpending(long *a)
+{
+	if ((unsigned long)a[1] > KERNEL_SIGSET)
+		return fail(EINVAL);
+	sigset_t s;
+	if (sigpending(&s) < 0)
+		return -1;
+	gs_copy_out((void *)a[0], &s, (size_t)a[1]);
+	return 0;
+}
+
+static long do_rt_sigsuspend(long *a)
+{
+	sigset_t m;
+	const sigset_t *set;
+	int e = user_sigset(a[0], a[1], &m, &set);
+	if (e || !set)
+		return fail(e ? e : EFAULT);
+	return sigsuspend(set);
+}
+
+static long do_rt_sigtimedwait(long *a)
+{
+	sigset_t m;
+	const sigset_t *set;
+	int e = user_sigset(a[0], a[3], &m, &set);
+	if (e || !set)
+		return fail(e ? e : EFAULT);
+	struct timespec ts;
+	if (a[2] && gs_copy_in(&ts, (const void *)a[2], sizeof ts))
+		return fail(EFAULT);
+	return sigtimedwait(set, (siginfo_t *)a[1], a[2] ? &ts : NULL);
 }
 
 /* ---- the greened numbers ------------------------------------------------- */
@@ -181,6 +375,14 @@ static long greened_call(long nr, long *a, int *handled)
 		return readv((int)a[0], (const struct iovec *)a[1], (int)a[2]);
 	case SYS_writev:
 		return writev((int)a[0], (const struct iovec *)a[1], (int)a[2]);
+	case SYS_preadv2: /* (fd, iov, n, offset low, offset high, flags) */
+		if (a[3] == -1 && a[5] == 0)
+			return readv((int)a[0], (const struct iovec *)a[1], (int)a[2]);
+		break;
+	case SYS_pwritev2:
+		if (a[3] == -1 && a[5] == 0)
+			return writev((int)a[0], (const struct iovec *)a[1], (int)a[2]);
+		break;
 	case SYS_accept:
 		return accept((int)a[0], (struct sockaddr *)a[1], (socklen_t *)a[2]);
 	case SYS_accept4:
@@ -205,12 +407,11 @@ static long greened_call(long nr, long *a, int *handled)
 	case SYS_poll:
 		return poll((struct pollfd *)a[0], (nfds_t)a[1], (int)a[2]);
 	case SYS_ppoll:
-		return do_ppoll(a);
+		return do_ppoll(nr, a);
 	case SYS_select:
-		return select((int)a[0], (fd_set *)a[1], (fd_set *)a[2], (fd_set *)a[3],
-			      (struct timeval *)a[4]);
+		return do_select(nr, a);
 	case SYS_pselect6:
-		return do_pselect6(a);
+		return do_pselect6(nr, a);
 	case SYS_epoll_wait:
 		return epoll_wait((int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3]);
 	case SYS_epoll_pwait:
@@ -218,9 +419,9 @@ static long greened_call(long nr, long *a, int *handled)
 	case SYS_epoll_pwait2:
 		return do_epoll_pwait(a, 1);
 	case SYS_nanosleep:
-		return nanosleep((const struct timespec *)a[0], (struct timespec *)a[1]);
+		return do_nanosleep(a);
 	case SYS_clock_nanosleep:
-		return do_clock_nanosleep(a);
+		return do_clock_nanosleep(nr, a);
 	case SYS_wait4:
 		return wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]);
 	case SYS_waitid:
@@ -235,7 +436,30 @@ static long greened_call(long nr, long *a, int *handled)
 	case SYS_close_range:
 		return close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
 	case SYS_fcntl:
-		return fcntl((int)a[0], (int)a[1], a[2]);
+		return do_fcntl(nr, a);
+	case SYS_rt_sigaction:
+		return do_rt_sigaction(a);
+	case SYS_rt_sigprocmask:
+		return do_rt_sigprocmask(a);
+	case SYS_rt_sigpending:
+		return do_rt_sigpending(a);
+	case SYS_rt_sigsuspend:
+		return do_rt_sigsuspend(a);
+	case SYS_rt_sigtimedwait:
+		return do_rt_sigtimedwait(a);
+	case SYS_pause:
+		return pause();
+	case SYS_mmap:
+	case SYS_munmap:
+	case SYS_mremap:
+	case SYS_shmat:
+	case SYS_shmdt:
+	case SYS_remap_file_pages: {
+		gs_mappings_changing();
+		long r = kernel(nr, a);
+		gs_mappings_changing();
+		return r;
+	}
 	}
 	*handled = 0;
 	return 0;

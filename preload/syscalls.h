@@ -11,6 +11,9 @@ long gs_futex_syscall(long *a, int *handled);
  * private anonymous), which no other process can see. */
 #include <stdint.h>
 int gs_in_private_mapping(uintptr_t addr);
+/* Called before and after a mapping changes (mmap & co.): cached answers
+ * from before are not used again. */
+void gs_mappings_changing(void);
 
 /* wait.c: waitid with the system call's rusage (NULL: libc's waitid). */
 #include <sys/resource.h>

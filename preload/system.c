@@ -53,8 +53,10 @@ static void cancelled(void *arg)
 
 GS_EXPORT int system(const char *command)
 {
-	if (!command || !gs_os_on() || !gs_can_park())
+	if (!command || !gs_os_on() || !gs_can_park()) {
+		gs_fd_shared_all(); /* the child shares every description (spawn.c) */
 		return GS_REAL(system)(command);
+	}
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigemptyset(&ign.sa_mask);
 	gs_spin_lock(&lock);

@@ -267,8 +267,10 @@ static inline void gs__pub_switch(struct gs_hub *h, struct gs_thread *prev, stru
 void gs__trace_poll(struct gs_hub *h);       /* the process drains its own trace */
 void gs__trace_start(void);                  /* GREENSHIM_TRACE, once the file exists */
 void gs__trace_finish(void);                 /* ... and at exit: write the JSON */
-void gs__trace_after_fork(void);             /* a fork child records nothing */
+void gs__trace_after_fork(void);             /* a fork child records a part of its own */
 void gs__trace_thread_gone(struct gs_thread *t); /* keep its label for the trace */
+extern int gs__trace_wakes;                  /* tracing: wake-ups are recorded ... */
+void gs__trace_ready(struct gs_thread *woken); /* ... by this gs__ready */
 
 /* tsd.c */
 void gs__tsd_run_destructors(struct gs_thread *t);

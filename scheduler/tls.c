@@ -589,6 +589,13 @@ static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
  * probe's TCB stays in the pool, its cache with it. */
 static void probe_tcache(char *os_tp)
 {
+	/* Only glibc's own malloc has that cache; another one (jemalloc,
+	 * tcmalloc) keeps per-thread state of its own in the probe's TLS,
+	 * linked into its arenas, which a reused block would wipe. */
+	Dl_info mine, libc;
+	if (!dladdr((void *)malloc, &mine) || !dladdr((void *)getpid, &libc) ||
+	    mine.dli_fbase != libc.dli_fbase)
+		return;
 	struct libc_block b = { 0 };
 	dl_iterate_phdr(find_libc, &b);
 	if (!b.lo || b.size < 8 || b.size > 65536)

@@ -153,165 +153,277 @@ static void put_string(struct gs_trace_json *w, const char *s)
 	put(w, "\"", 1);
 }
 
-/* --- the set of tids, and which have a run open --- */
+/* --- tracks: one per green thread and per hub --- */
 
-static struct gs_trace_tid *tid_entry(struct gs_trace_json *w, int32_t tid)
+/* "BEFORE" N "AFTER" into out (64 bytes at least), for the default labels. */
+static const char *compose(char *out, const char *before, int64_t n, const char *after)
+{
+	char d[24];
+	size_t len = strlen(before), k = 0;
+	uint64_t v = n < 0 ? -(uint64_t)n : (uint64_t)n;
+	memcpy(out, before, len);
+	if (n < 0)
+		out[len++] = '-';
+	do
+		d[k++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (k)
+		out[len++] = d[--k];
+	strcpy(out + len, after);
+	return out;
+}
+
+static uint64_t hash_key(int64_t key)
+{
+	return (uint64_t)key * 0x9e3779b97f4a7c15ULL;
+}
+
+static void put_meta(struct gs_trace_json *w, const char *what, uint32_t tid, const char *label)
+{
+	puts_(w, ",\n{\"ph\":\"M\",\"name\":\"");
+	puts_(w, what);
+	puts_(w, "\",\"pid\":");
+	put_i64(w, w->pid);
+	puts_(w, ",\"tid\":");
+	put_u64(w, tid);
+	puts_(w, ",\"args\":{\"name\":");
+	put_string(w, label);
+	puts_(w, "}}");
+}
+
+/* The track of a green thread (id > 0) or of hub `hub`'s own context
+ * (id 0), made (and named in the file) on first use; NULL after a failure. */
+static struct gs_trace_track *track(struct gs_trace_json *w, unsigned hub, int32_t id)
 {
 	if (w->err)
 		return NULL;
-	if (2 * (w->tids_n + 1) > w->tids_cap) {
-		size_t cap = w->tids_cap ? 2 * w->tids_cap : 256;
-		struct gs_trace_tid *t = calloc(cap, sizeof *t);
+	int64_t key = id ? id : -(int64_t)hub - 1;
+	if (2 * (w->tracks_n + 1) > w->tracks_cap) {
+		size_t cap = w->tracks_cap ? 2 * w->tracks_cap : 256;
+		struct gs_trace_track *t = calloc(cap, sizeof *t);
 		if (!t) {
 			w->err = ENOMEM;
 			return NULL;
 		}
-		for (size_t i = 0; i < w->tids_cap; i++) {
-			if (!w->tids[i].used)
+		for (size_t i = 0; i < w->tracks_cap; i++) {
+			if (!w->tracks[i].used)
 				continue;
-			size_t j = ((uint32_t)w->tids[i].tid * 2654435761u) & (cap - 1);
+			size_t j = hash_key(w->tracks[i].key) >> 40 & (cap - 1);
 			while (t[j].used)
 				j = (j + 1) & (cap - 1);
-			t[j] = w->tids[i];
+			t[j] = w->tracks[i];
 		}
-		free(w->tids);
-		w->tids = t;
-		w->tids_cap = cap;
+		free(w->tracks);
+		w->tracks = t;
+		w->tracks_cap = cap;
 	}
-	size_t j = ((uint32_t)tid * 2654435761u) & (w->tids_cap - 1);
-	for (; w->tids[j].used; j = (j + 1) & (w->tids_cap - 1))
-		if (w->tids[j].tid == tid)
-			return &w->tids[j];
-	w->tids[j] = (struct gs_trace_tid){ .tid = tid, .used = 1 };
-	w->tids_n++;
-	return &w->tids[j];
+	size_t j = hash_key(key) >> 40 & (w->tracks_cap - 1);
+	for (; w->tracks[j].used; j = (j + 1) & (w->tracks_cap - 1))
+		if (w->tracks[j].key == key)
+			return &w->tracks[j];
+	struct gs_trace_track *t = &w->tracks[j];
+	*t = (struct gs_trace_track){ .key = key, .used = 1 };
+	t->tid = GS_TRACE_TID_BASE + ++w->next_tid;
+	w->tracks_n++;
+	char label[200];
+	const char *l = NULL;
+	if (!id)
+		l = hub ? compose(label, "hub ", hub, "") : "hub";
+	else if (w->label)
+		l = w->label(w->label_ctx, hub, id, label, sizeof label);
+	if (!l)
+		l = compose(label, "thread (", id, ")");
+	put_meta(w, "thread_name", t->tid, l);
+	return t;
 }
 
 /* --- the file --- */
 
-int gs_trace_json_begin(struct gs_trace_json *w, int fd, int pid)
+void gs_trace_json_init(struct gs_trace_json *w, int fd, int pid)
 {
 	memset(w, 0, offsetof(struct gs_trace_json, buf));
 	w->fd = fd;
 	w->pid = pid;
-	puts_(w, "{\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":");
-	put_i64(w, pid);
-	puts_(w, ",\"tid\":0,\"args\":{\"name\":\"greenshim PID ");
-	put_i64(w, pid);
-	puts_(w, "\"}}");
-	return w->err ? -1 : 0;
 }
 
-int gs_trace_json_thread_meta(struct gs_trace_json *w, int32_t tid, const char *label)
+int gs_trace_json_begin(struct gs_trace_json *w, const char *process_name)
 {
-	puts_(w, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":");
+	char fallback[64];
+	if (!process_name || !*process_name)
+		process_name = compose(fallback, "pid ", w->pid, "");
+	puts_(w, w->append ? ",\n" : "{\"traceEvents\":[\n");
+	puts_(w, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":");
 	put_i64(w, w->pid);
-	puts_(w, ",\"tid\":");
-	put_i64(w, tid);
-	puts_(w, ",\"args\":{\"name\":");
-	put_string(w, label);
+	puts_(w, ",\"tid\":0,\"args\":{\"name\":");
+	put_string(w, process_name);
 	puts_(w, "}}");
 	return w->err ? (errno = w->err, -1) : 0;
 }
 
-static void put_head(struct gs_trace_json *w, char ph, int32_t tid, uint64_t t_ns)
+/* ",\n{"ph":"X","pid":P,"tid":T,"ts":US" at the track's time, never
+ * before its last one. */
+static void put_head(struct gs_trace_json *w, char ph, struct gs_trace_track *t, uint64_t t_ns)
 {
+	if (t_ns < t->last_ns)
+		t_ns = t->last_ns;
+	t->last_ns = t_ns;
 	char open[] = { ',', '\n', '{', '"', 'p', 'h', '"', ':', '"', ph, '"' };
 	put(w, open, sizeof open);
 	puts_(w, ",\"pid\":");
 	put_i64(w, w->pid);
 	puts_(w, ",\"tid\":");
-	put_i64(w, tid);
+	put_u64(w, t->tid);
 	puts_(w, ",\"ts\":");
 	put_ts(w, t_ns);
 }
 
-/* The end of a run, with why it ended in args. */
-static void put_end(struct gs_trace_json *w, int32_t tid, const struct gs_pub_event *ev)
+static const char *slice_name(const struct gs_trace_track *t)
 {
-	put_head(w, 'E', tid, ev->t_ns);
-	if (ev->reason != GS_PW_NONE) {
-		puts_(w, ",\"args\":{\"reason\":\"");
-		puts_(w, gs_trace_reason_name(ev->reason));
+	return t->key > 0 ? "\"run\"" : "\"hub\"";
+}
+
+static void put_begin(struct gs_trace_json *w, struct gs_trace_track *t, uint64_t t_ns)
+{
+	put_head(w, 'B', t, t_ns);
+	puts_(w, ",\"name\":");
+	puts_(w, slice_name(t));
+	puts_(w, "}");
+	t->open = 1;
+}
+
+/* The end of a slice, with why it ended in args (reason GS_PW_NONE: none). */
+static void put_end(struct gs_trace_json *w, struct gs_trace_track *t, uint64_t t_ns,
+		    unsigned reason, const struct gs_pub_event *ev)
+{
+	put_head(w, 'E', t, t_ns);
+	puts_(w, ",\"name\":");
+	puts_(w, slice_name(t));
+	t->open = 0;
+	if (reason == GS_PW_NONE) {
+		puts_(w, "}");
+		return;
+	}
+	puts_(w, ",\"args\":{\"reason\":\"");
+	puts_(w, reason == GS_TRACE_EV_IDLE ? "idle" : gs_trace_reason_name(reason));
+	puts_(w, "\"");
+	switch (reason) {
+	case GS_PW_MUTEX:
+	case GS_PW_RWLOCK:
+	case GS_PW_COND:
+	case GS_PW_SEM:
+	case GS_PW_BARRIER:
+	case GS_PW_ONCE:
+	case GS_PW_FUTEX:
+		puts_(w, ",\"obj\":\"");
+		put_hex(w, ev->obj);
 		puts_(w, "\"");
-		switch (ev->reason) {
-		case GS_PW_MUTEX:
-		case GS_PW_RWLOCK:
-		case GS_PW_COND:
-		case GS_PW_SEM:
-		case GS_PW_BARRIER:
-		case GS_PW_ONCE:
-		case GS_PW_FUTEX:
-			puts_(w, ",\"obj\":\"");
-			put_hex(w, ev->obj);
-			puts_(w, "\"");
-			if ((ev->reason == GS_PW_MUTEX || ev->reason == GS_PW_RWLOCK) && ev->arg) {
-				puts_(w, ",\"holder\":");
-				put_i64(w, ev->arg);
-			}
-			break;
-		case GS_PW_JOIN:
+		if ((reason == GS_PW_MUTEX || reason == GS_PW_RWLOCK) && ev->arg) {
 			puts_(w, ",\"holder\":");
 			put_i64(w, ev->arg);
-			break;
-		case GS_PW_READ:
-		case GS_PW_WRITE:
-		case GS_PW_POLL:
-			puts_(w, ",\"fd\":");
-			put_i64(w, ev->arg);
-			break;
-		case GS_PW_CHILD:
-			puts_(w, ",\"pid\":");
-			put_i64(w, ev->arg);
-			break;
 		}
-		puts_(w, "}");
+		break;
+	case GS_PW_JOIN:
+		puts_(w, ",\"holder\":");
+		put_i64(w, ev->arg);
+		break;
+	case GS_PW_READ:
+	case GS_PW_WRITE:
+	case GS_PW_POLL:
+		puts_(w, ",\"fd\":");
+		put_i64(w, ev->arg);
+		break;
+	case GS_PW_CHILD:
+		puts_(w, ",\"pid\":");
+		put_i64(w, ev->arg);
+		break;
 	}
+	puts_(w, "}}");
+}
+
+static void put_flow(struct gs_trace_json *w, char ph, struct gs_trace_track *t, uint64_t t_ns,
+		     const char *name)
+{
+	put_head(w, ph, t, t_ns);
+	puts_(w, ",\"name\":\"");
+	puts_(w, name);
+	puts_(w, "\",\"cat\":\"wake\",\"id\":");
+	put_u64(w, w->next_flow);
 	puts_(w, "}");
+}
+
+/* A wake-up: an arrow from the waker's slice to the woken thread's next. */
+static void wake(struct gs_trace_json *w, unsigned hub, const struct gs_pub_event *ev)
+{
+	if (!ev->from || !ev->to || ev->from == ev->to)
+		return;
+	struct gs_trace_track *from = track(w, hub, ev->from);
+	struct gs_trace_track *to = from ? track(w, hub, ev->to) : NULL;
+	if (!to)
+		return;
+	if (!from->open) /* the trace began during its run */
+		put_begin(w, from, ev->t_ns);
+	const char *name = ev->arg > GS_PW_NONE && ev->arg < GS_PW_COUNT ?
+				   gs_trace_reason_name((unsigned)ev->arg) : "wake";
+	w->next_flow++;
+	w->wakes++;
+	put_flow(w, 's', from, ev->t_ns, name);
+	put_flow(w, 'f', to, ev->t_ns, name);
+}
+
+static void idle(struct gs_trace_json *w, unsigned hub, const struct gs_pub_event *ev)
+{
+	struct gs_trace_track *t = track(w, hub, 0);
+	if (!t)
+		return;
+	if (t->open)
+		put_end(w, t, ev->t_ns, GS_TRACE_EV_IDLE, ev);
+	uint64_t until = ev->obj > ev->t_ns ? ev->obj : ev->t_ns;
+	put_begin(w, t, until);
+	if (until > w->last_ns)
+		w->last_ns = until;
 }
 
 int gs_trace_json_event(struct gs_trace_json *w, unsigned hub, const struct gs_pub_event *ev)
 {
 	if (!w->have_base) {
 		w->have_base = 1;
-		w->base_ns = w->last_ns = ev->t_ns;
+		w->base_ns = w->absolute ? 0 : ev->t_ns;
+		w->last_ns = ev->t_ns;
 	}
 	if (ev->t_ns > w->last_ns)
 		w->last_ns = ev->t_ns;
-	int32_t from = ev->from ? ev->from : gs_trace_hub_tid(hub);
-	int32_t to = ev->to ? ev->to : gs_trace_hub_tid(hub);
-	struct gs_trace_tid *f = tid_entry(w, from);
-	if (f && f->open) {
-		put_end(w, from, ev);
-		f->open = 0;
-	}
-	struct gs_trace_tid *t = tid_entry(w, to);
-	if (t && t->open) { /* its end was lost: close it here, no reason known */
-		put_head(w, 'E', to, ev->t_ns);
-		puts_(w, "}");
-	}
-	if (t) {
-		put_head(w, 'B', to, ev->t_ns);
-		puts_(w, ",\"name\":\"run\"}");
-		t->open = 1;
+	if (ev->reason == GS_TRACE_EV_WAKE) {
+		wake(w, hub, ev);
+	} else if (ev->reason == GS_TRACE_EV_IDLE) {
+		idle(w, hub, ev);
+	} else {
+		struct gs_trace_track *f = track(w, hub, ev->from);
+		if (f && f->open)
+			put_end(w, f, ev->t_ns, ev->reason, ev);
+		struct gs_trace_track *t = f ? track(w, hub, ev->to) : NULL;
+		if (t && t->open) /* its end was lost: close it here, no reason known */
+			put_end(w, t, ev->t_ns, GS_PW_NONE, ev);
+		if (t)
+			put_begin(w, t, ev->t_ns);
+		w->switches++;
 	}
 	return w->err ? (errno = w->err, -1) : 0;
 }
 
-int gs_trace_json_end(struct gs_trace_json *w)
+int gs_trace_json_end(struct gs_trace_json *w, int tail, const char *other)
 {
-	for (size_t i = 0; i < w->tids_cap; i++)
-		if (w->tids[i].used && w->tids[i].open) {
-			put_head(w, 'E', w->tids[i].tid, w->last_ns);
-			puts_(w, "}");
-			w->tids[i].open = 0;
-		}
-	puts_(w, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"greenshim_trace\":1,\"pid\":");
-	put_i64(w, w->pid);
-	puts_(w, "}}\n");
+	for (size_t i = 0; i < w->tracks_cap; i++)
+		if (w->tracks[i].used && w->tracks[i].open)
+			put_end(w, &w->tracks[i], w->last_ns, GS_PW_NONE, NULL);
+	if (tail) {
+		puts_(w, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"greenshim_trace\":1,\"pid\":");
+		put_i64(w, w->tail_pid ? w->tail_pid : w->pid);
+		puts_(w, other ? other : "");
+		puts_(w, "}}\n");
+	}
 	flush(w);
-	free(w->tids);
-	w->tids = NULL;
-	w->tids_cap = w->tids_n = 0;
+	free(w->tracks);
+	w->tracks = NULL;
+	w->tracks_cap = w->tracks_n = 0;
 	return w->err ? (errno = w->err, -1) : 0;
 }

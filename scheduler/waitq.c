@@ -161,6 +161,8 @@ void gs_waiter_wake(struct gs_waiter *w, int how)
 	/* From here on w may be gone (its owner may have returned). */
 	if (native)
 		gs__futex_wake(&w->state, 1);
+	else if (gs_unlikely(gs__trace_wakes))
+		gs__trace_ready(t); /* gs__ready, and who woke whom for the trace */
 	else
 		gs__ready(t);
 }

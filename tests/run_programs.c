@@ -215,6 +215,8 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
 	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
 	COMPARE("real_tls_tools"), /* rg -j4, fdfind -j4 (Rust std's thread_local!s), sysbench */
+	COMPARE("real_malloc_libs"), /* its threads, fork children, ls and a threaded sort on jemalloc,
+				      * tcmalloc, tcmalloc_minimal */
 
 	/* green I/O (issue 3).  Each program needs a thread to run while another
 	 * blocks in the call under test, so with all threads on one OS thread

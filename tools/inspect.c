@@ -175,8 +175,8 @@ static const char *maps_line(char *line, unsigned long long *ino)
 	return line + path_at;
 }
 
-/* The published file pid maps, into path: 0, or -1 (none, or maps cannot
- * be read). */
+/* The published file pid maps, into path: 0, -1 (maps cannot be read)
+ * or -2 (it maps none). */
 static int mapped_file(int pid, char *path, size_t size)
 {
 	char name[64];
@@ -197,6 +197,29 @@ static int mapped_file(int pid, char *path, size_t size)
 			strcpy(path, p);
 	}
 	fclose(f);
+	return found ? 0 : -2;
+}
+
+/* Some /dev/shm/greenshim-*-PID, into path: 0, or -1 (none).  For a user
+ * who cannot read pid's maps (a process that published before it changed
+ * its uid is no longer dumpable): whose file it is. */
+static int named_file(int pid, char *path, size_t size)
+{
+	DIR *d = opendir(PUB_DIR);
+	if (!d)
+		return -1;
+	int found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		unsigned uid;
+		size_t dlen = sizeof PUB_DIR - 1, nlen = strlen(e->d_name);
+		found = file_name_pid(e->d_name, e->d_name + nlen, &uid) == pid && dlen + nlen < size;
+		if (found) {
+			memcpy(path, PUB_DIR, dlen);
+			memcpy(path + dlen, e->d_name, nlen + 1);
+		}
+	}
+	closedir(d);
 	return found ? 0 : -1;
 }
 
@@ -307,9 +330,20 @@ int gs_inspect_open(struct gs_inspect *in, int pid)
 	int known = gs_process_uids(pid, &ruid, &euid) == 0;
 	if (kill(pid, 0) != 0)
 		return refuse(pid, "belongs to", known, euid);
-	if (mapped_file(pid, in->path, sizeof in->path) != 0)
+	/* By its mapping; else (not mapped yet, or maps unreadable) by the
+	 * name the process's real uid gives; else, when maps was unreadable,
+	 * by any name with its pid. */
+	const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	int mapped = mapped_file(pid, in->path, sizeof in->path);
+	if (mapped != 0)
 		snprintf(in->path, sizeof in->path, GS_PUB_PATH_FMT, (unsigned)ruid, pid);
-	in->fd = open(in->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	in->fd = open(in->path, flags);
+	char other[sizeof in->path];
+	if (in->fd < 0 && errno == ENOENT && mapped == -1 &&
+	    named_file(pid, other, sizeof other) == 0) {
+		strcpy(in->path, other);
+		in->fd = open(in->path, flags);
+	}
 	struct stat st;
 	if (in->fd < 0) {
 		int err = errno;

@@ -16,7 +16,12 @@
  *   writer never waits for us: when it is more than ring_events ahead,
  *   the oldest were overwritten: counted as lost, skipped, reported at the
  *   end.  An event read while the writer may have been rewriting its slot
- *   is dropped and counted likewise.
+ *   is dropped and counted likewise.  Every hub's events are merged by
+ *   time; those later than the moment the drain began are kept for the
+ *   next one: a hub that publishes its ring's head after we read it then
+ *   cannot have events older than what was written (a wake-up is
+ *   published before the woken thread can run, so the arrow's end is
+ *   always in the file before the run it points to).
  * - the heartbeat is renewed at every drain (the process forgets an
  *   inspector after 2 s without one; if it forgot us, we claim again).
  * - at the end: trace = 0, a last drain, trace_drainer = 0, inspectors--. */
@@ -37,8 +42,8 @@
 #define STALE_BEAT_NS 2000000000ULL    /* as the process judges a dead inspector */
 
 struct hub_batch {
-	struct gs_pub_event *ev;       /* this drain's events of one hub, in order */
-	size_t n, at, cap;
+	struct gs_pub_event *ev;       /* undrained events of one hub, in order */
+	size_t n, at, cap;             /* [at, n) are still to be written */
 };
 
 struct tracer {
@@ -47,14 +52,14 @@ struct tracer {
 	struct gs_trace_json *json;
 	const char *out_path;
 	uint64_t lost;                 /* events overwritten before we read them */
-	uint64_t events;               /* switches written */
 	struct hub_batch batch[GS_PUB_MAX_HUBS];
-	/* Tids with a thread_name already written: open addressing, 0 = empty
-	 * (tid 0, hub 0's context, is tracked by hub_labeled). */
-	int32_t *labeled;
-	size_t labeled_cap, labeled_n;
-	uint8_t hub_labeled[GS_PUB_MAX_HUBS];
-	int32_t *wanted;               /* this drain's tids still without a name */
+	/* Labels of the green threads seen: open addressing by id, 0 = empty. */
+	struct name {
+		int32_t id;
+		char *label;
+	} *names;
+	size_t names_cap, names_n;
+	int32_t *wanted;               /* this drain's ids still without a label */
 	size_t wanted_n, wanted_cap;
 };
 
@@ -64,52 +69,55 @@ static void usage(FILE *f)
 		   "       greenshim trace --summary FILE.json\n");
 }
 
-/* --- labels: "NAME (ID)" or "ROUTINE (ID)", written before a tid's first event --- */
+/* --- labels: "NAME (ID)" or "ROUTINE (ID)", looked up while the thread lives --- */
 
-static int labeled_find(struct tracer *t, int32_t tid, int insert)
+static struct name *name_slot(struct tracer *t, int32_t id)
 {
-	if (2 * (t->labeled_n + 1) > t->labeled_cap) {
-		size_t cap = t->labeled_cap ? 2 * t->labeled_cap : 1024;
-		int32_t *n = calloc(cap, sizeof *n);
-		if (!n)
-			return -1;
-		for (size_t i = 0; i < t->labeled_cap; i++) {
-			if (!t->labeled[i])
-				continue;
-			size_t j = ((uint32_t)t->labeled[i] * 2654435761u) & (cap - 1);
-			while (n[j])
-				j = (j + 1) & (cap - 1);
-			n[j] = t->labeled[i];
-		}
-		free(t->labeled);
-		t->labeled = n;
-		t->labeled_cap = cap;
-	}
-	size_t j = ((uint32_t)tid * 2654435761u) & (t->labeled_cap - 1);
-	for (; t->labeled[j]; j = (j + 1) & (t->labeled_cap - 1))
-		if (t->labeled[j] == tid)
-			return 1;
-	if (insert) {
-		t->labeled[j] = tid;
-		t->labeled_n++;
-	}
-	return 0;
+	size_t j = ((uint32_t)id * 2654435761u) & (t->names_cap - 1);
+	while (t->names[j].id && t->names[j].id != id)
+		j = (j + 1) & (t->names_cap - 1);
+	return &t->names[j];
 }
 
-static void want_label(struct tracer *t, unsigned hub, int32_t id)
+/* The entry for id, made (without a label) if new; NULL without memory. */
+static struct name *name_of(struct tracer *t, int32_t id, int insert)
 {
-	if (id == 0) {
-		if (!t->hub_labeled[hub]) {
-			char label[32] = "hub";
-			if (hub)
-				snprintf(label, sizeof label, "hub %u", hub);
-			gs_trace_json_thread_meta(t->json, gs_trace_hub_tid(hub), label);
-			t->hub_labeled[hub] = 1;
+	if (insert && 2 * (t->names_n + 1) > t->names_cap) {
+		size_t cap = t->names_cap ? 2 * t->names_cap : 1024;
+		struct name *old = t->names;
+		size_t old_cap = t->names_cap;
+		t->names = calloc(cap, sizeof *t->names);
+		if (!t->names) {
+			t->names = old;
+			return NULL;
 		}
-		return;
+		t->names_cap = cap;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].id)
+				*name_slot(t, old[i].id) = old[i];
+		free(old);
 	}
-	if (labeled_find(t, id, 1) != 0)
-		return; /* already named, or wanted already this drain */
+	if (!t->names_cap)
+		return NULL;
+	struct name *n = name_slot(t, id);
+	if (!n->id && insert) {
+		n->id = id;
+		t->names_n++;
+	}
+	return n->id ? n : NULL;
+}
+
+/* The writer's label callback: what write_wanted_labels found. */
+static const char *label_of(void *ctx, unsigned hub, int32_t id, char *buf, size_t size)
+{
+	struct name *n = name_of(ctx, id, 0);
+	return n ? n->label : NULL;
+}
+
+static void want_label(struct tracer *t, int32_t id)
+{
+	if (id == 0 || name_of(t, id, 0))
+		return; /* a hub, already named, or wanted already this drain */
 	if (t->wanted_n == t->wanted_cap) {
 		size_t cap = t->wanted_cap ? 2 * t->wanted_cap : 256;
 		int32_t *w = realloc(t->wanted, cap * sizeof *w);
@@ -118,10 +126,11 @@ static void want_label(struct tracer *t, unsigned hub, int32_t id)
 		t->wanted = w;
 		t->wanted_cap = cap;
 	}
+	name_of(t, id, 1);
 	t->wanted[t->wanted_n++] = id;
 }
 
-static void write_label(struct tracer *t, const struct gs_pub_thread *slot, int32_t id)
+static char *make_label(struct tracer *t, const struct gs_pub_thread *slot, int32_t id)
 {
 	char label[200], name[16];
 	memcpy(name, slot->name, sizeof name);
@@ -131,7 +140,7 @@ static void write_label(struct tracer *t, const struct gs_pub_thread *slot, int3
 			   : (flags & GS_PUBT_ROOT) ? (flags & GS_PUBT_MAIN ? "main" : "OS thread")
 			   : gs_symbols_name(t->syms, slot->start_routine);
 	snprintf(label, sizeof label, "%s (%d)", what, id);
-	gs_trace_json_thread_meta(t->json, id, label);
+	return strdup(label);
 }
 
 static int by_tid(const void *a, const void *b)
@@ -140,8 +149,8 @@ static int by_tid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Names the tids wanted this drain: one pass over the slots; a thread
- * already gone (its slot freed) gets "thread (ID)". */
+/* Labels the ids wanted this drain: one pass over the slots; a thread
+ * already gone (its slot freed) keeps "thread (ID)". */
 static void write_wanted_labels(struct tracer *t)
 {
 	if (!t->wanted_n)
@@ -152,31 +161,49 @@ static void write_wanted_labels(struct tracer *t)
 	for (unsigned i = 0; i < n; i++) {
 		const struct gs_pub_thread *slot = gs_inspect_slot(&t->in, i);
 		int32_t id = atomic_load_explicit(&slot->id, memory_order_acquire);
-		int32_t *w = id ? bsearch(&id, t->wanted, t->wanted_n, sizeof id, by_tid) : NULL;
-		if (w && *w) {
-			write_label(t, slot, id);
-			*w = 0; /* done; 0 is never a wanted id */
+		if (id && bsearch(&id, t->wanted, t->wanted_n, sizeof id, by_tid)) {
+			struct name *e = name_of(t, id, 0);
+			if (e && !e->label)
+				e->label = make_label(t, slot, id);
 		}
 	}
-	for (size_t i = 0; i < t->wanted_n; i++)
-		if (t->wanted[i]) {
-			char label[32];
-			snprintf(label, sizeof label, "thread (%d)", t->wanted[i]);
-			gs_trace_json_thread_meta(t->json, t->wanted[i], label);
-		}
 	t->wanted_n = 0;
+}
+
+/* The process's command line, its arguments joined by spaces ("" if it
+ * cannot be read). */
+static void command_line(int pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	while (n > 0 && buf[n - 1] == 0)
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0)
+			buf[i] = ' ';
+	buf[n] = 0;
 }
 
 /* --- draining the rings --- */
 
-/* Copies hub h's new events into its batch and consumes them. */
+/* Appends hub h's new events to its batch and consumes them. */
 static void take_events(struct tracer *t, unsigned h)
 {
 	struct gs_pub_hub *hub = gs_inspect_hub(&t->in, h);
 	struct hub_batch *b = &t->batch[h];
 	const uint64_t size = t->in.hdr->ring_events;
 	const struct gs_pub_event *ring = gs_inspect_ring(&t->in, h);
-	b->n = b->at = 0;
+	if (b->at) { /* what an earlier drain kept, to the front */
+		memmove(b->ev, b->ev + b->at, (b->n - b->at) * sizeof *b->ev);
+		b->n -= b->at;
+		b->at = 0;
+	}
 	uint64_t head = atomic_load_explicit(&hub->ring_head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&hub->ring_tail, memory_order_relaxed);
 	if (tail > head) /* the record was made anew (a new hub in the slot) */
@@ -187,15 +214,16 @@ static void take_events(struct tracer *t, unsigned h)
 	}
 	if (head == tail)
 		return;
-	if (b->cap < size) {
-		struct gs_pub_event *ev = realloc(b->ev, size * sizeof *ev);
+	if (b->cap < b->n + size) {
+		struct gs_pub_event *ev = realloc(b->ev, (b->n + size) * sizeof *ev);
 		if (!ev)
 			return;
 		b->ev = ev;
-		b->cap = size;
+		b->cap = b->n + size;
 	}
+	struct gs_pub_event *to = b->ev + b->n;
 	for (uint64_t i = tail; i < head; i++)
-		b->ev[i - tail] = ring[i & (size - 1)];
+		to[i - tail] = ring[i & (size - 1)];
 	/* The writer fills slot head % size before it publishes head + 1: an
 	 * event whose slot it may have been refilling as we copied is dropped. */
 	atomic_thread_fence(memory_order_acquire);
@@ -203,22 +231,26 @@ static void take_events(struct tracer *t, unsigned h)
 	uint64_t valid_from = head2 + 1 > size ? head2 + 1 - size : 0;
 	uint64_t skip = valid_from > tail ? (valid_from < head ? valid_from : head) - tail : 0;
 	t->lost += skip;
-	b->at = (size_t)skip;
-	b->n = (size_t)(head - tail);
+	if (skip)
+		memmove(to, to + skip, (size_t)(head - tail - skip) * sizeof *to);
+	b->n += (size_t)(head - tail - skip);
 	atomic_store_explicit(&hub->ring_tail, head, memory_order_release);
 }
 
-/* One drain: every hub's new events, merged by time, into the file. */
-static size_t drain(struct tracer *t)
+/* One drain: every hub's new events, merged by time, into the file, up to
+ * the moment the drain began (all of them when `all`). */
+static size_t drain(struct tracer *t, int all)
 {
+	uint64_t until = all ? UINT64_MAX : gs_now_ns();
 	unsigned hubs = gs_inspect_hub_bound(&t->in);
 	size_t total = 0;
 	for (unsigned h = 0; h < hubs; h++) {
+		size_t before = t->batch[h].n;
 		take_events(t, h);
-		total += t->batch[h].n - t->batch[h].at;
-		for (size_t i = t->batch[h].at; i < t->batch[h].n; i++) {
-			want_label(t, h, t->batch[h].ev[i].from);
-			want_label(t, h, t->batch[h].ev[i].to);
+		total += t->batch[h].n - before;
+		for (size_t i = before; i < t->batch[h].n; i++) {
+			want_label(t, t->batch[h].ev[i].from);
+			want_label(t, t->batch[h].ev[i].to);
 		}
 	}
 	write_wanted_labels(t);
@@ -226,13 +258,13 @@ static size_t drain(struct tracer *t)
 		struct hub_batch *best = NULL;
 		for (unsigned h = 0; h < hubs; h++) {
 			struct hub_batch *b = &t->batch[h];
-			if (b->at < b->n && (!best || b->ev[b->at].t_ns < best->ev[best->at].t_ns))
+			if (b->at < b->n && b->ev[b->at].t_ns <= until &&
+			    (!best || b->ev[b->at].t_ns < best->ev[best->at].t_ns))
 				best = b;
 		}
 		if (!best)
 			break;
 		gs_trace_json_event(t->json, (unsigned)(best - t->batch), &best->ev[best->at++]);
-		t->events++;
 	}
 	return total;
 }
@@ -269,7 +301,7 @@ static void release(struct tracer *t)
 	struct gs_pub_header *hd = t->in.hdr;
 	uint32_t mine = 2;
 	atomic_store(&hd->trace, 0);
-	drain(t);
+	drain(t, 1);
 	atomic_compare_exchange_strong(&hd->trace_drainer, &mine, 0);
 }
 
@@ -297,7 +329,7 @@ static void record(struct tracer *t, double seconds)
 			if (atomic_compare_exchange_strong(&hd->trace_drainer, &zero, 2))
 				atomic_store(&hd->trace, 1);
 		}
-		size_t n = drain(t);
+		size_t n = drain(t, 0);
 		if (gs_process_gone(t->in.pid)) {
 			gone = 1;
 			break;
@@ -339,10 +371,15 @@ static int cmd_record(int pid, const char *out, double seconds)
 			close(fd);
 		return 1;
 	}
-	gs_trace_json_begin(&json, fd, pid);
+	char cmd[512];
+	command_line(pid, cmd, sizeof cmd);
+	gs_trace_json_init(&json, fd, pid);
+	json.label = label_of;
+	json.label_ctx = &t;
+	gs_trace_json_begin(&json, cmd);
 	record(&t, seconds);
 	gs_inspect_close(&t.in); /* detaches */
-	int status = 0, werr = gs_trace_json_end(&json) ? errno : 0;
+	int status = 0, werr = gs_trace_json_end(&json, 1, "") ? errno : 0;
 	if (fd != STDOUT_FILENO && close(fd) != 0 && !werr)
 		werr = errno;
 	if (werr) {
@@ -353,13 +390,15 @@ static int cmd_record(int pid, const char *out, double seconds)
 			fprintf(stderr, "greenshim: %llu events were lost (the process switched faster "
 					"than they could be written)\n",
 				(unsigned long long)t.lost);
-		fprintf(stderr, "greenshim: %llu switches written to %s (open it in ui.perfetto.dev "
-				"or chrome://tracing)\n",
-			(unsigned long long)t.events, out);
+		fprintf(stderr, "greenshim: %llu switches written to %s, with %llu wake-ups (open it "
+				"in ui.perfetto.dev, chrome://tracing or speedscope)\n",
+			(unsigned long long)json.switches, out, (unsigned long long)json.wakes);
 	}
 	for (unsigned h = 0; h < GS_PUB_MAX_HUBS; h++)
 		free(t.batch[h].ev);
-	free(t.labeled);
+	for (size_t i = 0; i < t.names_cap; i++)
+		free(t.names[i].label);
+	free(t.names);
 	free(t.wanted);
 	gs_symbols_free(t.syms);
 	return status;

@@ -1,5 +1,7 @@
 /* `greenshim trace --summary FILE`: a trace (trace_json.h) read back and
- * summed up per green thread: run time, runs, and why its runs ended.
+ * summed up per green thread: run time, runs, and why its runs ended; a
+ * trace of a process tree names each thread's process too, and the
+ * wake-ups (flow events) are counted.
  *
  * The file is checked as JSON all the way through, and must say it is
  * ours (otherData.greenshim_trace); anything else is one line on stderr
@@ -19,16 +21,19 @@
 #include "tool.h"
 #include "trace_json.h"
 
-#define OTHER_REASON GS_PW_COUNT       /* a reason word we do not know */
+#define IDLE_REASON GS_PW_COUNT        /* a hub's slice ended by its idle wait */
+#define OTHER_REASON (GS_PW_COUNT + 1) /* a reason word we do not know */
+#define REASONS (GS_PW_COUNT + 2)
 
 struct thread_sum {
-	int32_t tid;
+	int64_t tid;
+	double pid;
 	char label[128];               /* "" until its thread_name */
 	double run_us;                 /* total of its slices */
 	uint64_t runs;                 /* its "B" events */
 	int open;                      /* a "B" waits for its "E" ... */
 	double open_ts;                /* ... since then */
-	uint64_t reasons[GS_PW_COUNT + 1];
+	uint64_t reasons[REASONS];
 };
 
 struct summary {
@@ -38,6 +43,9 @@ struct summary {
 	size_t index_cap;
 	int ours;                      /* otherData.greenshim_trace seen */
 	double pid;
+	double *pids;                  /* every process_name's pid, in order met */
+	size_t pids_n, pids_cap;
+	uint64_t wakes;                /* "s" events */
 	double first_ts, last_ts;
 	int have_ts;
 };
@@ -45,19 +53,19 @@ struct summary {
 /* The event object being read. */
 struct event {
 	char ph[4], name[32], label[128], reason[32];
-	double tid, ts;
+	double tid, ts, pid;
 	int have_tid, have_ts;
 };
 
-static size_t slot_of(const struct summary *s, int32_t tid)
+static size_t slot_of(const struct summary *s, int64_t tid)
 {
-	size_t i = ((uint32_t)tid * 2654435761u) & (s->index_cap - 1);
+	size_t i = (size_t)(((uint64_t)tid * 0x9e3779b97f4a7c15ULL) >> 32) & (s->index_cap - 1);
 	while (s->index[i] && s->t[s->index[i] - 1].tid != tid)
 		i = (i + 1) & (s->index_cap - 1);
 	return i;
 }
 
-static struct thread_sum *thread_of(struct summary *s, int32_t tid)
+static struct thread_sum *thread_of(struct summary *s, int64_t tid)
 {
 	if (s->index_cap) {
 		uint32_t at = s->index[slot_of(s, tid)];
@@ -94,7 +102,12 @@ static unsigned reason_index(const char *word)
 	for (unsigned r = 0; r < GS_PW_COUNT; r++)
 		if (!strcmp(word, gs_trace_reason_name(r)))
 			return r;
-	return OTHER_REASON;
+	return !strcmp(word, "idle") ? IDLE_REASON : OTHER_REASON;
+}
+
+static const char *reason_word(unsigned r)
+{
+	return r == IDLE_REASON ? "idle" : r == OTHER_REASON ? "other" : gs_trace_reason_name(r);
 }
 
 static int read_args(struct gs_json *j, struct event *e)
@@ -133,6 +146,8 @@ static int read_event(struct gs_json *j, struct event *e)
 			r = gs_json_string(j, e->name, sizeof e->name);
 		else if (!strcmp(key, "tid") && c != '"' && c != '{' && c != '[')
 			r = gs_json_number(j, &e->tid), e->have_tid = 1;
+		else if (!strcmp(key, "pid") && c != '"' && c != '{' && c != '[')
+			r = gs_json_number(j, &e->pid);
 		else if (!strcmp(key, "ts") && c != '"' && c != '{' && c != '[')
 			r = gs_json_number(j, &e->ts), e->have_ts = 1;
 		else if (!strcmp(key, "args") && c == '{')
@@ -147,11 +162,29 @@ static int read_event(struct gs_json *j, struct event *e)
 
 static int count_event(struct summary *s, const struct event *e)
 {
+	if (!strcmp(e->ph, "M") && !strcmp(e->name, "process_name")) {
+		for (size_t i = 0; i < s->pids_n; i++)
+			if (s->pids[i] == e->pid)
+				return 0; /* the same pid after an exec */
+		if (s->pids_n == s->pids_cap) {
+			size_t cap = s->pids_cap ? 2 * s->pids_cap : 16;
+			double *p = realloc(s->pids, cap * sizeof *p);
+			if (!p)
+				return -1;
+			s->pids = p;
+			s->pids_cap = cap;
+		}
+		s->pids[s->pids_n++] = e->pid;
+		return 0;
+	}
 	if (!e->have_tid)
 		return 0;
-	struct thread_sum *t = thread_of(s, (int32_t)e->tid);
+	if (!strcmp(e->ph, "s"))
+		s->wakes++;
+	struct thread_sum *t = thread_of(s, (int64_t)e->tid);
 	if (!t)
 		return -1;
+	t->pid = e->pid;
 	if (!strcmp(e->ph, "M")) {
 		if (!strcmp(e->name, "thread_name"))
 			snprintf(t->label, sizeof t->label, "%s", e->label);
@@ -236,18 +269,18 @@ static int by_run_time(const void *a, const void *b)
 /* "mutex 600, read 598, sleep 4", most frequent first, or "-". */
 static void reasons_words(const uint64_t *counts, char *buf, size_t size)
 {
-	int done[GS_PW_COUNT + 1] = { 0 };
+	int done[REASONS] = { 0 };
 	size_t n = 0;
 	buf[0] = 0;
 	for (;;) {
 		int best = -1;
-		for (int r = 0; r <= GS_PW_COUNT; r++)
+		for (int r = 0; r < REASONS; r++)
 			if (counts[r] && !done[r] && (best < 0 || counts[r] > counts[best]))
 				best = r;
 		if (best < 0 || n >= size)
 			break;
 		done[best] = 1;
-		const char *word = best == OTHER_REASON ? "other" : gs_trace_reason_name((unsigned)best);
+		const char *word = reason_word((unsigned)best);
 		n += (size_t)snprintf(buf + n, size - n, "%s%s %llu", n ? ", " : "", word,
 				      (unsigned long long)counts[best]);
 	}
@@ -260,29 +293,42 @@ static void print_summary(struct summary *s, const char *path)
 	qsort(s->t, s->n, sizeof *s->t, by_run_time);
 	char d[32], words[512];
 	double span = s->have_ts ? s->last_ts - s->first_ts : 0;
-	uint64_t runs = 0, reasons[GS_PW_COUNT + 1] = { 0 };
+	uint64_t runs = 0, reasons[REASONS] = { 0 };
 	double run_us = 0;
 	size_t threads = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		runs += s->t[i].runs;
 		run_us += s->t[i].run_us;
 		threads += s->t[i].runs > 0;
-		for (int r = 0; r <= GS_PW_COUNT; r++)
+		for (int r = 0; r < REASONS; r++)
 			reasons[r] += s->t[i].reasons[r];
 	}
-	printf("%s: greenshim trace of pid %.0f, %s, %zu threads ran, %llu runs\n", path, s->pid,
-	       gs_fmt_duration((uint64_t)(span * 1000), d, sizeof d), threads,
-	       (unsigned long long)runs);
+	int several = s->pids_n > 1;
+	if (several) {
+		printf("%s: greenshim trace of %zu processes (pids", path, s->pids_n);
+		for (size_t i = 0; i < s->pids_n; i++)
+			printf("%s %.0f", i ? "," : "", s->pids[i]);
+		printf("), ");
+	} else {
+		printf("%s: greenshim trace of pid %.0f, ", path, s->pid);
+	}
+	printf("%s, %zu threads ran, %llu runs", gs_fmt_duration((uint64_t)(span * 1000), d, sizeof d),
+	       threads, (unsigned long long)runs);
+	if (s->wakes)
+		printf(", %llu wake-ups", (unsigned long long)s->wakes);
+	printf("\n");
 	printf("%-32s %10s %6s %9s  %s\n", "THREAD", "RUN TIME", "RUN%", "RUNS", "RUNS ENDED BY");
 	for (size_t i = 0; i < s->n; i++) {
 		struct thread_sum *t = &s->t[i];
 		if (!t->runs)
 			continue;
-		char label[128];
+		char label[160], pid[24] = "";
+		if (several) /* which process: "PID/LABEL" */
+			snprintf(pid, sizeof pid, "%.0f/", t->pid);
 		if (t->label[0])
-			snprintf(label, sizeof label, "%s", t->label);
+			snprintf(label, sizeof label, "%s%s", pid, t->label);
 		else
-			snprintf(label, sizeof label, "(%d)", t->tid);
+			snprintf(label, sizeof label, "%s(%lld)", pid, (long long)t->tid);
 		reasons_words(t->reasons, words, sizeof words);
 		printf("%-32s %10s %5.1f%% %9llu  %s\n", label,
 		       gs_fmt_cpu((uint64_t)(t->run_us * 1000), d, sizeof d),
@@ -334,5 +380,6 @@ int gs_trace_summary(const char *path)
 		munmap((void *)text, len);
 	free(s.t);
 	free(s.index);
+	free(s.pids);
 	return status;
 }
