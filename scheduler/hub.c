@@ -541,6 +541,7 @@ static struct gs_hub *hub_create(void)
 		}
 	}
 	gs__pub_hub_new(h);
+	gs__trace_hub_new(h); /* a trace on: recorded from its first switch */
 	gs__pub_thread_release(root); /* a dummy until now */
 	gs__pub_thread_new(root, 1);
 	h->live = 1;

@@ -265,6 +265,7 @@ static inline void gs__pub_switch(struct gs_hub *h, struct gs_thread *prev, stru
 #endif
 }
 void gs__trace_poll(struct gs_hub *h);       /* the process drains its own trace */
+void gs__trace_hub_new(struct gs_hub *h);    /* a new hub, while a trace is on */
 void gs__trace_start(void);                  /* GREENSHIM_TRACE, once the file exists */
 void gs__trace_finish(void);                 /* ... and at exit: write the JSON */
 void gs__trace_after_fork(void);             /* a fork child records a part of its own */

@@ -302,19 +302,10 @@ static void start_self(void);
 static void restart(struct gs_hub *h);
 static void child_restart(void);
 
-/* At every turn of a hub's loop: the idle callbacks and the wake-up flag
- * follow the header's trace flag; a process recording itself drains. */
-void gs__trace_poll(struct gs_hub *h)
+/* The idle callbacks and the wake-up flag follow the header's trace flag;
+ * a process recording itself has a ring for the hub.  1: tracing. */
+static int follow(struct gs_hub *h)
 {
-	static int late_handler; /* after the hub's first turn: after hub.c's */
-	if (gs_unlikely(!late_handler) && gs_trace_path) {
-		late_handler = 1;
-		pthread_atfork(NULL, NULL, child_restart);
-	}
-	if (gs_unlikely(restart_pending))
-		restart(h);
-	if (h->pub_index < 0)
-		return;
 	int on = tracing(h);
 	if (gs_unlikely(gs__trace_wakes != on)) /* a store only on a change: hubs share it */
 		gs__trace_wakes = on;
@@ -326,13 +317,36 @@ void gs__trace_poll(struct gs_hub *h)
 		hooked[h->pub_index] = NULL;
 		idle_since[h->pub_index] = 0;
 	}
-	if (!atomic_load_explicit(&self_trace, memory_order_relaxed))
+	struct self_ring *r = &rings[h->pub_index];
+	if (on && atomic_load_explicit(&self_trace, memory_order_relaxed) && gs_unlikely(!r->ev))
+		r->ev = ring_alloc();
+	return on;
+}
+
+/* At every turn of a hub's loop: follow, and a process recording itself
+ * drains the ring once it is a quarter full. */
+void gs__trace_poll(struct gs_hub *h)
+{
+	static int late_handler; /* at a hub's first turn: after hub.c's own */
+	if (gs_unlikely(!late_handler) && gs_trace_path) {
+		late_handler = 1;
+		pthread_atfork(NULL, NULL, child_restart);
+	}
+	if (gs_unlikely(restart_pending))
+		restart(h);
+	if (h->pub_index < 0 || !follow(h) || !atomic_load_explicit(&self_trace, memory_order_relaxed))
 		return;
 	struct self_ring *r = &rings[h->pub_index];
-	if (gs_unlikely(!r->ev))
-		r->ev = ring_alloc();
-	else if (atomic_load_explicit(&r->head, memory_order_relaxed) - r->tail >= GS_PUB_RING_EVENTS / 4)
+	if (r->ev && atomic_load_explicit(&r->head, memory_order_relaxed) - r->tail >= GS_PUB_RING_EVENTS / 4)
 		drain((unsigned)h->pub_index);
+}
+
+/* A hub made while a trace is on records from its first switch on, not
+ * from its loop's first turn (which may be a thousand switches later). */
+void gs__trace_hub_new(struct gs_hub *h)
+{
+	if (h->pub_index >= 0 && follow(h))
+		h->watched = 1;
 }
 
 void gs__trace_thread_gone(struct gs_thread *t)

@@ -254,7 +254,9 @@ int gs_trace_json_begin(struct gs_trace_json *w, const char *process_name)
 	puts_(w, w->append ? ",\n" : "{\"traceEvents\":[\n");
 	puts_(w, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":");
 	put_i64(w, w->pid);
-	puts_(w, ",\"tid\":0,\"args\":{\"name\":");
+	puts_(w, ",\"tid\":");
+	put_i64(w, w->pid);
+	puts_(w, ",\"args\":{\"name\":");
 	put_string(w, process_name);
 	puts_(w, "}}");
 	return w->err ? (errno = w->err, -1) : 0;

@@ -10,7 +10,7 @@
  * One process's part, exactly:
  *
  *   {"traceEvents":[                                                    (a new file)
- *   {"ph":"M","name":"process_name","pid":P,"tid":0,"args":{"name":"CMDLINE"}},
+ *   {"ph":"M","name":"process_name","pid":P,"tid":P,"args":{"name":"CMDLINE"}},
  *   {"ph":"M","name":"thread_name","pid":P,"tid":T,"args":{"name":"LABEL"}},
  *   {"ph":"B","pid":P,"tid":T,"ts":US,"name":"run"},
  *   {"ph":"s","pid":P,"tid":T,"ts":US,"name":"mutex","cat":"wake","id":N},

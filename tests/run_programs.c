@@ -106,6 +106,18 @@ static void check_table(void **state);
 	"recv on a socketpair, same number again: \"fresh\"\n"
 
 /* What dns_lookup prints (its STDERR_CONTAINS entry below). */
+/* What trace_tree prints (its SHIM_ONLY entry below). */
+#define TRACE_TREE_OUT \
+	"timeout 20: valid, 1 of 1 processes traced, wake-ups: cond join mutex sem\n" \
+	"sh -c: valid, 2 of 2 processes traced, wake-ups: cond join mutex sem\n" \
+	"make -f: valid, 2 of 2 processes traced, wake-ups: cond join mutex sem\n" \
+	"concurrent: valid, 6 of 6 processes traced, wake-ups: cond join mutex sem\n" \
+	"server: valid, 5 of 5 processes traced, wake-ups: cond join mutex sem\n" \
+	"exec: valid, 1 of 1 processes traced, wake-ups: cond join mutex sem\n" \
+	"%p, work 1: valid, 1 of 1 processes traced, wake-ups: cond join mutex sem\n" \
+	"%p, work 2: valid, 1 of 1 processes traced, wake-ups: cond join mutex sem\n" \
+	"env X=1 true: the file is untouched\n"
+
 #define DNS_LOOKUP_OUT \
 	"getaddrinfo localhost 80: 0, 127.0.0.1 found: yes, stream: yes, every port 80: yes\n" \
 	"getaddrinfo 127.0.0.1 80 AI_NUMERICHOST: 0: AF_INET 127.0.0.1 80 dgram/17, AF_INET 127.0.0.1 80 raw/0, AF_INET 127.0.0.1 80 stream/6\n" \
@@ -235,6 +247,7 @@ static const struct CMUnitTest tests[] = {
 	/* Closing an fd another thread waits on (close, dup2 onto it,
 	 * close_range) wakes it with EBADF under the shim; natively Linux leaves
 	 * the waiter blocked (the program gives up after 5 s), hence shim only. */
+	SHIM_ONLY("trace_tree", "shim-only", TRACE_TREE_OUT, .timeout = 60), /* GREENSHIM_TRACE over process trees */
 	SHIM_ONLY("io_close_wakes", "shim-only", IO_CLOSE_WAKES_OUT),
 	/* ... also when the waiter is on another OS thread's hub */
 	SHIM_ONLY("io_close_wakes", "shim-only GREENSHIM_THREAD=0", IO_CLOSE_WAKES_OUT,

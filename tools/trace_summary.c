@@ -266,6 +266,12 @@ static int by_run_time(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+static int by_pid(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 /* "mutex 600, read 598, sleep 4", most frequent first, or "-". */
 static void reasons_words(const uint64_t *counts, char *buf, size_t size)
 {
@@ -304,6 +310,7 @@ static void print_summary(struct summary *s, const char *path)
 			reasons[r] += s->t[i].reasons[r];
 	}
 	int several = s->pids_n > 1;
+	qsort(s->pids, s->pids_n, sizeof *s->pids, by_pid);
 	if (several) {
 		printf("%s: greenshim trace of %zu processes (pids", path, s->pids_n);
 		for (size_t i = 0; i < s->pids_n; i++)
