@@ -348,8 +348,9 @@ static int cmd_record(int pid, const char *out, double seconds)
 	struct tracer t = { .out_path = out };
 	static struct gs_trace_json json; /* 64 KiB of buffer: not on the stack */
 	t.json = &json;
-	if (gs_inspect_open(&t.in, pid) != 0)
-		return 1;
+	int opened = gs_inspect_open(&t.in, pid);
+	if (opened != 0)
+		return opened; /* 3 for another user's process, as ps and top */
 	/* Claim the process before touching the output: a refusal leaves an
 	 * earlier file of that name alone. */
 	if (start(&t) != 0) {
