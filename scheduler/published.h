@@ -49,6 +49,7 @@ enum gs_pub_wait {
 	GS_PW_CHILD,     /* holder: the pid waited for (-1 any) */
 	GS_PW_EXIT,      /* the thread exited */
 	GS_PW_OFFLOAD,   /* a call running on a worker OS thread (DNS); obj: the function */
+	GS_PW_PREEMPT,   /* a trace's reason only: its slice was spent (preempt.c) */
 	GS_PW_COUNT
 };
 
@@ -68,7 +69,8 @@ struct gs_pub_hub {
 	int32_t pad;
 	_Atomic uint64_t ring_head;      /* events ever written to its ring */
 	_Atomic uint64_t ring_tail;      /* events the drainer has consumed */
-	uint64_t reserved[6];
+	_Atomic uint64_t preemptions;    /* runs it ended because a slice was spent */
+	uint64_t reserved[5];
 };
 
 /* A trace event: a context switch on a hub.  `from` stopped running
@@ -98,7 +100,9 @@ struct gs_pub_thread {
 	_Atomic uint32_t flags;          /* GS_PUBT_* */
 	int32_t pad;
 	char name[16];                   /* pthread_setname_np; NUL-terminated */
-	uint64_t reserved[3];
+	_Atomic uint64_t preemptions;    /* times its run was ended because its slice
+					  * was spent (always counted) */
+	uint64_t reserved[2];
 };
 enum { GS_PUBT_ROOT = 1, GS_PUBT_MAIN = 2, GS_PUBT_EXITED = 4, GS_PUBT_DETACHED = 8 };
 

@@ -35,7 +35,7 @@ const char *const gs_wait_names[GS_PW_COUNT] = {
 	[GS_PW_FUTEX] = "futex",       [GS_PW_READ] = "read",
 	[GS_PW_WRITE] = "write",       [GS_PW_POLL] = "poll",
 	[GS_PW_CHILD] = "waitpid",     [GS_PW_EXIT] = "exit",
-	[GS_PW_OFFLOAD] = "offloaded call",
+	[GS_PW_OFFLOAD] = "offloaded call", [GS_PW_PREEMPT] = "preempted",
 };
 
 static const char *routine_name(struct gs_thread *t, char *buf, size_t size)

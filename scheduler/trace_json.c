@@ -16,7 +16,7 @@ static const char *const reason_names[GS_PW_COUNT] = {
 	[GS_PW_JOIN] = "join",       [GS_PW_FUTEX] = "futex",   [GS_PW_READ] = "read",
 	[GS_PW_WRITE] = "write",     [GS_PW_POLL] = "poll",     [GS_PW_CHILD] = "waitpid",
 	[GS_PW_EXIT] = "exit",
-	[GS_PW_OFFLOAD] = "offload",
+	[GS_PW_OFFLOAD] = "offload", [GS_PW_PREEMPT] = "preempted",
 };
 
 const char *gs_trace_reason_name(unsigned reason)
