@@ -142,6 +142,7 @@ GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clo
 
 GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
 {
+	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!ours(cv))
 		return GS_REAL(pthread_cond_signal)(cv);
 	struct gs_cond *c = gc(cv);
@@ -159,6 +160,7 @@ GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
 
 GS_EXPORT int pthread_cond_broadcast(pthread_cond_t *cv)
 {
+	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!ours(cv))
 		return GS_REAL(pthread_cond_broadcast)(cv);
 	struct gs_cond *c = gc(cv);

@@ -3,7 +3,8 @@
  * the published state (/dev/shm/greenshim-UID-PID) removed; the new
  * program, if it runs under the shim, publishes (and traces) its own.  If
  * the exec fails, this process goes on untraced and unpublished (greenshim
- * ps no longer sees it).  Every public variant is interposed: glibc's execl, execvp & co.
+ * ps no longer sees it).  Preemption's ticks stop for the exec (and
+ * start again if it fails).  Every public variant is interposed: glibc's execl, execvp & co.
  * reach execve inside libc, past the PLT. */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,31 +19,46 @@ extern char **environ;
 GS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	gs_process_ending();
-	return GS_REAL(execve)(path, argv, envp);
+	gs_preempt_exec_begin();
+	int rc = GS_REAL(execve)(path, argv, envp);
+	gs_preempt_exec_failed();
+	return rc;
 }
 
 GS_EXPORT int execv(const char *path, char *const argv[])
 {
 	gs_process_ending();
-	return GS_REAL(execv)(path, argv);
+	gs_preempt_exec_begin();
+	int rc = GS_REAL(execv)(path, argv);
+	gs_preempt_exec_failed();
+	return rc;
 }
 
 GS_EXPORT int execvp(const char *file, char *const argv[])
 {
 	gs_process_ending();
-	return GS_REAL(execvp)(file, argv);
+	gs_preempt_exec_begin();
+	int rc = GS_REAL(execvp)(file, argv);
+	gs_preempt_exec_failed();
+	return rc;
 }
 
 GS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	gs_process_ending();
-	return GS_REAL(execvpe)(file, argv, envp);
+	gs_preempt_exec_begin();
+	int rc = GS_REAL(execvpe)(file, argv, envp);
+	gs_preempt_exec_failed();
+	return rc;
 }
 
 GS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	gs_process_ending();
-	return GS_REAL(fexecve)(fd, argv, envp);
+	gs_preempt_exec_begin();
+	int rc = GS_REAL(fexecve)(fd, argv, envp);
+	gs_preempt_exec_failed();
+	return rc;
 }
 
 /* execl, execlp, execle: the list into an array, then the v form. */

@@ -86,22 +86,36 @@ static int wait_once(FILE *f)
 /* The caller's f stays valid (it is about to use it): wait until free. */
 void gs_file_wait(FILE *f)
 {
+	gs_safe_point(); /* a call that never waits yields a spent slice */
 	while (wait_once(f))
 		;
 }
 
+/* flockfile & co. also count the locks the thread holds: it is not
+ * preempted while it holds one (scheduler/preempt.c). */
 GS_EXPORT void flockfile(FILE *f)
 {
 	gs_file_wait(f);
 	GS_REAL(flockfile)(f);
+	gs_preempt_hold(1);
+}
+
+GS_EXPORT int ftrylockfile(FILE *f)
+{
+	int rc = GS_REAL(ftrylockfile)(f);
+	if (rc == 0)
+		gs_preempt_hold(1);
+	return rc;
 }
 
 GS_EXPORT void funlockfile(FILE *f)
 {
+	gs_preempt_hold(-1);
 	GS_REAL(funlockfile)(f);
 	struct io_lock *lk = lock_of(f);
 	if (lk && gs_tls_per_thread() && atomic_load_explicit(&lk->lock, memory_order_relaxed) == 0)
 		gs_futex_wake(&lk->lock, 1 << 30, ~0u);
+	gs_safe_point(); /* a preemption held off by the lock happens here */
 }
 
 /* Output: each waits for the FILE, then is the real call. */

@@ -48,7 +48,8 @@ static const struct flag flags[] = {
 
 /* Every GREENSHIM_ variable is checked: a subsystem flag takes 0 or 1,
  * GREENSHIM_DEADLOCK report or abort, GREENSHIM_BLOCK_WARN_MS a number of
- * milliseconds; any other value, or a name we do not
+ * milliseconds, GREENSHIM_PREEMPT_MS the time slice (0 to 1000 ms, 0: no
+ * preemption); any other value, or a name we do not
  * know, is reported and ignored, so a typo never silently changes what the
  * shim does. */
 static void read_environment(void)
@@ -87,6 +88,17 @@ static void read_environment(void)
 			else
 				gs_warn("greenshim: GREENSHIM_TRACE is empty: expected a file name; "
 					"not tracing");
+			continue;
+		}
+		if (len == 10 && !strncmp(name, "PREEMPT_MS", 10)) {
+			char *end;
+			errno = 0;
+			unsigned long ms = strtoul(val, &end, 10);
+			if (*val >= '0' && *val <= '9' && !*end && !errno && ms <= 1000)
+				gs_preempt_ns = ms * 1000000ULL;
+			else
+				gs_warn("greenshim: GREENSHIM_PREEMPT_MS=%s: expected a number of "
+					"milliseconds from 0 (off) to 1000; keeping 10", val);
 			continue;
 		}
 		if (len == 13 && !strncmp(name, "BLOCK_WARN_MS", 13)) {

@@ -250,6 +250,7 @@
 	X(int, setgroups, (size_t, const gid_t *), NULL)                                         \
 	X(void, flockfile, (FILE *), NULL)                                                       \
 	X(void, funlockfile, (FILE *), NULL)                                                     \
+	X(int, ftrylockfile, (FILE *), NULL)                                                     \
 	X(int, vfprintf, (FILE *, const char *, va_list), NULL)                                  \
 	X(int, __vfprintf_chk, (FILE *, int, const char *, va_list), NULL)                       \
 	X(int, fputs, (const char *, FILE *), NULL)                                              \

@@ -130,6 +130,7 @@ GS_EXPORT int sem_wait(sem_t *s)
 
 GS_EXPORT int sem_trywait(sem_t *s)
 {
+	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!ours(s))
 		return GS_REAL(sem_trywait)(s);
 	return try_take(gsem(s)) ? 0 : fail(EAGAIN);
@@ -161,6 +162,7 @@ GS_EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *ab
 
 GS_EXPORT int sem_post(sem_t *s)
 {
+	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!ours(s))
 		return GS_REAL(sem_post)(s);
 	int rc = post(gsem(s));

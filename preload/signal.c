@@ -14,13 +14,16 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "config.h"
+#include "rawsys.h"
 #include "real.h"
 
 struct user_handler {
 	void *_Atomic fn; /* the program's handler (sa_handler or sa_sigaction) */
 	_Atomic int flags; /* the program's sa_flags */
+	_Atomic uint64_t mask; /* the program's sa_mask (kept for SIGURG only) */
 };
 static struct user_handler handlers[NSIG];
 
@@ -32,10 +35,12 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	if (flags & SA_RESETHAND) /* the kernel already reset it */
 		atomic_store(&handlers[sig].fn, (void *)SIG_DFL);
 	errno = saved;
+	uintptr_t outer = gs_preempt_handler_enter(__builtin_frame_address(0));
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)
 		((void (*)(int))fn)(sig);
+	gs_preempt_handler_leave(outer);
 	saved = errno;
 	gs_signal_ran(si && si->si_code == SI_TKILL, flags & SA_RESTART);
 	errno = saved;
@@ -54,6 +59,83 @@ int gs__sig_disposition(int sig)
 static int wrapping(void)
 {
 	return gs_time_on() || gs_thread_on() || gs_socket_on() || gs_os_on() || gs_select_on();
+}
+
+/* ---- SIGURG: preemption ticks, and the program's own ------------------- */
+
+/* With preemption on, SIGURG's kernel handler is ours (scheduler/preempt.c
+ * explains the ticks).  The program's SIGURG handler is recorded, not
+ * installed, and called by ours for every SIGURG that is not a tick, with
+ * the mask it asked for; sigaction reads back the program's own.  The
+ * shim never lets SIGURG be blocked in the kernel (gs__set_os_mask): one
+ * that arrives while the running thread blocks it stays pending on that
+ * thread and is delivered when it unblocks, as natively.  SIG_DFL and
+ * SIG_IGN both discard it, SIGURG's default action. */
+static _Atomic int urg_installed;
+
+static void urg_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	if (gs_preempt_is_tick(si)) {
+		gs_preempt_tick(uc);
+		errno = saved;
+		return;
+	}
+	if (gs_sig_defer_if_blocked(sig)) {
+		errno = saved;
+		return;
+	}
+	void *fn = atomic_load(&handlers[sig].fn);
+	if (fn == (void *)SIG_DFL || fn == (void *)SIG_IGN)
+		return;
+	/* The mask the program's handler asked for (ours blocks everything):
+	 * the thread's, its sa_mask, and SIGURG itself unless SA_NODEFER. */
+	uint64_t m = gs_sig_current_mask() | atomic_load(&handlers[sig].mask);
+	if (!(atomic_load(&handlers[sig].flags) & SA_NODEFER))
+		m |= 1ULL << (sig - 1);
+	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof m, 0, 0);
+	wrapper(sig, si, uc);
+}
+
+void gs__urg_install(void)
+{
+	if (atomic_exchange(&urg_installed, 1))
+		return;
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	act.sa_sigaction = urg_handler;
+	act.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&act.sa_mask);
+	if (GS_REAL(sigaction)(SIGURG, &act, &old) != 0) {
+		atomic_store(&urg_installed, 0);
+		return;
+	}
+	/* What was there (SIG_IGN inherited across exec, say) is the program's. */
+	atomic_store(&handlers[SIGURG].fn, (void *)old.sa_sigaction);
+	atomic_store(&handlers[SIGURG].flags, old.sa_flags);
+	uint64_t m;
+	memcpy(&m, &old.sa_mask, sizeof m);
+	atomic_store(&handlers[SIGURG].mask, m);
+	gs_sig_keep_open(SIGURG);
+}
+
+static int urg_action(const struct sigaction *act, struct sigaction *old)
+{
+	if (old) {
+		memset(old, 0, sizeof *old);
+		old->sa_sigaction = (void (*)(int, siginfo_t *, void *))atomic_load(&handlers[SIGURG].fn);
+		old->sa_flags = atomic_load(&handlers[SIGURG].flags);
+		uint64_t m = atomic_load(&handlers[SIGURG].mask);
+		memcpy(&old->sa_mask, &m, sizeof m);
+	}
+	if (act) {
+		uint64_t m;
+		memcpy(&m, &act->sa_mask, sizeof m);
+		atomic_store(&handlers[SIGURG].fn, (void *)act->sa_sigaction);
+		atomic_store(&handlers[SIGURG].flags, act->sa_flags);
+		atomic_store(&handlers[SIGURG].mask, m);
+	}
+	return 0;
 }
 
 /* ---- SIGSEGV: stack overflow reports --------------------------------- */
@@ -121,6 +203,8 @@ GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		return GS_REAL(sigaction)(sig, act, old);
 	if (sig == SIGSEGV && atomic_load(&segv_installed))
 		return segv_action(act, old);
+	if (sig == SIGURG && atomic_load(&urg_installed))
+		return urg_action(act, old);
 	struct sigaction k, prev;
 	const struct sigaction *install = act;
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {

@@ -104,10 +104,15 @@ static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *
 }
 
 void gs__segv_install(void); /* signal.c */
+void gs__urg_install(void);
 
 int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg, int c11)
 {
 	gs__segv_install(); /* green stacks exist from now on: report overflows */
+	if (gs_preempt_ns) {
+		gs_preempt_setup(); /* once */
+		gs__urg_install();  /* the ticks start with the second thread */
+	}
 	struct gs_thread_attr a;
 	int policy, prio = 0;
 	int rc = read_attr(attr, &a, &policy, &prio);
@@ -223,6 +228,11 @@ GS_EXPORT int sched_yield(void)
 {
 	if (!gs_thread_on() || !gs_can_park())
 		return GS_REAL(sched_yield)();
+	/* The only runnable green thread yields the CPU as natively (to other
+	 * processes, a SCHED_FIFO peer say), then lets the hub look at its
+	 * loop as often as any yield does. */
+	if (!gs_others_ready())
+		GS_REAL(sched_yield)();
 	gs_yield();
 	return 0;
 }
@@ -354,6 +364,7 @@ static int signal_thread(struct gs_thread *t, int sig, const union sigval *value
 
 GS_EXPORT int pthread_kill(pthread_t th, int sig)
 {
+	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!gs_thread_on())
 		return GS_REAL(pthread_kill)(th, sig);
 	struct gs_thread *t = green(th);

@@ -84,6 +84,8 @@ int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_dea
 int gs_thread_detach(struct gs_thread *t);
 /* Lets every other ready green thread run once, then returns. */
 void gs_yield(void);
+/* 1 if another thread of the caller's hub is ready to run. */
+int gs_others_ready(void);
 
 /* Thread facts for preload/ (getattr_np, names, ...). */
 struct gs_thread_info {
@@ -305,12 +307,56 @@ int gs_cancel(struct gs_thread *t);
  * cancellation point costs one load. */
 extern _Atomic int gs__cancel_requested;
 void gs__testcancel(void);
+/* Every cancellation point of a greened call is a preemption safe point
+ * too (gs_safe_point, below). */
+static inline void gs_safe_point(void);
 static inline void gs_testcancel(void)
 {
 	if (gs_unlikely(atomic_load_explicit(&gs__cancel_requested, memory_order_relaxed)))
 		gs__testcancel();
+	gs_safe_point();
 }
 int gs_setcancelstate(int disable, int *old_disabled);
+
+/* ---- preemption (preempt.c) ---------------------------------------------- */
+
+/* GREENSHIM_PREEMPT_MS in nanoseconds (0: off); set before the first hub. */
+extern uint64_t gs_preempt_ns;
+/* Finds the code and the loader locks a thread is never interrupted in;
+ * once, at start, when preemption is on. */
+void gs_preempt_setup(void);
+/* Nonzero when a tick could not preempt at once: the next safe point does. */
+extern int gs__preempt_pending;
+void gs__safe_point_slow(void);
+/* A safe point: every greened call that does not wait passes one, so a
+ * thread that keeps making calls that never block still yields once its
+ * slice is spent.  One load while nothing is marked. */
+static inline void gs_safe_point(void)
+{
+	if (gs_unlikely(__atomic_load_n(&gs__preempt_pending, __ATOMIC_RELAXED)))
+		gs__safe_point_slow();
+}
+/* The calling thread takes (+1) or lets go of (-1) something during which
+ * it must not be preempted: a FILE lock, a signal handler's run. */
+void gs_preempt_hold(int delta);
+/* Around a program's signal handler (preload/signal.c): frame is the
+ * wrapper's; leave gets enter's result back. */
+uintptr_t gs_preempt_handler_enter(void *frame);
+void gs_preempt_handler_leave(uintptr_t prev);
+/* The SIGURG handler's questions: is this signal a tick of this OS thread's
+ * hub, and the tick itself (with the handler's ucontext). */
+int gs_preempt_is_tick(const void *siginfo);
+void gs_preempt_tick(void *ucontext);
+/* The kernel mask never blocks sig from now on (preemption's SIGURG). */
+void gs_sig_keep_open(int sig);
+/* The running context's own signal mask (kernel format). */
+uint64_t gs_sig_current_mask(void);
+/* In a handler: if the running thread blocks sig, mark it pending on the
+ * thread (delivered when it unblocks) and return 1. */
+int gs_sig_defer_if_blocked(int sig);
+/* Around exec: no tick may be left pending for the new program. */
+void gs_preempt_exec_begin(void);
+void gs_preempt_exec_failed(void);
 int gs_setcanceltype(int async, int *old_async);
 
 /* ---- thread-specific data (pthread keys) ---------------------------- */

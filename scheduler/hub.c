@@ -245,11 +245,14 @@ static inline void set_current(struct gs_thread *next)
 	}
 }
 
-static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
+static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, unsigned why)
 {
-	if (gs_unlikely(prev->hub->tls_dlopened))
-		gs__tls_dlopened(prev->hub); /* before any other thread runs */
-	gs__pub_switch(prev->hub, prev, next, prev->state == GS_T_READY ? GS_PW_YIELD : GS_PW_NONE);
+	struct gs_hub *h = prev->hub;
+	if (gs_unlikely(h->tls_dlopened))
+		gs__tls_dlopened(h); /* before any other thread runs */
+	h->switches++;
+	h->preempt_wanted = 0; /* a mark for the run that ends here */
+	gs__pub_switch(h, prev, next, why);
 	int *errno_p = prev->hub->errno_p;
 	int shared = !gs__tls_on; /* errno is the OS thread's: keep each thread's */
 	if (shared)
@@ -267,6 +270,11 @@ static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 		*errno_p = prev->saved_errno;
 	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask))
 		gs__deliver_pending(prev);
+}
+
+static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
+{
+	switch_why(prev, next, prev->state == GS_T_READY ? GS_PW_YIELD : GS_PW_NONE);
 }
 
 void gs__ready(struct gs_thread *t)
@@ -318,6 +326,7 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	if (gs_unlikely(gs_block_warn_ns))
 		gs__block_check(self);
 	h->dead = self;
+	h->switches++;
 	if (gs_unlikely(h->tls_dlopened))
 		gs__tls_dlopened(h);
 	struct gs_thread *next = pick_next(h);
@@ -341,6 +350,23 @@ void gs__run_now(struct gs_thread *self, struct gs_thread *t)
 		h->ready_tail = self;
 	check_stack(self);
 	switch_to(self, t);
+}
+
+void gs__preempt_now(struct gs_thread *self)
+{
+	struct gs_hub *h = self->hub;
+	atomic_fetch_add_explicit(&self->pub->preemptions, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->pub->preemptions, 1, memory_order_relaxed);
+	h->preempt_poll = 1;
+	push_ready(h, self);
+	check_stack(self);
+	switch_why(self, &h->sched, GS_PW_PREEMPT);
+}
+
+int gs_others_ready(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	return h && (h->ready_head || atomic_load_explicit(&h->remote, memory_order_relaxed));
 }
 
 void gs_yield(void)
@@ -427,6 +453,8 @@ static void after_fork_in_child(void)
 	}
 	h->root = self;
 	h->sched.sigmask = self->sigmask;
+	h->preempt_poll = 0;
+	gs__preempt_after_fork(h);
 	gs__precise_after_fork(h);
 	ev_loop_fork(h->loop);
 }
@@ -463,16 +491,34 @@ static void hub_main(void *arg)
 	gs__tls_context_start();
 	for (;;) {
 		gs__release_dead(h);
+		/* After a preemption, what this poll wakes runs before the threads
+		 * that were ready already (the preempted one last), as a kernel
+		 * favours a sleeper over threads that used their slice. */
+		struct gs_thread *had_head = NULL, *had_tail = NULL;
+		int preempted = h->preempt_poll;
+		if (preempted) {
+			h->preempt_poll = 0;
+			had_head = h->ready_head;
+			had_tail = h->ready_tail;
+			h->ready_head = h->ready_tail = NULL;
+		}
 		gs__pub_hub_poll(h);
 		gs__tls_check_threads(h);
 		h->since_poll = 0;
 		gs__trace_poll(h);
 		gs__deliver_signals(h);
-		if (!h->ready_head)
+		if (!h->ready_head && !preempted)
 			gs__check_deadlock(h);
-		ev_run(h->loop, h->ready_head ? EVRUN_NOWAIT : EVRUN_ONCE);
+		ev_run(h->loop, h->ready_head || preempted ? EVRUN_NOWAIT : EVRUN_ONCE);
 		drain_remote(h);
 		gs__deliver_signals(h);
+		if (had_head) {
+			if (h->ready_tail)
+				h->ready_tail->next_ready = had_head;
+			else
+				h->ready_head = had_head;
+			h->ready_tail = had_tail;
+		}
 		struct gs_thread *next = pop_ready(h);
 		if (next)
 			switch_to(&h->sched, next);
@@ -516,6 +562,7 @@ static struct gs_hub *hub_create(void)
 	ev_set_userdata(h->loop, h);
 	h->errno_p = &errno;
 	h->tfd = GS_TFD_NOT_MADE; /* 0 is a valid descriptor */
+	h->pre_timer = -1;
 	ev_async_init(&h->remote_wake, remote_cb);
 	ev_async_start(h->loop, &h->remote_wake);
 	h->sched.magic = GS_THREAD_MAGIC;
@@ -557,6 +604,7 @@ static struct gs_hub *hub_create(void)
 static void hub_destroy(struct gs_hub *h)
 {
 	gs__pub_hub_gone(h);
+	gs__preempt_free(h);
 	gs__precise_free(h);
 	ev_async_stop(h->loop, &h->remote_wake);
 	ev_loop_destroy(h->loop);

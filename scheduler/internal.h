@@ -108,6 +108,12 @@ struct gs_thread {
 	struct _Unwind_Exception exc;  /* the forced unwind in progress */
 
 	struct gs_tsd_block **tsd;     /* pthread keys, allocated on first set */
+	int preempt_holds;             /* FILE locks held and signal handlers running:
+					* never preempted meanwhile (preempt.c) */
+	int preempting;                /* inside the tick handler's switch */
+	uintptr_t handler_sp;          /* the outermost running signal handler's
+					* frame (0: none; stale after a longjmp out
+					* of it, see preempt.c) */
 	unsigned char extra[GS_THREAD_EXTRA_SIZE] __attribute__((aligned(8))); /* preload/'s */
 };
 
@@ -125,6 +131,17 @@ struct gs_hub {
 					* green threads to finish (os_thread_gone) */
 	struct gs_thread *ready_head, *ready_tail; /* FIFO of runnable threads */
 	unsigned since_poll;           /* direct switches since the loop last ran */
+	unsigned switches;             /* every switch, counted for preempt.c's ticks */
+	/* preempt.c: the CPU-time timer (kernel id, -1: none), whether it is
+	 * armed, the switch count the last tick saw and for how many ticks,
+	 * a preemption left for the next safe point, and "the last switch
+	 * was a preemption: woken threads go first" (hub_main). */
+	int pre_timer;
+	int pre_armed;
+	unsigned pre_seen;
+	int pre_stale;
+	int preempt_wanted;
+	int preempt_poll;
 	unsigned live;                 /* green threads not yet exited, root included */
 	struct gs_thread *dead;        /* exited thread whose stack is freed by the next context */
 	ev_async remote_wake;          /* kicks the loop when another OS thread wakes ours */
@@ -192,6 +209,13 @@ void gs__deliver_signals(struct gs_hub *h);
 
 /* thread.c: ends the OS thread through glibc's own pthread_exit. */
 _Noreturn void gs__exit_os_thread(void *retval);
+
+/* preempt.c */
+void gs__preempt_arm(struct gs_hub *h);      /* a second thread: start the ticks */
+void gs__preempt_free(struct gs_hub *h);
+void gs__preempt_after_fork(struct gs_hub *h);
+/* hub.c: self to the back of the queue, the hub polls, woken threads first. */
+void gs__preempt_now(struct gs_thread *self);
 
 /* precise.c: wake the hub left seconds from now, to the microsecond. */
 void gs__precise_arm(struct gs_hub *h, double left);

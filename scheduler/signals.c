@@ -27,9 +27,36 @@
 
 #define BIT(sig) (1ULL << ((sig) - 1))
 
+/* Signals the kernel mask never blocks, whatever the program's mask says:
+ * SIGURG while preemption ticks use it (preload/signal.c keeps the
+ * program's blocked SIGURG pending itself). */
+static uint64_t keep_open;
+
+void gs_sig_keep_open(int sig)
+{
+	keep_open |= BIT(sig);
+	gs__set_os_mask(gs__get_os_mask());
+}
+
 void gs__set_os_mask(uint64_t mask)
 {
+	mask &= ~keep_open;
 	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, sizeof mask, 0, 0);
+}
+
+uint64_t gs_sig_current_mask(void)
+{
+	struct gs_thread *t = gs__os_current;
+	return t ? t->sigmask : gs__get_os_mask();
+}
+
+int gs_sig_defer_if_blocked(int sig)
+{
+	struct gs_thread *t = gs__os_current;
+	if (!t || !(t->sigmask & BIT(sig)))
+		return 0;
+	atomic_fetch_or(&t->sigpending, BIT(sig));
+	return 1;
 }
 
 uint64_t gs__get_os_mask(void)

@@ -86,6 +86,8 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	gs__pub_thread_new(t, 1);
 	h->live++;
 	gs__hub_add(h, t);
+	if (gs_unlikely(!h->pre_armed) && h == gs__os.hub)
+		gs__preempt_arm(h);
 	*out = t;
 	return 0;
 }

@@ -105,6 +105,16 @@ static void check_table(void **state);
 	"recv on a socketpair, closed by close_range in another thread: -1 EBADF\n"          \
 	"recv on a socketpair, same number again: \"fresh\"\n"
 
+/* What preempt_spin prints: a bad GREENSHIM_PREEMPT_MS keeps the default
+ * slice, so the spinners still let main run. */
+#define PREEMPT_SPIN_OUT                                                                      \
+	"spinners, main sleeps 50 ms\n"                                                       \
+	"  main woke: after >= 50 ms: yes, within 5 s: yes\n"                                 \
+	"  both spinners worked: yes, state kept: yes\n"                                      \
+	"a 5 ms ticker beside spinners\n"                                                     \
+	"  ticker done: 20 ticks, within 5 s: yes\n"                                          \
+	"  both spinners worked: yes, state kept: yes\n"
+
 /* What dns_lookup prints (its STDERR_CONTAINS entry below). */
 /* What trace_tree prints (its SHIM_ONLY entry below). */
 #define TRACE_TREE_OUT \
@@ -206,6 +216,18 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("sem"),
 	COMPARE("sem_signal"),
 	COMPARE("kill_restart"), /* pthread_kill vs SA_RESTART, handler in the target */
+	/* preemption: threads that compute, and calls that never wait */
+	COMPARE("preempt_spin"),
+	COMPARE("preempt_spin", .env = { "GREENSHIM_PREEMPT_MS=1" }),
+	COMPARE("preempt_spin", .env = { "GREENSHIM_TLS=0" }),
+	COMPARE("preempt_stress"),
+	COMPARE("preempt_libc"),
+	COMPARE("preempt_libc", .env = { "GREENSHIM_PREEMPT_MS=1" }),
+	COMPARE("preempt_cxx"),
+	COMPARE("preempt_cxx", .env = { "GREENSHIM_PREEMPT_MS=1" }),
+	/* with preemption off, the rest behaves as before */
+	COMPARE("thread_basic", .env = { "GREENSHIM_PREEMPT_MS=0" }),
+	COMPARE("cond_basic", .env = { "GREENSHIM_PREEMPT_MS=0" }),
 	COMPARE("sigwait_system"), /* sigwait & co., sigsuspend, pause, system() */
 	COMPARE("real_coreutils"), /* ls (libselinux's constructor), sort, pipelines */
 	COMPARE("io_edges"), /* private fds reusing a number, zero-length reads, cancelled system() */
@@ -336,6 +358,10 @@ static const struct CMUnitTest tests[] = {
 	STDERR_CONTAINS("env_flags", "warns GREENSHIM_THREAD=yes",
 			"sleep lets other threads run: yes\nos threads while 2 run: 1\n",
 			"GREENSHIM_THREAD", .env = { "GREENSHIM_THREAD=yes" }),
+	STDERR_CONTAINS("preempt_spin", "warns GREENSHIM_PREEMPT_MS=soon", PREEMPT_SPIN_OUT,
+			"GREENSHIM_PREEMPT_MS", .env = { "GREENSHIM_PREEMPT_MS=soon" }),
+	STDERR_CONTAINS("preempt_spin", "warns GREENSHIM_PREEMPT_MS=1001", PREEMPT_SPIN_OUT,
+			"GREENSHIM_PREEMPT_MS", .env = { "GREENSHIM_PREEMPT_MS=1001" }),
 	STDERR_CONTAINS("env_flags", "warns GREENSHIM_FOO=1",
 			"sleep lets other threads run: yes\nos threads while 2 run: 1\n",
 			"GREENSHIM_FOO", .env = { "GREENSHIM_FOO=1" }),
