@@ -170,14 +170,16 @@ check: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
 	$(MAKE) --no-print-directory memcheck
 
 # The scheduler's unit tests again, under ASan+UBSan and under valgrind
-# (stack switching hides memory bugs from ordinary runs).
+# (stack switching hides memory bugs from ordinary runs), and a 60 s soak
+# of the preemption programs under the ASan+UBSan build of the shim.
 SCHED_UNIT := $(BUILD)/tests/unit/test_scheduler
 memcheck: $(SCHED_UNIT)
 	@set -e; $(MAKE) --no-print-directory -s BUILD=$(BUILD)/asan \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    $(BUILD)/asan/tests/unit/test_scheduler; \
+	    $(BUILD)/asan/tests/unit/test_scheduler $(BUILD)/asan/libgreenshim.so; \
 	for t in $(BUILD)/asan/tests/unit/test_scheduler; do echo "== asan $$t"; \
 	    ASAN_OPTIONS=detect_stack_use_after_return=0 timeout 300 $$t; done; \
+	echo "== preemption soak under asan"; timeout 300 bash tests/preempt_soak.sh $(BUILD) $(BUILD)/asan; \
 	if command -v valgrind >/dev/null; then for t in $(SCHED_UNIT); do echo "== valgrind $$t"; \
 	    timeout 300 valgrind -q --error-exitcode=9 $$t; done; \
 	else echo "memcheck: valgrind not installed, skipped"; fi
