@@ -102,6 +102,7 @@ run_bench() {
     nopub)  pre=("$ENV" "LD_PRELOAD=$NOPUB_LIB") ;;          # inspector compiled out
     traced) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TRACE=/dev/null") ;;
     notls)  pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TLS=0") ;;   # TLS shared per OS thread
+    nopreempt) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_PREEMPT_MS=0") ;; # no ticks
     *)      pre=("$ENV" -u LD_PRELOAD) ;;
     esac
     RESULT=""
@@ -242,6 +243,45 @@ tls_cost() {
     done
 }
 tls_cost
+
+# ------------------------------------------------------------- preemption
+# pingpong with preemption on (the default: "shim", whose hub ticks on its
+# CPU clock) and off (GREENSHIM_PREEMPT_MS=0), alternated run by run; and
+# how late a 5 ms ticker wakes beside two threads that never block, native
+# and shim (median of REPS runs of 200 ticks).
+declare -A PRE=()
+preempt_cost() {
+    local mode i n
+    n=$(ops_for "$RUN_S" "${VAL[pingpong,shim]:-100}" 100000 100000000)
+    local -A vals=() mean=() max=()
+    progress "preemption on/off: pingpong x $REPS per variant, N=$n"
+    for ((i = 1; i <= REPS; i++)); do
+        for mode in shim nopreempt; do
+            if run_bench $mode "$MICRO_TIMEOUT" "preempt.pingpong.$mode.$i" 0 "$BIN/pingpong" "$n"; then
+                vals[$mode]+="$(field "$RESULT" ns_per_op) "
+            fi
+        done
+    done
+    progress "preemption: a 5 ms ticker beside two spinners x $REPS"
+    for ((i = 1; i <= REPS; i++)); do
+        for mode in native shim; do
+            if run_bench $mode 60 "preempt.lateness.$mode.$i" 0 "$BIN/preempt_lateness" 200; then
+                mean[$mode]+="$(field "$RESULT" late_mean_us) "
+                max[$mode]+="$(field "$RESULT" late_max_us) "
+            fi
+        done
+    done
+    for mode in shim nopreempt; do
+        PRE[pp,$mode]=FAIL
+        [ -n "${vals[$mode]:-}" ] && PRE[pp,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+    done
+    for mode in native shim; do
+        PRE[mean,$mode]=FAIL PRE[max,$mode]=FAIL
+        [ -n "${mean[$mode]:-}" ] && PRE[mean,$mode]=$(printf '%s\n' ${mean[$mode]} | median)
+        [ -n "${max[$mode]:-}" ] && PRE[max,$mode]=$(printf '%s\n' ${max[$mode]} | median)
+    done
+}
+preempt_cost
 
 # -------------------------------------------------------------- sleepers
 # sleepers N: VAL[sN.{done,seconds,threads,rss},mode]
@@ -504,6 +544,25 @@ if [ ${#FAILURES[@]} -gt 0 ]; then
     echo
     echo "FAILURES:"
     printf '  %s\n' "${FAILURES[@]}"
+fi
+
+# ---------------------------------------------------------- preemption table
+echo
+echo "Preemption (GREENSHIM_PREEMPT_MS=10, the default; median of $REPS runs each):"
+if isnum "${PRE[pp,shim]}" && isnum "${PRE[pp,nopreempt]}"; then
+    printf '  %-44s %8s ns\n' "pingpong, preemption off" "$(fmt "${PRE[pp,nopreempt]}")"
+    printf '  %-44s %8s ns   %s; target <= +2%% [%s]\n' "pingpong, preemption on" \
+        "$(fmt "${PRE[pp,shim]}")" \
+        "$(awk -v a="${PRE[pp,nopreempt]}" -v b="${PRE[pp,shim]}" 'BEGIN { printf "%+.1f%%", (b / a - 1) * 100 }')" \
+        "$(judge "s <= n * 1.02" "${PRE[pp,shim]}" "${PRE[pp,nopreempt]}")"
+else
+    echo "  pingpong on/off: FAIL (see $LOGDIR)"
+fi
+printf '  %-44s native %s us mean, %s us max; greenshim %s us mean, %s us max\n' \
+    "5 ms ticker beside 2 spinners, late by" "${PRE[mean,native]}" "${PRE[max,native]}" \
+    "${PRE[mean,shim]}" "${PRE[max,shim]}"
+if isnum "${PRE[max,shim]}"; then
+    printf '  %-44s %s\n' "" "target: at most 2 slices (20000 us) late [$(judge "s <= 20000" "${PRE[max,shim]}" 0)]"
 fi
 
 # ------------------------------------------------- inspector overhead table

@@ -11,7 +11,9 @@
  * The decision (gs_preempt_tick, in the signal handler).  A tick that
  * finds the same switch count as the tick before has seen one run cover a
  * whole tick interval; the second such tick in a row means the run is
- * longer than a slice.  It is ended if something else could use the CPU
+ * longer than a slice.  Such a run is ended at the first tick if a
+ * sleeper's deadline has passed (the kernel's wake-up preemption), else at
+ * the second.  It is ended only if something else could use the CPU
  * (a thread ready, a timer or fd wait armed, a cross-thread wake queued),
  * and if it is safe:
  *
@@ -316,6 +318,15 @@ static int others_want_cpu(struct gs_hub *h)
 	       atomic_load_explicit(&h->poke, memory_order_relaxed);
 }
 
+static int deadline_due(struct gs_hub *h)
+{
+	if (h->tfd < 0 || !h->armed)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: async-signal-safe */
+	return ts.tv_sec + ts.tv_nsec * 1e-9 >= h->tfd_at;
+}
+
 void gs_preempt_tick(void *ucontext)
 {
 	struct gs_hub *h = gs__os.hub;
@@ -329,7 +340,11 @@ void gs_preempt_tick(void *ucontext)
 		h->pre_stale = 0;
 		return;
 	}
-	if (++h->pre_stale < 2 || !others_want_cpu(h))
+	/* A run that covered a whole tick gives way to a sleeper whose time
+	 * has come, as the kernel's wake-up preemption does; any other run
+	 * gets a whole slice (two ticks). */
+	h->pre_stale++;
+	if (!(h->pre_stale >= 2 || deadline_due(h)) || !others_want_cpu(h))
 		return;
 	if (!t || t == &h->sched || t->hub != h || t->state != GS_T_RUNNING || t->preempting)
 		return;

@@ -193,7 +193,9 @@ static const struct CMUnitTest tests[] = {
 	/* a thread that keeps the CPU is named (GREENSHIM_BLOCK_WARN_MS) */
 	COMPARE("block_warn"),
 	STDERR_CONTAINS("block_warn", "warns", "cruncher done, ticker ticked: yes\n",
-			"\"cruncher\" (", .env = { "GREENSHIM_BLOCK_WARN_MS=100" }),
+			"\"cruncher\" (",
+			/* preempted, the cruncher would not keep the CPU */
+			.env = { "GREENSHIM_BLOCK_WARN_MS=100", "GREENSHIM_PREEMPT_MS=0" }),
 	STDERR_CONTAINS("block_warn", "bad value", "cruncher done, ticker ticked: yes\n",
 			"GREENSHIM_BLOCK_WARN_MS=soon", .env = { "GREENSHIM_BLOCK_WARN_MS=soon" }),
 	STDERR_CONTAINS("deadlock", "abort", "started\n", "waits on mutex", .signal = 6,

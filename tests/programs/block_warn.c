@@ -1,8 +1,9 @@
 /*
  * block_warn — a "cruncher" thread computes for 300 ms without making any
  * call the shim greens, while a "ticker" thread wants to run every 10 ms.
- * Under the shim the ticker cannot run until the cruncher is done: with
- * GREENSHIM_BLOCK_WARN_MS=100 the shim names the cruncher on stderr.
+ * With preemption off (GREENSHIM_PREEMPT_MS=0) the ticker cannot run
+ * under the shim until the cruncher is done: with GREENSHIM_BLOCK_WARN_MS=100
+ * the shim names the cruncher on stderr.  With it on, the ticker ticks.
  * Prints only what does not depend on timing.
  */
 #include <pthread.h>
