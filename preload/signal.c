@@ -110,9 +110,12 @@ void gs__urg_install(void)
 		atomic_store(&urg_installed, 0);
 		return;
 	}
-	/* What was there (SIG_IGN inherited across exec, say) is the program's. */
-	atomic_store(&handlers[SIGURG].fn, (void *)old.sa_sigaction);
-	atomic_store(&handlers[SIGURG].flags, old.sa_flags);
+	/* What was there (SIG_IGN inherited across exec, say) is the program's;
+	 * a handler it installed through us before is recorded already. */
+	if (old.sa_sigaction != wrapper) {
+		atomic_store(&handlers[SIGURG].fn, (void *)old.sa_sigaction);
+		atomic_store(&handlers[SIGURG].flags, old.sa_flags);
+	}
 	uint64_t m;
 	memcpy(&m, &old.sa_mask, sizeof m);
 	atomic_store(&handlers[SIGURG].mask, m);

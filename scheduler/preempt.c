@@ -23,7 +23,8 @@
  * greened call.  That holds everywhere except where a lock that is NOT one
  * of the shim's (so a waiter would block the OS thread instead of parking)
  * may be held by the interrupted thread:
- *   1. the interrupted pc is in libc, ld.so, libgcc_s, libev or the shim
+ *   1. the interrupted pc is in libc, ld.so, libgcc_s, libev, the shim or
+ *      the object that provides malloc and free (libasan, jemalloc, ...)
  *      (glibc's internal locks: malloc arenas, stdio, the loader, ...; the
  *      shim's own spinlocks and half-done queue updates; a switch already
  *      in progress);
@@ -83,7 +84,7 @@ static volatile int *loader_lock[3];
 static int signal_preemption; /* the rule could be set up */
 
 struct probe {
-	uintptr_t addr[5];
+	uintptr_t addr[8];
 	int n;
 	pid_t tid;
 	const char *rtld; /* _rtld_global, and its size */
@@ -162,6 +163,13 @@ void gs_preempt_setup(void)
 	p.addr[p.n++] = (uintptr_t)&gnu_get_libc_version; /* libc */
 	p.addr[p.n++] = (uintptr_t)&_Unwind_RaiseException; /* libgcc_s */
 	p.addr[p.n++] = (uintptr_t)getauxval(AT_BASE);  /* ld.so's first page */
+	/* Whoever provides malloc (libasan, jemalloc, tcmalloc): its locks
+	 * may be spinlocks or raw futexes a waiter blocks the OS thread on. */
+	void *m = dlsym(RTLD_DEFAULT, "malloc"), *f = dlsym(RTLD_DEFAULT, "free");
+	if (m)
+		p.addr[p.n++] = (uintptr_t)m;
+	if (f)
+		p.addr[p.n++] = (uintptr_t)f;
 	void *rtld = dlsym(RTLD_DEFAULT, "_rtld_global");
 	const ElfW(Sym) *sym = NULL;
 	Dl_info di;
