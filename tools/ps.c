@@ -23,9 +23,9 @@ static void usage(FILE *f)
 		"usage: greenshim ps [--sample SECONDS] [PID]\n"
 		"\n"
 		"With PID: every green thread of PID (id, name, state, what it waits on,\n"
-		"start routine, switches and CPU time over the sample, stack touched/size),\n"
-		"then one line per hub.  Without PID: the greened processes of this user\n"
-		"(of every user, for root).\n"
+		"start routine, switches and CPU time over the sample, preemptions since it\n"
+		"started, stack touched/size), then one line per hub (with its preemptions).\n"
+		"Without PID: the greened processes of this user (of every user, for root).\n"
 		"\n"
 		"  --sample SECONDS  measure switches and CPU time over SECONDS (default 0.2)\n"
 		"  -h, --help        this help\n");
@@ -92,8 +92,8 @@ void gs_print_threads(FILE *f, const struct gs_snap *s, const struct gs_snap_thr
 		wwait = wwait > 36 ? 36 : wwait;
 		wroutine = wroutine > 24 ? 24 : wroutine;
 	}
-	line(f, width, "%7s %-*s %-7s %-*s %-*s %8s %8s %11s", "ID", wname, "NAME", "STATE", wwait,
-	     "WAIT", wroutine, "ROUTINE", "SWITCHES", "CPU", "STACK");
+	line(f, width, "%7s %-*s %-7s %-*s %-*s %8s %8s %8s %11s", "ID", wname, "NAME", "STATE",
+	     wwait, "WAIT", wroutine, "ROUTINE", "SWITCHES", "CPU", "PREEMPT", "STACK");
 	for (size_t i = 0; i < rows; i++) {
 		const struct gs_snap_thread *t = order[i];
 		char cpu[24], stack[32], used[16], size[16];
@@ -107,16 +107,17 @@ void gs_print_threads(FILE *f, const struct gs_snap *s, const struct gs_snap_thr
 			snprintf(stack, sizeof stack, "%s/%s",
 				 gs_fmt_size((uint64_t)t->stack_used, used, sizeof used),
 				 gs_fmt_size(t->stack_size, size, sizeof size));
-		line(f, width, "%7d %-*s %-7s %-*.*s %-*.*s %8llu %8s %11s", t->id, wname, t->name,
-		     gs_thread_state_names[t->state], wwait, wwait, t->wait, wroutine, wroutine,
-		     t->routine, (unsigned long long)t->switches, cpu, stack);
+		line(f, width, "%7d %-*s %-7s %-*.*s %-*.*s %8llu %8s %8llu %11s", t->id, wname,
+		     t->name, gs_thread_state_names[t->state], wwait, wwait, t->wait, wroutine,
+		     wroutine, t->routine, (unsigned long long)t->switches, cpu,
+		     (unsigned long long)t->preemptions, stack);
 	}
 }
 
 void gs_print_hubs(FILE *f, const struct gs_snap *s, int width)
 {
-	line(f, width, "%3s %8s %11s %6s %6s %6s %7s %11s  %s", "HUB", "OS TID", "SWITCHES/S",
-	     "READY", "TIMERS", "FDS", "LIVE", "LAST POLL", "LONGEST RUN");
+	line(f, width, "%3s %8s %11s %6s %6s %6s %7s %8s %11s  %s", "HUB", "OS TID", "SWITCHES/S",
+	     "READY", "TIMERS", "FDS", "LIVE", "PREEMPT", "LAST POLL", "LONGEST RUN");
 	for (unsigned i = 0; i < s->nhubs; i++) {
 		const struct gs_snap_hub *h = &s->hubs[i];
 		char poll[32], run[48], d[24];
@@ -131,8 +132,9 @@ void gs_print_hubs(FILE *f, const struct gs_snap *s, int width)
 		else
 			strcpy(run, "-");
 		double per_s = s->window_ns ? (double)h->switches * 1e9 / (double)s->window_ns : 0;
-		line(f, width, "%3u %8d %11.0f %6u %6u %6u %7u %11s  %s", h->index, h->tid, per_s,
-		     h->ready, h->timers, h->fds, h->live, poll, run);
+		line(f, width, "%3u %8d %11.0f %6u %6u %6u %7u %8llu %11s  %s", h->index, h->tid,
+		     per_s, h->ready, h->timers, h->fds, h->live,
+		     (unsigned long long)h->preemptions, poll, run);
 	}
 }
 

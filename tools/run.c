@@ -1,11 +1,12 @@
 /* `greenshim run`: run a program with its threads greened.
  *
  *   greenshim run [--no-time] [--no-thread] [--no-socket] [--no-os]
- *                 [--no-select] [--no-tls] [--lib PATH] [--] CMD [ARGS...]
+ *                 [--no-select] [--no-tls] [--preempt-ms N] [--lib PATH]
+ *                 [--] CMD [ARGS...]
  *
  * Sets LD_PRELOAD to libgreenshim.so (by default the one next to this
- * executable, else ../lib/libgreenshim.so for an installed copy) and the
- * GREENSHIM_* opt-outs, then execs CMD. */
+ * executable, else ../lib/libgreenshim.so for an installed copy), the
+ * GREENSHIM_* opt-outs and GREENSHIM_PREEMPT_MS, then execs CMD. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,16 +27,19 @@ static void usage(FILE *f)
 		"Runs CMD with libgreenshim.so first in LD_PRELOAD: the threads it makes are\n"
 		"green threads.  Each --no-* option opts a subsystem out (GREENSHIM_*=0):\n"
 		"\n"
-		"  --no-time     sleeps block their OS thread\n"
-		"  --no-thread   threads stay real; each OS thread that makes a greened\n"
-		"                call gets a hub of its own\n"
-		"  --no-socket   accept, connect, send, recv, ... on sockets block\n"
-		"  --no-os       pipes, FIFOs, ttys, eventfds, timerfds and waitpid block\n"
-		"  --no-select   poll, select and epoll_wait block\n"
-		"  --no-tls      the green threads of an OS thread share its TLS\n"
-		"  --lib PATH    preload PATH instead of the libgreenshim.so beside this\n"
-		"                greenshim (or in ../lib beside it)\n"
-		"  -h, --help    this help\n"
+		"  --no-time         sleeps block their OS thread\n"
+		"  --no-thread       threads stay real; each OS thread that makes a greened\n"
+		"                    call gets a hub of its own\n"
+		"  --no-socket       accept, connect, send, recv, ... on sockets block\n"
+		"  --no-os           pipes, FIFOs, ttys, eventfds, timerfds and waitpid block\n"
+		"  --no-select       poll, select and epoll_wait block\n"
+		"  --no-tls          the green threads of an OS thread share its TLS\n"
+		"  --preempt-ms N    time slice: a green thread that computes for N ms without\n"
+		"                    a greened call is switched out so others run\n"
+		"                    (GREENSHIM_PREEMPT_MS=N; 0 to 1000, default 10; 0: off)\n"
+		"  --lib PATH        preload PATH instead of the libgreenshim.so beside this\n"
+		"                    greenshim (or in ../lib beside it)\n"
+		"  -h, --help        this help\n"
 		"\n"
 		"The options end at \"--\" or at CMD.  Exit status: CMD's, or 126 (CMD\n"
 		"cannot be executed), 127 (no such CMD), 2 (bad usage), 1 (no library).\n");
@@ -60,6 +64,18 @@ static int find_library(char *out, size_t size)
 			return 0;
 	}
 	return -1;
+}
+
+/* 0 when ms is a whole number of milliseconds from 0 to 1000 in plain
+ * digits (what the library takes for GREENSHIM_PREEMPT_MS), else -1. */
+static int parse_preempt_ms(const char *ms)
+{
+	if (!ms || *ms < '0' || *ms > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(ms, &end, 10);
+	return !*end && !errno && n <= 1000 ? 0 : -1;
 }
 
 int gs_cmd_run(int argc, char **argv)
@@ -87,6 +103,16 @@ int gs_cmd_run(int argc, char **argv)
 				gs_tool_error("--lib %s: %s", path, strerror(errno));
 				return GS_EXIT_USAGE;
 			}
+			continue;
+		}
+		if (!strcmp(a, "--preempt-ms") || !strncmp(a, "--preempt-ms=", 13)) {
+			const char *ms = a[12] == '=' ? a + 13 : i + 1 < argc ? argv[++i] : NULL;
+			if (parse_preempt_ms(ms) != 0) {
+				gs_tool_error("--preempt-ms takes milliseconds from 0 (off) to 1000");
+				usage(stderr);
+				return GS_EXIT_USAGE;
+			}
+			setenv("GREENSHIM_PREEMPT_MS", ms, 1);
 			continue;
 		}
 		size_t s;

@@ -72,6 +72,9 @@ char *gs_wait_words(int pid, const struct gs_pub_thread *t, uint64_t now_ns, cha
 	case GS_PW_YIELD:
 		n = snprintf(buf, size, "yield");
 		break;
+	case GS_PW_PREEMPT: /* a trace's reason; as a wait: back in the ready queue */
+		n = snprintf(buf, size, "preempted");
+		break;
 	case GS_PW_SLEEP: /* the deadline is the whole story */
 		snprintf(buf, size, "sleep%s%s", until ? " " : "", left);
 		return buf;
@@ -134,8 +137,9 @@ static enum gs_thread_state state_of(const struct gs_pub_thread *t, int32_t id, 
 	if (running == id)
 		return GS_TS_RUNNING;
 	unsigned kind = LOAD(t->wait_kind);
-	/* A yield leaves the thread in the ready queue. */
-	return kind != GS_PW_NONE && kind != GS_PW_YIELD ? GS_TS_WAITING : GS_TS_READY;
+	/* A yield or a preemption leaves the thread in the ready queue. */
+	return kind != GS_PW_NONE && kind != GS_PW_YIELD && kind != GS_PW_PREEMPT ? GS_TS_WAITING
+										   : GS_TS_READY;
 }
 
 static const char *routine_of(struct gs_symbols *syms, const struct gs_pub_thread *t,
@@ -241,6 +245,7 @@ int gs_snap_build(struct gs_inspect *in, struct gs_symbols *syms, int pagemap_fd
 					    ? after->hub_switches[i] - before->hub_switches[i] : 0,
 			.ready = LOAD(p->ready), .timers = LOAD(p->timers),
 			.fds = LOAD(p->fds), .live = LOAD(p->live),
+			.preemptions = LOAD(p->preemptions),
 			.since_poll_ns = !poll ? UINT64_MAX : now > poll ? now - poll : 0,
 			.longest_run_ns = LOAD(p->longest_run_ns),
 			.longest_run_id = LOAD(p->longest_run_id),
@@ -278,6 +283,7 @@ int gs_snap_build(struct gs_inspect *in, struct gs_symbols *syms, int pagemap_fd
 			gs_wait_words(in->pid, t, now, o->wait, sizeof o->wait);
 		o->routine = routine_of(syms, t, flags);
 		window_figures(before, after, i, o);
+		o->preemptions = LOAD(t->preemptions); /* counted always: the total */
 		o->stack_size = (flags & GS_PUBT_ROOT) ? 0 : t->stack_size;
 		o->stack_used = o->stack_size
 					? gs_stack_touched(pagemap_fd, t->stack_lo, t->stack_size) : -1;

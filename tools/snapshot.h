@@ -38,6 +38,7 @@ struct gs_snap_thread {
 	char wait[144];                /* "read fd 5 (pipe)", "sleep 0.8s left", "-" */
 	const char *routine;           /* "worker", "main", "(OS thread)" (symbols' memory) */
 	uint64_t switches, cpu_ns;     /* in the window */
+	uint64_t preemptions;          /* runs ended by a spent slice, since it started */
 	uint64_t stack_size;           /* 0: an OS thread's own stack */
 	int64_t stack_used;            /* touched bytes; -1: cannot tell */
 };
@@ -47,6 +48,7 @@ struct gs_snap_hub {
 	int32_t tid, running;
 	uint64_t switches;             /* in the window */
 	uint32_t ready, timers, fds, live;
+	uint64_t preemptions;          /* runs it ended by a spent slice, since it started */
 	uint64_t since_poll_ns;        /* now - last_poll_ns; UINT64_MAX: never polled */
 	uint64_t longest_run_ns;
 	int32_t longest_run_id;

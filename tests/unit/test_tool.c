@@ -62,6 +62,26 @@ static void test_run_sets_preload_and_flags(void **state)
 	assert_null(strstr(out, "GREENSHIM_SOCKET="));
 }
 
+/* --preempt-ms N sets GREENSHIM_PREEMPT_MS=N (both forms; 0 is off). */
+static void test_run_sets_preempt_ms(void **state)
+{
+	char cmd[2 * PATH_MAX + 128], out[65536];
+	const char *forms[][2] = { { "--preempt-ms 5", "GREENSHIM_PREEMPT_MS=5\n" },
+				   { "--preempt-ms=0", "GREENSHIM_PREEMPT_MS=0\n" },
+				   { "--no-tls --preempt-ms 1000 --no-os",
+				     "GREENSHIM_PREEMPT_MS=1000\n" } };
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		snprintf(cmd, sizeof cmd, "env -u GREENSHIM_PREEMPT_MS %s run %s env 2>&1", tool,
+			 forms[i][0]);
+		assert_int_equal(run(cmd, out, sizeof out), 0);
+		if (!strstr(out, forms[i][1]))
+			fail_msg("run %s: no %s in:\n%s", forms[i][0], forms[i][1], out);
+	}
+	snprintf(cmd, sizeof cmd, "env -u GREENSHIM_PREEMPT_MS %s run -- env 2>&1", tool);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_null(strstr(out, "GREENSHIM_PREEMPT_MS="));
+}
+
 static void test_run_keeps_existing_preload(void **state)
 {
 	char cmd[2 * PATH_MAX + 128], out[65536], want[PATH_MAX + 64];
@@ -77,6 +97,15 @@ static void test_bad_usage_is_a_clear_error(void **state)
 	snprintf(cmd, sizeof cmd, "%s run --no-such-flag -- true 2>&1", tool);
 	assert_int_equal(run(cmd, out, sizeof out), 2);
 	assert_non_null(strstr(out, "unknown option --no-such-flag"));
+	const char *bad_ms[] = { "--preempt-ms 1001", "--preempt-ms -1", "--preempt-ms=5x",
+				 "--preempt-ms=", "--preempt-ms" };
+	const char *ms_says = "greenshim: --preempt-ms takes milliseconds from 0 (off) to 1000\n";
+	for (size_t i = 0; i < sizeof bad_ms / sizeof bad_ms[0]; i++) {
+		snprintf(cmd, sizeof cmd, "%s run %s -- true 2>&1", tool, bad_ms[i]);
+		int st = run(cmd, out, sizeof out);
+		if (st != 2 || strncmp(out, ms_says, strlen(ms_says)))
+			fail_msg("run %s: status %d: %s", bad_ms[i], st, out);
+	}
 	snprintf(cmd, sizeof cmd, "%s run --no-os 2>&1", tool);
 	assert_int_equal(run(cmd, out, sizeof out), 2);
 	assert_non_null(strstr(out, "no command given"));
@@ -483,6 +512,139 @@ static void test_top_plain_warnings_and_sort(void **state)
 	struct gs_pub_header *h = map_header(pid);
 	assert_int_equal(atomic_load(&h->inspectors), 0);
 	munmap(h, GS_PUB_HEADER_SIZE);
+}
+
+/* The line of out that starts with prefix, from `from` on (NULL: none),
+ * copied into line. */
+static const char *line_from(const char *from, const char *prefix, char *line, size_t size)
+{
+	for (const char *p = from; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (!strncmp(p, prefix, strlen(prefix)) && len < size) {
+			memcpy(line, p, len);
+			line[len] = 0;
+			return line;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The figure of row under the right-aligned column `col` of header: the
+ * word of row that ends where the column's name ends. */
+static long long column_value(const char *header, const char *row, const char *col)
+{
+	const char *at = strstr(header, col);
+	if (!at)
+		fail_msg("no column %s in: %s", col, header);
+	size_t end = (size_t)(at - header) + strlen(col);
+	if (strlen(row) < end || (row[end] && row[end] != ' '))
+		fail_msg("column %s (ends at %zu) not aligned in:\n%s\n%s", col, end, header, row);
+	size_t start = end;
+	while (start > 0 && row[start - 1] != ' ')
+		start--;
+	char *tail;
+	long long v = strtoll(row + start, &tail, 10);
+	if (tail != row + end)
+		fail_msg("column %s: not a number in:\n%s\n%s", col, header, row);
+	return v;
+}
+
+/* Thread and hub preemptions (counted by the process always): ps and top
+ * show each thread's in PREEMPT and the hub's total in its line; a trace
+ * whose runs ended by preemption sums them up as "preempted".  The counts
+ * are written into the fake's file, as the process would. */
+static void test_ps_top_preemptions(void **state)
+{
+	char cmd[PATH_MAX + 128], out[65536], header[512], row[512], prefix[16];
+	alarm(60);
+	pid_t pid = start_target("fake_pub", "", 0);
+	char path[64];
+	snprintf(path, sizeof path, GS_PUB_PATH_FMT, (unsigned)getuid(), (int)pid);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	char *file = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(file != MAP_FAILED);
+	struct gs_pub_header *h = (struct gs_pub_header *)file;
+	struct gs_pub_thread *slots = (struct gs_pub_thread *)(file + h->threads_offset);
+	assert_int_equal(atomic_load(&slots[2].id), 3); /* the runner */
+	assert_int_equal(atomic_load(&slots[1].id), 2); /* the sleeper */
+	atomic_store(&slots[2].preemptions, 42);
+	atomic_store(&slots[1].preemptions, 1234567);
+	atomic_store(&h->hubs[0].preemptions, 1234617);
+	const struct {
+		int id;
+		long long preempted;
+	} threads[] = { { 1, 0 }, { 2, 1234567 }, { 3, 42 }, { 4, 0 }, { 18, 0 }, { 20, 0 } };
+	const long long hubs[] = { 1234617, 0 };
+	const char *commands[] = { "ps --sample 0.1", "top --iterations 1 --interval 0.1" };
+	for (int c = 0; c < 2; c++) {
+		snprintf(cmd, sizeof cmd, "%s %s %d </dev/null 2>&1", tool, commands[c], (int)pid);
+		assert_int_equal(run(cmd, out, sizeof out), 0);
+		/* Threads: the column after CPU, before STACK. */
+		const char *table = line_from(out, "     ID NAME ", header, sizeof header);
+		if (!table || !strstr(header, " SWITCHES      CPU  PREEMPT       STACK"))
+			fail_msg("%s: thread header:\n%s", commands[c], out);
+		const char *rows = strstr(out, header);
+		for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+			snprintf(prefix, sizeof prefix, "%7d ", threads[i].id);
+			if (!line_from(rows, prefix, row, sizeof row))
+				fail_msg("%s: no thread %d in:\n%s", commands[c], threads[i].id, out);
+			if (column_value(header, row, "PREEMPT") != threads[i].preempted)
+				fail_msg("%s: thread %d: expected %lld preemptions: %s", commands[c],
+					 threads[i].id, threads[i].preempted, row);
+		}
+		/* Hubs: the total, after LIVE. */
+		if (!line_from(out, "HUB ", header, sizeof header) ||
+		    !strstr(header, "   LIVE  PREEMPT   LAST POLL  LONGEST RUN"))
+			fail_msg("%s: hub header:\n%s", commands[c], out);
+		rows = strstr(out, header);
+		for (unsigned i = 0; i < 2; i++) {
+			snprintf(prefix, sizeof prefix, "%3u ", i);
+			if (!line_from(rows, prefix, row, sizeof row))
+				fail_msg("%s: no hub %u in:\n%s", commands[c], i, out);
+			if (column_value(header, row, "PREEMPT") != hubs[i])
+				fail_msg("%s: hub %u: expected %lld preemptions: %s", commands[c], i,
+					 hubs[i], row);
+		}
+		if (strstr(out, "! "))
+			fail_msg("%s: preemptions are no warning:\n%s", commands[c], out);
+	}
+	munmap(file, (size_t)st.st_size);
+
+	/* A trace with runs ended by preemption. */
+	const char *json = "/tmp/test_tool_preempted.json";
+	static const char trace[] =
+		"{\"traceEvents\":[\n"
+		"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":7,\"tid\":7,\"args\":{\"name\":\"x\"}},\n"
+		"{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":7,\"tid\":2,\"args\":{\"name\":\"a (2)\"}},\n"
+		"{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":7,\"tid\":3,\"args\":{\"name\":\"b (3)\"}},\n"
+		"{\"ph\":\"B\",\"pid\":7,\"tid\":2,\"ts\":0.000,\"name\":\"run\"},\n"
+		"{\"ph\":\"E\",\"pid\":7,\"tid\":2,\"ts\":10000.000,\"name\":\"run\","
+		"\"args\":{\"reason\":\"preempted\"}},\n"
+		"{\"ph\":\"B\",\"pid\":7,\"tid\":3,\"ts\":10000.000,\"name\":\"run\"},\n"
+		"{\"ph\":\"E\",\"pid\":7,\"tid\":3,\"ts\":20000.000,\"name\":\"run\","
+		"\"args\":{\"reason\":\"preempted\"}},\n"
+		"{\"ph\":\"B\",\"pid\":7,\"tid\":2,\"ts\":20000.000,\"name\":\"run\"},\n"
+		"{\"ph\":\"E\",\"pid\":7,\"tid\":2,\"ts\":25000.000,\"name\":\"run\","
+		"\"args\":{\"reason\":\"sleep\"}}\n"
+		"],\"displayTimeUnit\":\"ns\",\"otherData\":{\"greenshim_trace\":1,\"pid\":7}}\n";
+	fd = open(json, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, trace, sizeof trace - 1), (ssize_t)sizeof trace - 1);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "%s trace --summary %s 2>&1", tool, json);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	unlink(json);
+	if (!line_from(out, "a (2) ", row, sizeof row) || !strstr(row, "  sleep 1, preempted 1") ||
+	    !line_from(out, "b (3) ", row, sizeof row) || !strstr(row, "  preempted 1") ||
+	    !line_from(out, "total ", row, sizeof row) || !strstr(row, "  preempted 2, sleep 1") ||
+	    strstr(out, "other"))
+		fail_msg("summary of preempted runs:\n%s", out);
 }
 
 /* top without --iterations ends on SIGTERM, detached. */
@@ -1080,7 +1242,7 @@ static void test_manual_pages(void **state)
 	assert_non_null(strstr(pages[0], ".B \\-\\-version"));
 	/* Every variable the library reads (preload/init.c), in both pages. */
 	const char *vars[] = { "TIME", "THREAD", "SOCKET", "OS", "SELECT", "TLS", "TPOOL",
-			       "DEADLOCK", "TRACE", "BLOCK_WARN_MS" };
+			       "DEADLOCK", "TRACE", "BLOCK_WARN_MS", "PREEMPT_MS" };
 	char *init = source_file("preload/init.c");
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
 		char quoted[64], var[64];
@@ -1128,6 +1290,9 @@ static void test_bash_completion(void **state)
 		{ "greenshim help ''", "run ps top trace" },
 		{ "greenshim run --no-t", "--no-time --no-thread --no-tls" },
 		{ "greenshim run --l", "--lib" },
+		{ "greenshim run --p", "--preempt-ms" },
+		{ "greenshim run --preempt-ms ''", "" },
+		{ "greenshim run --preempt-ms 5 --no-s", "--no-socket --no-select" },
 		{ "greenshim ps --", "--sample --help" },
 		{ "greenshim top --sort ''", "cpu switches" },
 		{ "greenshim top --i", "--interval --iterations" },
@@ -1354,6 +1519,7 @@ int main(int argc, char **argv)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_sets_preload_and_flags),
+		cmocka_unit_test(test_run_sets_preempt_ms),
 		cmocka_unit_test(test_run_keeps_existing_preload),
 		cmocka_unit_test(test_bad_usage_is_a_clear_error),
 		cmocka_unit_test_teardown(test_bad_input, stop_target),
@@ -1361,6 +1527,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_stale_files_removed, stop_target),
 		cmocka_unit_test_teardown(test_ps_fake_every_wait_kind, stop_target),
 		cmocka_unit_test_teardown(test_top_plain_warnings_and_sort, stop_target),
+		cmocka_unit_test_teardown(test_ps_top_preemptions, stop_target),
 		cmocka_unit_test_teardown(test_top_signal_detaches, stop_target),
 		cmocka_unit_test_teardown(test_trace_fake, stop_target),
 		cmocka_unit_test_teardown(test_trace_refuses_self_traced, stop_target),
