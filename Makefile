@@ -28,6 +28,10 @@ endif
 
 SCHED_SRC   := $(filter-out scheduler/ctx_ucontext.c,$(wildcard scheduler/*.c)) $(filter %.c,$(CTX_SRC))
 SCHED_ASM   := $(filter %.S,$(CTX_SRC))
+# The syscall trap's machine side (scheduler/trap.c): x86_64 only.
+ifeq ($(ARCH),x86_64)
+SCHED_ASM   += scheduler/trap_x86_64.S
+endif
 PRELOAD_SRC := $(wildcard preload/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SCHED_SRC) $(PRELOAD_SRC)) \
             $(patsubst %.S,$(BUILD)/obj/%.o,$(SCHED_ASM))
@@ -74,6 +78,9 @@ all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
 
 # pthread_once must undo itself when its init routine is unwound through.
 $(BUILD)/obj/preload/once.o: LIBFLAGS += -fexceptions
+
+# The GS_REAL stubs name gs_real from assembly, which LTO cannot see.
+$(BUILD)/obj/preload/real_allow.o: LIBFLAGS += -fno-lto
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -40,4 +40,22 @@ static inline int gs_select_on(void) { return gs_flag(&gs_cfg.select); }
 #define GS_TPOOL_MAX 256
 extern int gs_tpool_threads;
 
+/* GREENSHIM_SYSCALLS (trap.c): trap the system calls interposers do not
+ * see (trap), or not (off). */
+enum { GS_TRAP_OFF = 0, GS_TRAP_ON = 1 };
+#define GS_TRAP_DEFAULT GS_TRAP_ON
+extern int gs_trap_mode;
+/* Arms the trap's hook (after the environment is read). */
+void gs_trap_setup(void);
+
+/* signal.c, for the trap: the kernel's SIGSYS handler is the trap's from
+ * now on; what was installed before (handler, flags, mask as the kernel
+ * had them) is the program's.  And a signal that the shim's handler took
+ * but is the program's, delivered as if the program's handler were
+ * installed itself (its default action when none is). */
+#include <signal.h>
+#include <stdint.h>
+void gs_sig_trap_installed(void *handler, int flags, uint64_t mask);
+void gs_sig_to_program(int sig, siginfo_t *si, void *uc);
+
 #endif

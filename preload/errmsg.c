@@ -26,26 +26,26 @@
 GS_EXPORT void vwarn(const char *fmt, va_list ap)
 {
 	gs_file_wait(stderr);
-	GS_REAL(vwarn)(fmt, ap);
+	GS_REAL_TRAPPED(vwarn)(fmt, ap);
 }
 
 GS_EXPORT void vwarnx(const char *fmt, va_list ap)
 {
 	gs_file_wait(stderr);
-	GS_REAL(vwarnx)(fmt, ap);
+	GS_REAL_TRAPPED(vwarnx)(fmt, ap);
 }
 
 GS_EXPORT void verr(int status, const char *fmt, va_list ap)
 {
 	gs_file_wait(stderr);
-	GS_REAL(verr)(status, fmt, ap);
+	GS_REAL_TRAPPED(verr)(status, fmt, ap);
 	__builtin_unreachable();
 }
 
 GS_EXPORT void verrx(int status, const char *fmt, va_list ap)
 {
 	gs_file_wait(stderr);
-	GS_REAL(verrx)(status, fmt, ap);
+	GS_REAL_TRAPPED(verrx)(status, fmt, ap);
 	__builtin_unreachable();
 }
 

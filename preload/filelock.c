@@ -96,13 +96,13 @@ void gs_file_wait(FILE *f)
 GS_EXPORT void flockfile(FILE *f)
 {
 	gs_file_wait(f);
-	GS_REAL(flockfile)(f);
+	GS_REAL_TRAPPED(flockfile)(f);
 	gs_preempt_hold(1);
 }
 
 GS_EXPORT int ftrylockfile(FILE *f)
 {
-	int rc = GS_REAL(ftrylockfile)(f);
+	int rc = GS_REAL_TRAPPED(ftrylockfile)(f);
 	if (rc == 0)
 		gs_preempt_hold(1);
 	return rc;
@@ -111,7 +111,7 @@ GS_EXPORT int ftrylockfile(FILE *f)
 GS_EXPORT void funlockfile(FILE *f)
 {
 	gs_preempt_hold(-1);
-	GS_REAL(funlockfile)(f);
+	GS_REAL_TRAPPED(funlockfile)(f);
 	struct io_lock *lk = lock_of(f);
 	if (lk && gs_tls_per_thread() && atomic_load_explicit(&lk->lock, memory_order_relaxed) == 0)
 		gs_futex_wake(&lk->lock, 1 << 30, ~0u);
@@ -122,7 +122,7 @@ GS_EXPORT void funlockfile(FILE *f)
 GS_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
 	gs_file_wait(f);
-	return GS_REAL(vfprintf)(f, fmt, ap);
+	return GS_REAL_TRAPPED(vfprintf)(f, fmt, ap);
 }
 
 GS_EXPORT int vprintf(const char *fmt, va_list ap)
@@ -152,7 +152,7 @@ GS_EXPORT int printf(const char *fmt, ...)
 GS_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 {
 	gs_file_wait(f);
-	return GS_REAL(__vfprintf_chk)(f, flag, fmt, ap);
+	return GS_REAL_TRAPPED(__vfprintf_chk)(f, flag, fmt, ap);
 }
 
 GS_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
@@ -181,37 +181,37 @@ GS_EXPORT int __printf_chk(int flag, const char *fmt, ...)
 GS_EXPORT int fputs(const char *s, FILE *f)
 {
 	gs_file_wait(f);
-	return GS_REAL(fputs)(s, f);
+	return GS_REAL_TRAPPED(fputs)(s, f);
 }
 
 GS_EXPORT int puts(const char *s)
 {
 	gs_file_wait(stdout);
-	return GS_REAL(puts)(s);
+	return GS_REAL_TRAPPED(puts)(s);
 }
 
 GS_EXPORT int fputc(int c, FILE *f)
 {
 	gs_file_wait(f);
-	return GS_REAL(fputc)(c, f);
+	return GS_REAL_TRAPPED(fputc)(c, f);
 }
 
 GS_EXPORT int putc(int c, FILE *f)
 {
 	gs_file_wait(f);
-	return GS_REAL(putc)(c, f);
+	return GS_REAL_TRAPPED(putc)(c, f);
 }
 
 GS_EXPORT int putchar(int c)
 {
 	gs_file_wait(stdout);
-	return GS_REAL(putchar)(c);
+	return GS_REAL_TRAPPED(putchar)(c);
 }
 
 GS_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 {
 	gs_file_wait(f);
-	return GS_REAL(fwrite)(p, size, n, f);
+	return GS_REAL_TRAPPED(fwrite)(p, size, n, f);
 }
 
 /* glibc's list of every FILE (libio.h: _IO_list_all, linked by _chain). */
@@ -235,13 +235,13 @@ GS_EXPORT int fflush(FILE *f)
 		gs_file_wait(f);
 	else
 		wait_all_files();
-	return GS_REAL(fflush)(f);
+	return GS_REAL_TRAPPED(fflush)(f);
 }
 
 GS_EXPORT int fcloseall(void)
 {
 	wait_all_files();
-	return GS_REAL(fcloseall)();
+	return GS_REAL_TRAPPED(fcloseall)();
 }
 
 /* Every other FILE entry point that takes the lock: wait, then the real
@@ -251,7 +251,7 @@ GS_EXPORT int fcloseall(void)
 	GS_EXPORT ret name params                                                                \
 	{                                                                                        \
 		gs_file_wait(f);                                                                 \
-		return GS_REAL(name)(__VA_ARGS__);                                               \
+		return GS_REAL_TRAPPED(name)(__VA_ARGS__);                                               \
 	}
 WAITS(long, ftell, (FILE *f), f, f)
 WAITS(off_t, ftello, (FILE *f), f, f)
@@ -282,7 +282,7 @@ WAITS(int, vfwprintf, (FILE *f, const wchar_t *fmt, va_list ap), f, f, fmt, ap)
 	GS_EXPORT void name params                                                               \
 	{                                                                                        \
 		gs_file_wait(f);                                                                 \
-		GS_REAL(name)(__VA_ARGS__);                                                      \
+		GS_REAL_TRAPPED(name)(__VA_ARGS__);                                                      \
 	}
 WAITS_VOID(rewind, (FILE *f), f, f)
 WAITS_VOID(clearerr, (FILE *f), f, f)
@@ -322,13 +322,13 @@ GS_EXPORT int __vwprintf_chk(int flag, const wchar_t *fmt, va_list ap)
 GS_EXPORT wint_t getwchar(void)
 {
 	gs_file_wait(stdin);
-	return GS_REAL(getwchar)();
+	return GS_REAL_TRAPPED(getwchar)();
 }
 
 GS_EXPORT wint_t putwchar(wchar_t c)
 {
 	gs_file_wait(stdout);
-	return GS_REAL(putwchar)(c);
+	return GS_REAL_TRAPPED(putwchar)(c);
 }
 
 GS_EXPORT int fwprintf(FILE *f, const wchar_t *fmt, ...)

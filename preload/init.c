@@ -101,6 +101,16 @@ static void read_environment(void)
 					"milliseconds from 0 (off) to 1000; keeping 10", val);
 			continue;
 		}
+		if (len == 8 && !strncmp(name, "SYSCALLS", 8)) {
+			if (!strcmp(val, "trap"))
+				gs_trap_mode = GS_TRAP_ON;
+			else if (!strcmp(val, "off"))
+				gs_trap_mode = GS_TRAP_OFF;
+			else
+				gs_warn("greenshim: GREENSHIM_SYSCALLS=%s: expected trap or off; "
+					"keeping %s", val, GS_TRAP_DEFAULT == GS_TRAP_ON ? "trap" : "off");
+			continue;
+		}
 		if (len == 13 && !strncmp(name, "BLOCK_WARN_MS", 13)) {
 			char *end;
 			errno = 0;
@@ -139,6 +149,7 @@ void gs_init(void)
 	if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
 		resolve();
 		read_environment();
+		gs_trap_setup();
 		gs_fd_table_init();
 		atomic_store(&init_state, 2);
 		return;

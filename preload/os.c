@@ -241,14 +241,14 @@ GS_EXPORT int fclose(FILE *f)
 {
 	gs_file_wait(f);
 	closing_stream(f);
-	return GS_REAL(fclose)(f);
+	return GS_REAL_TRAPPED(fclose)(f); /* its flush into a full pipe parks */
 }
 
 GS_EXPORT int pclose(FILE *f)
 {
 	gs_file_wait(f);
 	closing_stream(f);
-	return GS_REAL(pclose)(f);
+	return GS_REAL_TRAPPED(pclose)(f); /* its wait4 parks this thread (trap.c) */
 }
 
 /* closedir(NULL) fails with EINVAL in glibc. */

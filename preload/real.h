@@ -378,8 +378,29 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 /* The real function, resolving the table first if nobody has yet: another
  * library's constructor may call an interposer (libselinux's fopen and
- * getline, say) before ours has run.  One load and a predictable branch. */
+ * getline, say) before ours has run.  One load and a predictable branch.
+ *
+ * Two ways to call it.  GS_REAL(name) is the shim calling libc on purpose:
+ * where the syscall trap is on (scheduler/trap.c), the call runs with the
+ * hub's selector at ALLOW, so libc's system calls inside it go straight to
+ * the kernel, as they did before the trap existed (on x86_64 through a
+ * stub per entry, real_allow.c, that loads the entry and jumps to
+ * gs__allow_call).  GS_REAL_TRAPPED(name) calls the entry as the program
+ * would: its system calls trap like the program's own, so a blocking one
+ * parks the green thread (stdio writes, pclose's wait). */
 void gs_init(void);
-#define GS_REAL(name) (__builtin_expect(gs_real.name != NULL, 1) ? gs_real.name : (gs_init(), gs_real.name))
+#define GS_REAL_TRAPPED(name) \
+	(__builtin_expect(gs_real.name != NULL, 1) ? gs_real.name : (gs_init(), gs_real.name))
+#if defined(__x86_64__)
+#define GS_ALLOW_STUB_DECL(ret, name, params, version) void gs__allow_##name(void);
+GS_REAL_FUNCTIONS(GS_ALLOW_STUB_DECL)
+#undef GS_ALLOW_STUB_DECL
+#define GS_REAL(name)                                                                  \
+	((__typeof__(gs_real.name))(__builtin_expect(gs_real.name != NULL, 1)           \
+					    ? (void *)gs__allow_##name                  \
+					    : (gs_init(), (void *)gs__allow_##name)))
+#else
+#define GS_REAL(name) GS_REAL_TRAPPED(name)
+#endif
 
 #endif

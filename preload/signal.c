@@ -76,25 +76,11 @@ static _Atomic int urg_installed;
 static void urg_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	if (gs_preempt_is_tick(si)) {
+	if (gs_preempt_is_tick(si))
 		gs_preempt_tick(uc);
-		errno = saved;
-		return;
-	}
-	if (gs_sig_defer_if_blocked(sig)) {
-		errno = saved;
-		return;
-	}
-	void *fn = atomic_load(&handlers[sig].fn);
-	if (fn == (void *)SIG_DFL || fn == (void *)SIG_IGN)
-		return;
-	/* The mask the program's handler asked for (ours blocks everything):
-	 * the thread's, its sa_mask, and SIGURG itself unless SA_NODEFER. */
-	uint64_t m = gs_sig_current_mask() | atomic_load(&handlers[sig].mask);
-	if (!(atomic_load(&handlers[sig].flags) & SA_NODEFER))
-		m |= 1ULL << (sig - 1);
-	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof m, 0, 0);
-	wrapper(sig, si, uc);
+	else
+		gs_sig_to_program(sig, si, uc);
+	errno = saved;
 }
 
 void gs__urg_install(void)
@@ -106,6 +92,7 @@ void gs__urg_install(void)
 	act.sa_sigaction = urg_handler;
 	act.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&act.sa_mask);
+	sigdelset(&act.sa_mask, SIGSYS); /* the trap's: never blocked */
 	if (GS_REAL(sigaction)(SIGURG, &act, &old) != 0) {
 		atomic_store(&urg_installed, 0);
 		return;
@@ -122,23 +109,69 @@ void gs__urg_install(void)
 	gs_sig_keep_open(SIGURG);
 }
 
-static int urg_action(const struct sigaction *act, struct sigaction *old)
+/* sigaction for a signal whose kernel handler is the shim's (SIGURG with
+ * preemption, SIGSYS with the trap): the program's is recorded, and read
+ * back. */
+static int recorded_action(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (old) {
 		memset(old, 0, sizeof *old);
-		old->sa_sigaction = (void (*)(int, siginfo_t *, void *))atomic_load(&handlers[SIGURG].fn);
-		old->sa_flags = atomic_load(&handlers[SIGURG].flags);
-		uint64_t m = atomic_load(&handlers[SIGURG].mask);
+		old->sa_sigaction = (void (*)(int, siginfo_t *, void *))atomic_load(&handlers[sig].fn);
+		old->sa_flags = atomic_load(&handlers[sig].flags);
+		uint64_t m = atomic_load(&handlers[sig].mask);
 		memcpy(&old->sa_mask, &m, sizeof m);
 	}
 	if (act) {
 		uint64_t m;
 		memcpy(&m, &act->sa_mask, sizeof m);
-		atomic_store(&handlers[SIGURG].fn, (void *)act->sa_sigaction);
-		atomic_store(&handlers[SIGURG].flags, act->sa_flags);
-		atomic_store(&handlers[SIGURG].mask, m);
+		atomic_store(&handlers[sig].fn, (void *)act->sa_sigaction);
+		atomic_store(&handlers[sig].flags, act->sa_flags);
+		atomic_store(&handlers[sig].mask, m);
 	}
 	return 0;
+}
+
+/* ---- SIGSYS: the syscall trap's (trap.c) -------------------------------- */
+
+/* Once the trap's handler is the kernel's, the program's SIGSYS handler is
+ * recorded, not installed, as SIGURG's is; one that is no trap reaches it
+ * through gs_sig_to_program. */
+static _Atomic int sys_installed;
+
+void gs_sig_trap_installed(void *handler, int flags, uint64_t mask)
+{
+	if (handler != (void *)wrapper) {
+		atomic_store(&handlers[SIGSYS].fn, handler);
+		atomic_store(&handlers[SIGSYS].flags, flags & ~0x04000000); /* SA_RESTORER: libc's */
+	}
+	atomic_store(&handlers[SIGSYS].mask, mask);
+	atomic_store(&sys_installed, 1);
+}
+
+void gs_sig_to_program(int sig, siginfo_t *si, void *uc)
+{
+	if (gs_sig_defer_if_blocked(sig))
+		return;
+	void *fn = atomic_load(&handlers[sig].fn);
+	if (fn == (void *)SIG_IGN || (fn == (void *)SIG_DFL && sig == SIGURG))
+		return; /* SIGURG's default action is to discard it */
+	if (fn == (void *)SIG_DFL) {
+		/* The default action, as natively: put it back, send it again
+		 * (taken when the handler returns). */
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		GS_REAL(sigaction)(sig, &dfl, NULL);
+		gs__sys(SYS_rt_tgsigqueueinfo, gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0),
+			gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, (long)si, 0, 0);
+		return;
+	}
+	uint64_t m = gs_sig_current_mask() | atomic_load(&handlers[sig].mask);
+	if (!(atomic_load(&handlers[sig].flags) & SA_NODEFER))
+		m |= 1ULL << (sig - 1);
+	m &= ~(1ULL << (SIGSYS - 1)); /* the trap's: never blocked */
+	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof m, 0, 0);
+	wrapper(sig, si, uc);
 }
 
 /* ---- SIGSEGV: stack overflow reports --------------------------------- */
@@ -206,14 +239,19 @@ GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		return GS_REAL(sigaction)(sig, act, old);
 	if (sig == SIGSEGV && atomic_load(&segv_installed))
 		return segv_action(act, old);
-	if (sig == SIGURG && atomic_load(&urg_installed))
-		return urg_action(act, old);
+	if ((sig == SIGURG && atomic_load(&urg_installed)) ||
+	    (sig == SIGSYS && atomic_load(&sys_installed)))
+		return recorded_action(sig, act, old);
 	struct sigaction k, prev;
 	const struct sigaction *install = act;
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
 		k = *act;
 		k.sa_sigaction = wrapper;
 		k.sa_flags |= SA_SIGINFO;
+		/* The syscall trap's SIGSYS is never blocked (trap.c): a handler
+		 * that blocks it would be killed by its first trapped call.  The
+		 * program reads back the mask it set. */
+		sigdelset(&k.sa_mask, SIGSYS);
 		install = &k;
 	}
 	void *old_fn = atomic_load(&handlers[sig].fn);

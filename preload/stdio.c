@@ -150,7 +150,7 @@ GS_EXPORT char *fgets(char *s, int n, FILE *f)
 	gs_file_wait(f);
 	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
-	return GS_REAL(fgets)(s, n, f);
+	return GS_REAL_TRAPPED(fgets)(s, n, f);
 }
 
 GS_EXPORT int fgetc(FILE *f)
@@ -158,7 +158,7 @@ GS_EXPORT int fgetc(FILE *f)
 	gs_file_wait(f);
 	if (wait_readable(f))
 		return EOF;
-	return GS_REAL(fgetc)(f);
+	return GS_REAL_TRAPPED(fgetc)(f);
 }
 
 GS_EXPORT int getc(FILE *f)
@@ -166,7 +166,7 @@ GS_EXPORT int getc(FILE *f)
 	gs_file_wait(f);
 	if (wait_readable(f))
 		return EOF;
-	return GS_REAL(getc)(f);
+	return GS_REAL_TRAPPED(getc)(f);
 }
 
 GS_EXPORT int getchar(void)
@@ -174,7 +174,7 @@ GS_EXPORT int getchar(void)
 	gs_file_wait(stdin);
 	if (wait_readable(stdin))
 		return EOF;
-	return GS_REAL(getchar)();
+	return GS_REAL_TRAPPED(getchar)();
 }
 
 /* As much as fread asks, when that fits the buffer (size * n, saturated). */
@@ -188,7 +188,7 @@ GS_EXPORT size_t fread(void *p, size_t size, size_t n, FILE *f)
 	gs_file_wait(f);
 	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
-	return GS_REAL(fread)(p, size, n, f);
+	return GS_REAL_TRAPPED(fread)(p, size, n, f);
 }
 
 GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
@@ -196,7 +196,7 @@ GS_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
 	gs_file_wait(f);
 	if (fill(f, delim & 0xff, SIZE_MAX))
 		return -1;
-	return GS_REAL(getdelim)(line, n, delim, f);
+	return GS_REAL_TRAPPED(getdelim)(line, n, delim, f);
 }
 
 /* <bits/stdio.h> turns getline into __getdelim when optimising. */
@@ -205,7 +205,7 @@ GS_EXPORT ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f)
 	gs_file_wait(f);
 	if (fill(f, delim & 0xff, SIZE_MAX))
 		return -1;
-	return GS_REAL(__getdelim)(line, n, delim, f);
+	return GS_REAL_TRAPPED(__getdelim)(line, n, delim, f);
 }
 
 GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
@@ -213,7 +213,7 @@ GS_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
 	gs_file_wait(f);
 	if (fill(f, '\n', SIZE_MAX))
 		return -1;
-	return GS_REAL(getline)(line, n, f);
+	return GS_REAL_TRAPPED(getline)(line, n, f);
 }
 
 /* _FORTIFY_SOURCE builds call these (with the buffer's size) instead. */
@@ -222,7 +222,7 @@ GS_EXPORT char *__fgets_chk(char *s, size_t size, int n, FILE *f)
 	gs_file_wait(f);
 	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
-	return GS_REAL(__fgets_chk)(s, size, n, f);
+	return GS_REAL_TRAPPED(__fgets_chk)(s, size, n, f);
 }
 
 GS_EXPORT size_t __fread_chk(void *p, size_t plen, size_t size, size_t n, FILE *f)
@@ -230,35 +230,35 @@ GS_EXPORT size_t __fread_chk(void *p, size_t plen, size_t size, size_t n, FILE *
 	gs_file_wait(f);
 	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
-	return GS_REAL(__fread_chk)(p, plen, size, n, f);
+	return GS_REAL_TRAPPED(__fread_chk)(p, plen, size, n, f);
 }
 
 GS_EXPORT char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE *f)
 {
 	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
-	return GS_REAL(__fgets_unlocked_chk)(s, size, n, f);
+	return GS_REAL_TRAPPED(__fgets_unlocked_chk)(s, size, n, f);
 }
 
 GS_EXPORT size_t __fread_unlocked_chk(void *p, size_t plen, size_t size, size_t n, FILE *f)
 {
 	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
-	return GS_REAL(__fread_unlocked_chk)(p, plen, size, n, f);
+	return GS_REAL_TRAPPED(__fread_unlocked_chk)(p, plen, size, n, f);
 }
 
 GS_EXPORT char *fgets_unlocked(char *s, int n, FILE *f)
 {
 	if (n > 1 && fill(f, '\n', (size_t)n - 1))
 		return NULL;
-	return GS_REAL(fgets_unlocked)(s, n, f);
+	return GS_REAL_TRAPPED(fgets_unlocked)(s, n, f);
 }
 
 GS_EXPORT size_t fread_unlocked(void *p, size_t size, size_t n, FILE *f)
 {
 	if (size && n && fill(f, -1, fread_want(size, n)))
 		return 0;
-	return GS_REAL(fread_unlocked)(p, size, n, f);
+	return GS_REAL_TRAPPED(fread_unlocked)(p, size, n, f);
 }
 
 /* scanf: programs built for C99 and later call the __isoc99_ names;
@@ -271,7 +271,7 @@ GS_EXPORT size_t fread_unlocked(void *p, size_t size, size_t n, FILE *f)
 		gs_file_wait(f);                                                                 \
 		if (wait_readable(f))                                                            \
 			return EOF;                                                              \
-		return GS_REAL(real_v)(f, fmt, ap);                                               \
+		return GS_REAL_TRAPPED(real_v)(f, fmt, ap);                                               \
 	}                                                                                        \
 	GS_EXPORT int tag##_f(FILE *f, const char *fmt, ...) __asm__(fsym);                     \
 	GS_EXPORT int tag##_f(FILE *f, const char *fmt, ...)                                     \

@@ -60,6 +60,7 @@
 #include "config.h"
 #include "fdkind.h"
 #include "usermem.h"
+#include "rawsys.h"
 #include "real.h"
 #include "syscalls.h"
 #include "tid.h"
@@ -531,6 +532,30 @@ static void record_made(enum made_how how, const long *a, long r)
 		break;
 	}
 	}
+}
+
+long gs_trapped_syscall(long nr, long *a)
+{
+	int handled = 0;
+	long r = 0;
+	if (nr == SYS_futex && gs_thread_on())
+		r = gs_futex_syscall(a, &handled);
+	else
+		r = gs_tid_syscall(nr, a, &handled);
+	if (!handled) {
+		int old;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		r = greened_call(nr, a, &handled);
+		int saved = errno;
+		pthread_setcancelstate(old, NULL);
+		errno = saved;
+	}
+	if (handled)
+		return r == -1 ? -errno : r;
+	r = gs__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (r >= 0)
+		record_made(making(nr, a), a, r);
+	return r;
 }
 
 GS_EXPORT long syscall(long nr, ...)

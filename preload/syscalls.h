@@ -20,4 +20,8 @@ void gs_mappings_changing(void);
 #include <sys/wait.h>
 int gs_waitid(idtype_t type, id_t id, siginfo_t *info, int options, struct rusage *ru);
 
+/* syscall.c: a trapped system call (trap.c), as syscall(2) under the shim
+ * runs it, with the kernel's convention: the result, or -errno. */
+long gs_trapped_syscall(long nr, long *a);
+
 #endif

@@ -388,6 +388,18 @@ void gs_tls_dlopen_coming(void);
  * atomics skip the lock prefix when the running TCB says otherwise). */
 void gs_tls_real_thread_coming(void);
 
+/* ---- the syscall trap (preload/trap.c) ------------------------------ */
+
+/* A hub's selector byte, as Syscall User Dispatch reads it. */
+enum { GS_SUD_ALLOW = 0, GS_SUD_BLOCK = 1 };
+/* Set by the preload when GREENSHIM_SYSCALLS=trap: called on a hub's OS
+ * thread, from a green thread, when the hub gets its second thread; arms
+ * the trap there with sel as its selector and returns 1, or 0 (not
+ * possible: never asked again for that hub). */
+extern int (*gs_trap_arm_hook)(volatile unsigned char *sel);
+/* This OS thread's selector while the trap is armed on it, else NULL. */
+volatile unsigned char *gs_trap_selector(void);
+
 /* ---- diagnostics ---------------------------------------------------- */
 
 /* GREENSHIM_DEADLOCK: what the hub does when no thread can ever wake. */

@@ -263,6 +263,8 @@ static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, un
 	next->state = GS_T_RUNNING;
 	if (gs_unlikely(prev->sigmask != next->sigmask))
 		gs__set_os_mask(next->sigmask);
+	prev->sud_sel = h->sud_sel;
+	h->sud_sel = next->sud_sel;
 	ctx_switch(&prev->ctx, next);
 	/* Resumed: we are prev again. */
 	gs__release_dead(prev->hub);
@@ -335,6 +337,7 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	next->state = GS_T_RUNNING;
 	if (self->sigmask != next->sigmask)
 		gs__set_os_mask(next->sigmask);
+	h->sud_sel = next->sud_sel;
 	ctx_switch(&scratch, next);
 	__builtin_unreachable();
 }
@@ -361,6 +364,14 @@ void gs__preempt_now(struct gs_thread *self)
 	push_ready(h, self);
 	check_stack(self);
 	switch_why(self, &h->sched, GS_PW_PREEMPT);
+}
+
+int (*gs_trap_arm_hook)(volatile unsigned char *sel);
+
+volatile unsigned char *gs_trap_selector(void)
+{
+	struct gs_hub *h = gs__os.hub;
+	return h && h->sud_on == GS_SUD_ON ? &h->sud_sel : NULL;
 }
 
 int gs_others_ready(void)
@@ -455,6 +466,10 @@ static void after_fork_in_child(void)
 	h->sched.sigmask = self->sigmask;
 	h->preempt_poll = 0;
 	gs__preempt_after_fork(h);
+	/* Syscall User Dispatch is not inherited: armed again at the child's
+	 * second thread. */
+	h->sud_on = GS_SUD_UNTRIED;
+	h->sud_sel = GS_SUD_ALLOW;
 	gs__precise_after_fork(h);
 	ev_loop_fork(h->loop);
 }
@@ -603,6 +618,14 @@ static struct gs_hub *hub_create(void)
 
 static void hub_destroy(struct gs_hub *h)
 {
+	/* On its own OS thread (an ending one): the kernel must stop reading
+	 * the selector before it is freed, and the thread's last system
+	 * calls are libc's. */
+	if (h->sud_on == GS_SUD_ON) {
+		gs__sys(SYS_prctl, 59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0 /* OFF */, 0, 0, 0, 0);
+		h->sud_on = GS_SUD_FAILED;
+		h->sud_sel = GS_SUD_ALLOW;
+	}
 	gs__pub_hub_gone(h);
 	gs__preempt_free(h);
 	gs__precise_free(h);

@@ -73,6 +73,8 @@ struct gs_thread {
 	void *tcb;                     /* its thread control block (tls.c); NULL while
 					* the contexts of an OS thread share one */
 	struct gs_stack stack;         /* its stack (empty for roots) */
+	unsigned char sud_sel;         /* the selector it resumes with (trap.c):
+					* ALLOW for the hub's own context */
 	void *(*start)(void *);        /* start routine and its argument */
 	void *arg;
 	void *retval;                  /* pthread_exit value, for join */
@@ -119,6 +121,13 @@ struct gs_thread {
 
 /* One scheduler per OS thread that needs one. */
 struct gs_hub {
+	/* The syscall trap's selector byte for this OS thread (trap.c): first,
+	 * as trap_x86_64.S reads it at offset 0.  GS_SUD_ALLOW (the kernel's
+	 * SYSCALL_DISPATCH_FILTER_ALLOW) or GS_SUD_BLOCK; always the running
+	 * context's own (each saves and loads its value at a switch). */
+	volatile unsigned char sud_sel;
+	unsigned char sud_on;          /* GS_SUD_UNTRIED, _ON (armed on this OS
+					* thread) or _FAILED */
 	struct ev_loop *loop;
 	struct gs_pub_hub *pub;        /* its published record (never NULL) */
 	int pub_index;                 /* index in the published hubs, -1: none */
@@ -170,6 +179,8 @@ struct gs_hub {
 	double *heap;
 	unsigned heap_n, heap_cap;
 };
+
+enum { GS_SUD_UNTRIED = 0, GS_SUD_ON = 1, GS_SUD_FAILED = 2 };
 
 /* Per OS thread.
  * The running context is gs__os_current (gs.h), NULL before first use. */

@@ -88,6 +88,10 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	gs__hub_add(h, t);
 	if (gs_unlikely(!h->pre_armed) && h == gs__os.hub)
 		gs__preempt_arm(h);
+	if (gs_unlikely(h->sud_on == GS_SUD_UNTRIED) && gs_trap_arm_hook && h == gs__os.hub &&
+	    !(gs_self()->flags & GS_TF_HUB))
+		h->sud_on = gs_trap_arm_hook(&h->sud_sel) ? GS_SUD_ON : GS_SUD_FAILED;
+	t->sud_sel = h->sud_on == GS_SUD_ON ? GS_SUD_BLOCK : GS_SUD_ALLOW;
 	*out = t;
 	return 0;
 }

@@ -246,6 +246,9 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("fd_stale_kind"),  /* a socket closed behind the shim, its number reused by a file/pipe */
 	COMPARE("fd_swapped_kinds"), /* the real-call table hands out other kinds: a "socket" that is a
 				      * file, a "pipe" a socketpair, a "memfd" a pipe (libfd_swap.so) */
+	/* blocking calls no interposer sees, greened by the syscall trap: a raw
+	 * syscall read, stdio into a full pipe, getpwnam, popen + pclose */
+	COMPARE("trap_below_libc"),
 	COMPARE("syscall_routes"), /* blocking and fd-making calls through syscall(2): greened, with the
 				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */

@@ -1,0 +1,255 @@
+/* The syscall trap: blocking system calls that no interposer sees (made
+ * inside libc, or by a raw syscall instruction) park the green thread
+ * instead of blocking the OS thread.  GREENSHIM_SYSCALLS=trap|off.
+ *
+ * Mechanism: Linux's Syscall User Dispatch (prctl(PR_SET_SYSCALL_USER_
+ * DISPATCH), 5.11+), per OS thread, never inherited by a new thread or a
+ * fork child, cleared by exec.  It is armed on a hub's OS thread when the
+ * hub gets its second green thread (a program that never makes a thread
+ * pays nothing).  Then the kernel reads the hub's selector byte at every
+ * system call made outside the shim's text:
+ *   ALLOW  the call goes to the kernel (the hub's own context; the shim
+ *          calling libc through GS_REAL, real.h; inside this handler);
+ *   BLOCK  it is not made: SIGSYS instead (every green thread otherwise).
+ * Each context resumes with its own selector value (hub.c's switch).
+ *
+ * The handler (on_sigsys) takes the call's number and arguments from the
+ * trapped registers, runs it the way syscall(2) runs it under the shim
+ * (syscall.c: the greened read, write, poll, futex, nanosleep, wait4, ...
+ * may park this green thread, from inside the handler), and puts the
+ * kernel's result convention (-errno) back in rax.  The program's errno is
+ * untouched, as by a real system call.  Numbers nothing greens go to the
+ * kernel from here (our text is allowed).  Special:
+ *   rt_sigreturn  another restorer (libc's __restore_rt for a handler
+ *                 installed before the trap was on, Go's) ran it with
+ *                 BLOCK: done here on the frame it meant (gs__sigreturn_at);
+ *   clone, clone3 with CLONE_VM and a stack of the child's own (threads,
+ *                 posix_spawn's child): the child starts on its stack with
+ *                 the trapped registers (gs__clone_resume);
+ *   vfork, and CLONE_VM without a stack: as fork with CLONE_VFORK (the
+ *                 child would run on, and overwrite, this handler's frame);
+ *   fork-like clones: made here; the child returns through the handler.
+ * The handler has SA_NODEFER and an empty sa_mask, so the mask it runs
+ * with is the trapped code's own (a switch from here hands the OS thread
+ * over with the right mask), and SIGSYS is never blocked in the kernel
+ * while the trap is armed (gs_sig_keep_open): a blocked trap signal would
+ * kill the process.  A SIGSYS that is not a trap (kill -SYS, seccomp) goes
+ * to the program's handler or its default action (signal.c records the
+ * program's SIGSYS handler instead of installing it). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "rawsys.h"
+#include "real.h"
+#include "syscalls.h"
+#include "usermem.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2 /* si_code of a trap */
+#endif
+#define KERNEL_SA_RESTORER 0x04000000UL
+
+int gs_trap_mode = GS_TRAP_DEFAULT;
+
+#if defined(__x86_64__)
+
+/* trap_x86_64.S */
+void gs__sigrestorer(void);
+_Noreturn void gs__sigreturn_at(void *sp);
+long gs__clone_resume(long nr, long a0, long a1, long a2, long a3, long a4);
+
+/* The shim's executable segment: the one range whose calls never trap. */
+static uintptr_t text_lo, text_len;
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t me = (uintptr_t)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo && me < lo + ph->p_memsz) {
+			text_lo = lo;
+			text_len = ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The kernel's struct sigaction (x86_64). */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv);
+
+/* Ours, with our restorer (allowed text: returning never traps). */
+static int install_handler(void)
+{
+	struct kernel_sigaction k = {
+		.handler = (void *)on_sigsys,
+		.flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | KERNEL_SA_RESTORER,
+		.restorer = gs__sigrestorer,
+		.mask = 0,
+	};
+	struct kernel_sigaction old;
+	if (gs__sys(SYS_rt_sigaction, SIGSYS, (long)&k, (long)&old, 8, 0, 0) != 0)
+		return -1;
+	gs_sig_trap_installed(old.handler, (int)old.flags, old.mask);
+	return 0;
+}
+
+/* gs_trap_arm_hook (gs.h). */
+static int arm(volatile unsigned char *sel)
+{
+	static _Atomic int installed; /* 0, 2 being done, 1 done, -1 failed */
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&installed, &expected, 2)) {
+		dl_iterate_phdr(find_text, (void *)(uintptr_t)&arm);
+		int ok = text_len && install_handler() == 0;
+		atomic_store(&installed, ok ? 1 : -1);
+		if (!ok)
+			gs_warn("greenshim: GREENSHIM_SYSCALLS=trap: could not install the SIGSYS "
+				"handler; system calls inside libc are not greened");
+	}
+	while (atomic_load(&installed) == 2)
+		;
+	if (atomic_load(&installed) != 1)
+		return 0;
+	gs_sig_keep_open(SIGSYS);
+	*sel = GS_SUD_BLOCK; /* the calling green thread runs shim code, not a GS_REAL call */
+	long r = gs__sys(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, (long)text_lo,
+			 (long)text_len, (long)sel, 0);
+	if (r != 0) {
+		*sel = GS_SUD_ALLOW;
+		static _Atomic int warned;
+		if (!atomic_exchange(&warned, 1))
+			gs_warn("greenshim: GREENSHIM_SYSCALLS=trap: Syscall User Dispatch is not "
+				"available (%s); system calls inside libc are not greened",
+				strerror((int)-r));
+		return 0;
+	}
+	return 1;
+}
+
+void gs_trap_setup(void)
+{
+	if (gs_trap_mode == GS_TRAP_ON)
+		gs_trap_arm_hook = arm;
+}
+
+/* ---- clones ------------------------------------------------------------- */
+
+/* struct clone_args (linux/sched.h), the fields read here. */
+struct clone3_head {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size;
+};
+
+/* A child with a stack of its own starts there with the trapped
+ * registers, which it finds just below its stack top (trap_x86_64.S). */
+static long clone_on_stack(long nr, const long *a, uintptr_t top, const greg_t *g)
+{
+	memcpy((void *)(top - 17 * sizeof(greg_t)), g, 17 * sizeof(greg_t)); /* a bad stack
+		* faults here, as the child would natively */
+	return gs__clone_resume(nr, a[0], a[1], a[2], a[3], a[4]);
+}
+
+static long trapped_clone(long nr, const long *a, const greg_t *g)
+{
+	if (nr == SYS_vfork)
+		return gs__sys(SYS_clone, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0, 0);
+	if (nr == SYS_clone) {
+		unsigned long flags = (unsigned long)a[0];
+		if (!(flags & CLONE_VM))
+			return gs__sys(nr, a[0], a[1], a[2], a[3], a[4], 0);
+		if (a[1])
+			return clone_on_stack(nr, a, (uintptr_t)a[1], g);
+		if (!(flags & CLONE_VFORK))
+			return gs__sys(nr, a[0], a[1], a[2], a[3], a[4], 0); /* the kernel's answer */
+		return gs__sys(nr, (long)(flags & ~(unsigned long)CLONE_VM), 0, a[2], a[3], a[4], 0);
+	}
+	/* clone3 */
+	struct clone3_head h;
+	size_t size = (size_t)a[1];
+	if (size < sizeof h || gs_copy_in(&h, (const void *)a[0], sizeof h))
+		return gs__sys(nr, a[0], a[1], 0, 0, 0, 0); /* the kernel's EINVAL or EFAULT */
+	if (!(h.flags & CLONE_VM))
+		return gs__sys(nr, a[0], a[1], 0, 0, 0, 0);
+	if (h.stack)
+		return clone_on_stack(nr, a, (uintptr_t)(h.stack + h.stack_size), g);
+	if (!(h.flags & CLONE_VFORK))
+		return gs__sys(nr, a[0], a[1], 0, 0, 0, 0);
+	unsigned char copy[256];
+	if (size > sizeof copy || gs_copy_in(copy, (const void *)a[0], size))
+		return -E2BIG;
+	((struct clone3_head *)copy)->flags &= ~(uint64_t)CLONE_VM;
+	return gs__sys(nr, (long)copy, (long)size, 0, 0, 0, 0);
+}
+
+/* ---- the handler ---------------------------------------------------------- */
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv)
+{
+	volatile unsigned char *sel = gs_trap_selector();
+	if (si->si_code != SYS_USER_DISPATCH || !sel) {
+		gs_sig_to_program(sig, si, ucv);
+		return;
+	}
+	*sel = GS_SUD_ALLOW;
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	long nr = g[REG_RAX];
+	if (nr == SYS_rt_sigreturn) {
+		*sel = GS_SUD_BLOCK; /* the restored code's: it trapped */
+		gs__sigreturn_at((void *)g[REG_RSP]);
+	}
+	long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
+	int saved = errno;
+	long r;
+	if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork || nr == SYS_fork)
+		r = nr == SYS_fork ? gs__sys(nr, 0, 0, 0, 0, 0, 0) : trapped_clone(nr, a, g);
+	else
+		r = gs_trapped_syscall(nr, a);
+	g[REG_RAX] = r;
+	if (nr == SYS_rt_sigprocmask && r == 0) {
+		/* The new mask is the thread's: the frame's would undo it. */
+		uint64_t now;
+		if (gs__sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&now, 8, 0, 0) == 0)
+			memcpy(&uc->uc_sigmask, &now, sizeof now);
+	}
+	errno = saved;
+	sel = gs_trap_selector(); /* this context's hub, after any switch */
+	if (sel)
+		*sel = GS_SUD_BLOCK;
+}
+
+#else /* not x86_64: no trap */
+
+void gs_trap_setup(void)
+{
+	if (gs_trap_mode == GS_TRAP_ON)
+		gs_warn("greenshim: GREENSHIM_SYSCALLS=trap: not supported on this machine; "
+			"system calls inside libc are not greened");
+}
+
+#endif

@@ -1,0 +1,155 @@
+/* The machine side of the syscall trap (Syscall User Dispatch, trap.c).
+ *
+ * The shim's text is the one range whose system calls never trap; the
+ * kernel consults the hub's selector byte (struct gs_hub's first field,
+ * GS_SUD_ALLOW 0 or GS_SUD_BLOCK 1) for every other system call of the
+ * hub's OS thread.  A green thread runs with BLOCK, so libc's own system
+ * calls trap; what the shim calls in libc on purpose runs with ALLOW:
+ *
+ *   gs__allow_call      every call through GS_REAL (real.h): the target in
+ *                       r11, the caller's arguments untouched.  With ALLOW
+ *                       already (or no hub) a plain tail jump; with BLOCK
+ *                       the selector is ALLOW for the call and BLOCK again
+ *                       after it.  The callee sees a copy of the caller's
+ *                       first eight stack words: real functions with stack
+ *                       arguments (syscall's seventh) get them where the
+ *                       ABI puts them.
+ *   gs__sigrestorer     the restorer of every handler the trap installs:
+ *                       rt_sigreturn from allowed text.  Its bytes are
+ *                       glibc's __restore_rt's, and it has no unwind
+ *                       entry, so libgcc's unwinder recognises a signal
+ *                       frame here as it does there.
+ *   gs__sigreturn_at    finishes a trapped rt_sigreturn: another restorer
+ *                       (libc's, Go's) ran rt_sigreturn with BLOCK; the
+ *                       frame it meant is at the trapped stack pointer.
+ *   gs__clone_resume    a trapped clone or clone3 that gives the child a
+ *                       stack of its own: made here, and the child leaves
+ *                       with the registers of the trapped call (rax 0) at
+ *                       the instruction after it, on its new stack, as if
+ *                       the kernel had cloned it there.
+ */
+	.text
+
+/* gs__allow_call: r11 = the real function; everything else as the caller
+ * left it (rax counts vector arguments of a variadic call). */
+	.globl	gs__allow_call
+	.hidden	gs__allow_call
+	.type	gs__allow_call, @function
+	.p2align 4
+gs__allow_call:
+	.cfi_startproc
+	movq	gs__os@gottpoff(%rip), %r10
+	movq	%fs:(%r10), %r10	/* gs__os.hub */
+	testq	%r10, %r10
+	jz	1f
+	cmpb	$1, (%r10)		/* hub->sud_sel == GS_SUD_BLOCK? */
+	je	2f
+1:	jmp	*%r11
+2:	pushq	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset rbp, -16
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register rbp
+	subq	$64, %rsp		/* rsp = rbp - 64: 16-byte aligned */
+	movq	16(%rbp), %r10		/* the caller's stack words */
+	movq	%r10, 0(%rsp)
+	movq	24(%rbp), %r10
+	movq	%r10, 8(%rsp)
+	movq	32(%rbp), %r10
+	movq	%r10, 16(%rsp)
+	movq	40(%rbp), %r10
+	movq	%r10, 24(%rsp)
+	movq	48(%rbp), %r10
+	movq	%r10, 32(%rsp)
+	movq	56(%rbp), %r10
+	movq	%r10, 40(%rsp)
+	movq	64(%rbp), %r10
+	movq	%r10, 48(%rsp)
+	movq	72(%rbp), %r10
+	movq	%r10, 56(%rsp)
+	movq	gs__os@gottpoff(%rip), %r10
+	movq	%fs:(%r10), %r10
+	movb	$0, (%r10)		/* ALLOW */
+	callq	*%r11
+	/* The hub again: the call may have parked and resumed. */
+	movq	gs__os@gottpoff(%rip), %r10
+	movq	%fs:(%r10), %r10
+	movb	$1, (%r10)		/* BLOCK, as it was */
+	leave
+	.cfi_def_cfa rsp, 8
+	ret
+	.cfi_endproc
+	.size	gs__allow_call, .-gs__allow_call
+
+/* No .cfi here: see above. */
+	.globl	gs__sigrestorer
+	.hidden	gs__sigrestorer
+	.type	gs__sigrestorer, @function
+	.p2align 4
+	nop
+gs__sigrestorer:
+	movq	$15, %rax		/* SYS_rt_sigreturn */
+	syscall
+	ud2
+	.size	gs__sigrestorer, .-gs__sigrestorer
+
+/* gs__sigreturn_at(void *sp): never returns. */
+	.globl	gs__sigreturn_at
+	.hidden	gs__sigreturn_at
+	.type	gs__sigreturn_at, @function
+	.p2align 4
+gs__sigreturn_at:
+	movq	%rdi, %rsp
+	movq	$15, %rax
+	syscall
+	ud2
+	.size	gs__sigreturn_at, .-gs__sigreturn_at
+
+/* long gs__clone_resume(long nr, long a0, long a1, long a2, long a3,
+ *                       long a4)
+ *   rdi nr, rsi..r9 the call's first five arguments.  The caller (trap.c)
+ *   has copied the trapped registers (ucontext's gregs REG_R8 ... REG_RIP,
+ *   136 bytes) just below the child's stack top, which the child reads
+ *   before its first push: the parent's own memory may be gone by then (a
+ *   thread does not wait for its child).  The parent gets the kernel's
+ *   result; the child loads the registers, rax 0, and continues at their
+ *   rip with the stack pointer the kernel gave it. */
+	.globl	gs__clone_resume
+	.hidden	gs__clone_resume
+	.type	gs__clone_resume, @function
+	.p2align 4
+gs__clone_resume:
+	.cfi_startproc
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	movq	%rdx, %rsi
+	movq	%rcx, %rdx
+	movq	%r8, %r10
+	movq	%r9, %r8
+	syscall
+	testq	%rax, %rax
+	jz	1f
+	ret
+1:	/* The child, on its own stack: the registers just below it. */
+	leaq	-136(%rsp), %rax
+	movq	0(%rax), %r8
+	movq	8(%rax), %r9
+	movq	16(%rax), %r10
+	movq	24(%rax), %r11
+	movq	32(%rax), %r12
+	movq	40(%rax), %r13
+	movq	48(%rax), %r14
+	movq	56(%rax), %r15
+	movq	64(%rax), %rdi
+	movq	72(%rax), %rsi
+	movq	80(%rax), %rbp
+	movq	88(%rax), %rbx
+	movq	96(%rax), %rdx
+	movq	112(%rax), %rcx
+	subq	$8, %rsp		/* at the saved rip (offset 128) */
+	xorl	%eax, %eax
+	ret
+	.cfi_endproc
+	.size	gs__clone_resume, .-gs__clone_resume
+
+	.section .note.GNU-stack,"",@progbits
