@@ -108,7 +108,7 @@ static int install_handler(void)
 {
 	struct kernel_sigaction k = {
 		.handler = (void *)on_sigsys,
-		.flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | KERNEL_SA_RESTORER,
+		.flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK | KERNEL_SA_RESTORER,
 		.restorer = gs__sigrestorer,
 		.mask = 0,
 	};
@@ -206,6 +206,79 @@ static long trapped_clone(long nr, const long *a, const greg_t *g)
 	return gs__sys(nr, (long)copy, (long)size, 0, 0, 0, 0);
 }
 
+/* ---- calls that may switch: on the thread's trap area ------------------- */
+
+/* The handler runs on the OS thread's alternate signal stack (SA_ONSTACK):
+ * the trapped code's stack may be tiny (a goroutine's is a few KiB, and a
+ * system call natively uses none of it).  A call that may park cannot stay
+ * there: the next green thread's trap would put its frame on the same
+ * alternate stack.  So the signal frame (the registers, the FPU state,
+ * the mask) is copied to the top of the green thread's own trap area, the
+ * call runs on the stack below it, and the thread returns by rt_sigreturn
+ * from the copy; the frame on the alternate stack is left behind. */
+void gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *));
+
+#ifndef FP_XSTATE_MAGIC1
+#define FP_XSTATE_MAGIC1 0x46505853u
+#endif
+#define FRAME_ROOM (16u << 10) /* the copy's room, at the area's top */
+
+static _Noreturn void trap_slow(void *arg)
+{
+	ucontext_t *uc = arg;
+	greg_t *g = uc->uc_mcontext.gregs;
+	long nr = g[REG_RAX];
+	long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
+	int saved = errno;
+	long r = gs_trapped_syscall(nr, a);
+	g[REG_RAX] = r;
+	if (nr == SYS_rt_sigprocmask && r == 0) {
+		/* The new mask is the thread's: the frame's would undo it. */
+		uint64_t now;
+		if (gs__sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&now, 8, 0, 0) == 0)
+			memcpy(&uc->uc_sigmask, &now, sizeof now);
+	}
+	errno = saved;
+	volatile unsigned char *sel = gs_trap_selector(); /* after any switch */
+	if (sel)
+		*sel = GS_SUD_BLOCK;
+	gs__sigreturn_at(uc);
+}
+
+/* Moves to the trap area and never returns; returns only if it cannot
+ * (no area, a frame too big, or already on the area: nested). */
+static void run_on_trap_area(ucontext_t *uc, siginfo_t *si)
+{
+	char *area = gs_thread_trap_area();
+	char *here = __builtin_frame_address(0);
+	if (!area || (here >= area && here < area + GS_TRAP_AREA))
+		return;
+	char *lo = (char *)uc - sizeof(long); /* the frame's return address */
+	char *fp = (char *)uc->uc_mcontext.fpregs;
+	size_t fpsize = 512;
+	if (fp) {
+		uint32_t sw[2];
+		memcpy(sw, fp + 464, sizeof sw); /* fxsave's software bytes */
+		if (sw[0] == FP_XSTATE_MAGIC1 && sw[1] > 512)
+			fpsize = sw[1];
+	}
+	char *hi = (char *)si + sizeof *si;
+	if (fp && fp + fpsize > hi)
+		hi = fp + fpsize;
+	if (fp && (fp < lo || hi - lo > (long)FRAME_ROOM - 128))
+		return;
+	size_t len = (size_t)(hi - lo);
+	size_t fpoff = fp ? (size_t)(fp - lo) : 0;
+	/* The copy keeps the FPU state 64-byte aligned (xrstor needs it). */
+	uintptr_t base = ((uintptr_t)(area + GS_TRAP_AREA - len - 64) & ~(uintptr_t)63) - (fpoff % 64);
+	memcpy((void *)base, lo, len);
+	ucontext_t *copy = (ucontext_t *)(base + sizeof(long));
+	if (fp)
+		copy->uc_mcontext.fpregs = (void *)(base + fpoff);
+	uintptr_t stack_top = (base - 64) & ~(uintptr_t)15;
+	gs__trap_on_stack(copy, (void *)stack_top, trap_slow);
+}
+
 /* ---- the handler ---------------------------------------------------------- */
 
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
@@ -226,10 +299,13 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
 	int saved = errno;
 	long r;
-	if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork || nr == SYS_fork)
+	if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork || nr == SYS_fork) {
 		r = nr == SYS_fork ? gs__sys(nr, 0, 0, 0, 0, 0, 0) : trapped_clone(nr, a, g);
-	else
+	} else {
+		if (gs_trap_may_switch(nr))
+			run_on_trap_area(uc, si); /* returns only where it cannot */
 		r = gs_trapped_syscall(nr, a);
+	}
 	g[REG_RAX] = r;
 	if (nr == SYS_rt_sigprocmask && r == 0) {
 		/* The new mask is the thread's: the frame's would undo it. */

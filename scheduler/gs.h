@@ -399,6 +399,11 @@ enum { GS_SUD_ALLOW = 0, GS_SUD_BLOCK = 1 };
 extern int (*gs_trap_arm_hook)(volatile unsigned char *sel);
 /* This OS thread's selector while the trap is armed on it, else NULL. */
 volatile unsigned char *gs_trap_selector(void);
+/* The running green thread's trap area: GS_TRAP_AREA bytes, the lowest
+ * page a guard, mapped on first use and unmapped with the thread's record;
+ * NULL with no green thread running or no memory. */
+#define GS_TRAP_AREA (256u << 10)
+void *gs_thread_trap_area(void);
 
 /* ---- diagnostics ---------------------------------------------------- */
 

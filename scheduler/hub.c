@@ -196,6 +196,10 @@ void gs__release_dead_slow(struct gs_hub *h)
 	struct gs_thread *d = h->dead;
 	h->dead = NULL;
 	gs__stack_free(&d->stack);
+	if (d->trap_area) {
+		gs__sys(SYS_munmap, (long)d->trap_area, GS_TRAP_AREA, 0, 0, 0, 0);
+		d->trap_area = NULL;
+	}
 	gs__tls_release(d->tcb);
 	d->tcb = NULL;
 	gs_spin_lock(&d->exit_lock);
@@ -210,8 +214,9 @@ void gs__release_dead_slow(struct gs_hub *h)
 
 static void check_stack(struct gs_thread *t)
 {
-	if (gs_unlikely(t->stack.kind != GS_STACK_NONE &&
-			(char *)__builtin_frame_address(0) < (char *)t->stack.lo)) {
+	char *sp = __builtin_frame_address(0);
+	if (gs_unlikely(t->stack.kind != GS_STACK_NONE && sp < (char *)t->stack.lo) &&
+	    !(t->trap_area && sp >= (char *)t->trap_area && sp < (char *)t->trap_area + GS_TRAP_AREA)) {
 		gs_warn("greenshim: stack overflow in green thread %d (start routine %p, "
 			"stack %zu bytes)", t->id, (void *)t->start, t->stack.size);
 		abort();
@@ -372,6 +377,22 @@ volatile unsigned char *gs_trap_selector(void)
 {
 	struct gs_hub *h = gs__os.hub;
 	return h && h->sud_on == GS_SUD_ON ? &h->sud_sel : NULL;
+}
+
+void *gs_thread_trap_area(void)
+{
+	struct gs_thread *t = gs__os_current;
+	if (!t || (t->flags & GS_TF_HUB))
+		return NULL;
+	if (!t->trap_area) {
+		long p = gs__sys(SYS_mmap, 0, GS_TRAP_AREA, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p < 0 && p > -4096)
+			return NULL;
+		gs__sys(SYS_mprotect, p, 4096, PROT_NONE, 0, 0, 0); /* the guard */
+		t->trap_area = (void *)p;
+	}
+	return t->trap_area;
 }
 
 int gs_others_ready(void)

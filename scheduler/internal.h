@@ -75,6 +75,7 @@ struct gs_thread {
 	struct gs_stack stack;         /* its stack (empty for roots) */
 	unsigned char sud_sel;         /* the selector it resumes with (trap.c):
 					* ALLOW for the hub's own context */
+	void *trap_area;               /* where its trapped calls run (gs_thread_trap_area) */
 	void *(*start)(void *);        /* start routine and its argument */
 	void *arg;
 	void *retval;                  /* pthread_exit value, for join */

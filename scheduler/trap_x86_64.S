@@ -22,6 +22,8 @@
  *   gs__sigreturn_at    finishes a trapped rt_sigreturn: another restorer
  *                       (libc's, Go's) ran rt_sigreturn with BLOCK; the
  *                       frame it meant is at the trapped stack pointer.
+ *   gs__trap_on_stack   runs a trapped call that may park on the green
+ *                       thread's trap area (trap.c says why).
  *   gs__clone_resume    a trapped clone or clone3 that gives the child a
  *                       stack of its own: made here, and the child leaves
  *                       with the registers of the trapped call (rax 0) at
@@ -104,6 +106,22 @@ gs__sigreturn_at:
 	syscall
 	ud2
 	.size	gs__sigreturn_at, .-gs__sigreturn_at
+
+/* gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *)):
+ * runs fn(arg) on the stack below stack_top (16-byte aligned); fn never
+ * returns (it ends in gs__sigreturn_at). */
+	.globl	gs__trap_on_stack
+	.hidden	gs__trap_on_stack
+	.type	gs__trap_on_stack, @function
+	.p2align 4
+gs__trap_on_stack:
+	.cfi_startproc
+	.cfi_undefined rip		/* the outermost frame of the trap stack */
+	movq	%rsi, %rsp
+	callq	*%rdx
+	ud2
+	.cfi_endproc
+	.size	gs__trap_on_stack, .-gs__trap_on_stack
 
 /* long gs__clone_resume(long nr, long a0, long a1, long a2, long a3,
  *                       long a4)
