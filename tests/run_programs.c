@@ -332,6 +332,7 @@ static const struct CMUnitTest tests[] = {
 	/* InnoDB's simulated AIO: its I/O threads' pread/pwrite */
 	ENTRY("real_mariadb", "compare REAL_MARIADB_SIMULATED_AIO=1", .mode = M_COMPARE, .timeout = 90,
 	      .env = { "REAL_MARIADB_SIMULATED_AIO=1" }),
+	COMPARE("real_go", .timeout = 60), /* go build, then goroutines, timers, net/http: the trap */
 	COMPARE("real_java", .timeout = 40), /* HotSpot: java -version, 8 threads, source launch */
 	COMPARE("real_node"), /* worker_threads, an http server and its client, then fs after http */
 	ENTRY("real_node", "compare REAL_NODE_CASES=fs", .mode = M_COMPARE, /* sync and libuv pool fs */
