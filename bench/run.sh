@@ -22,6 +22,11 @@
 #                (a count that works natively) and N = 100000 (natively
 #                pthread_create fails near 32k: kernel limits)
 #   futex        stress-ng --futex 2, bogo ops/s (higher is better)
+#   trap_cost    the syscall trap: a trapped non-blocking call (raw getpid,
+#                libc stat), a pipe round trip of raw read/write (greened by
+#                the trap) and through libc; then pingpong, create_join and
+#                a `make -j2 all` of this tree with the trap on and off
+#                (BENCH_BUILD=0 skips the build, BENCH_BUILD_REPS runs each)
 #   start-up     hyperfine of `/bin/true` and `sh -c true` exec'd through
 #                env(1) with and without LD_PRELOAD; the difference is the
 #                per-exec cost of loading the shim
@@ -56,7 +61,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 2; }
 [ -d "$BUILD" ] || die "no build directory '$BUILD' (run make first)"
 LIB=$(cd "$BUILD" && pwd)/libgreenshim.so
 [ -f "$LIB" ] || die "$LIB not found (run make first)"
-for b in pingpong create_join mutex short_sleep sleepers; do
+for b in pingpong create_join mutex short_sleep sleepers trap_cost; do
     [ -x "$BIN/$b" ] || die "$BIN/$b not built (run make bench)"
 done
 command -v timeout >/dev/null || die "timeout(1) not found"
@@ -103,6 +108,7 @@ run_bench() {
     traced) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TRACE=/dev/null") ;;
     notls)  pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_TLS=0") ;;   # TLS shared per OS thread
     nopreempt) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_PREEMPT_MS=0") ;; # no ticks
+    notrap) pre=("$ENV" "LD_PRELOAD=$LIB" "GREENSHIM_SYSCALLS=off") ;;   # no syscall trap
     *)      pre=("$ENV" -u LD_PRELOAD) ;;
     esac
     RESULT=""
@@ -187,6 +193,67 @@ micro create_join create_join 2000    100000000
 micro mutex       mutex       2000000 2000000000
 micro mutex_solo  mutex       2000000 2000000000 solo
 micro short_sleep short_sleep 200     20000
+
+# ---------------------------------------------------------- the syscall trap
+# What a trapped call costs (bench/trap_cost.c, a second thread alive so the
+# trap is armed): a raw getpid and libc's stat (non-blocking calls made
+# outside the shim: a SIGSYS round trip each), and a pipe round trip made
+# of raw read/write instructions (blocking: greened by the trap) beside the
+# same through libc (the interposers'), natively and under the shim.
+micro trap_getpid  trap_cost 2000 100000000 getpid
+micro trap_stat    trap_cost 2000 100000000 stat
+micro trap_rawpipe trap_cost 200  10000000  rawpipe
+micro trap_pipe    trap_cost 200  10000000  pipe
+
+# The trap on (the default) against off, on the workloads above: their
+# calls are the interposers' and the shim's own, so the trap should cost
+# them nothing.  And a `make -j2 all` of this tree under the preload, with
+# the trap and without (make, gcc and ld are single-threaded: the trap is
+# never armed in them), beside native.
+declare -A TRAP=()
+trap_onoff() {
+    local name mode i n
+    for name in pingpong create_join; do
+        n=$(ops_for "$RUN_S" "${VAL[$name,shim]:-100}" 100000 100000000)
+        local -A vals=()
+        progress "syscall trap on/off: $name x $REPS per variant, N=$n"
+        for ((i = 1; i <= REPS; i++)); do
+            for mode in shim notrap; do
+                if run_bench $mode "$MICRO_TIMEOUT" "trap.$name.$mode.$i" 0 "$BIN/$name" "$n"; then
+                    vals[$mode]+="$(field "$RESULT" ns_per_op) "
+                fi
+            done
+        done
+        for mode in shim notrap; do
+            TRAP[$name,$mode]=FAIL
+            [ -n "${vals[$mode]:-}" ] && TRAP[$name,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+        done
+        unset vals
+    done
+    TRAP[build,native]=FAIL TRAP[build,shim]=FAIL TRAP[build,notrap]=FAIL
+    [ "${BENCH_BUILD:-1}" = 1 ] || return
+    command -v git >/dev/null || return
+    local src=$LOGDIR/build-tree
+    rm -rf "$src"
+    git clone -q "$(cd "$(dirname "$0")/.." && pwd)" "$src" 2>/dev/null || return
+    local -A secs=()
+    for ((i = 1; i <= ${BENCH_BUILD_REPS:-1}; i++)); do
+        for mode in native shim notrap; do
+            progress "make -j2 all of this tree ($mode)"
+            make -s -C "$src" clean >/dev/null 2>&1
+            local t0 t1
+            t0=$(date +%s%N)
+            REQUIRE_RESULT=0 run_bench $mode 600 "trap.build.$mode.$i" 0 make -s -j2 -C "$src" all || continue
+            t1=$(date +%s%N)
+            secs[$mode]+="$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }') "
+        done
+    done
+    for mode in native shim notrap; do
+        [ -n "${secs[$mode]:-}" ] && TRAP[build,$mode]=$(printf '%s\n' ${secs[$mode]} | median)
+    done
+    rm -rf "$src"
+}
+trap_onoff
 
 # ------------------------------------------------------ inspector overhead
 # The condvar ping-pong under three builds/settings of the shim, alternated
@@ -457,6 +524,26 @@ micro_row create_join "create+join (ns)"                  "<= 300 ns" "s <= 300"
 micro_row mutex       "mutex lock+unlock (ns)"            "<= native (+5% noise)" "s <= n * 1.05"
 micro_row mutex_solo  "mutex lock+unlock, no thread (ns)" "<= native (+5% noise)" "s <= n * 1.05"
 micro_row short_sleep "usleep(100) takes (ns)"            ">= 100 us, <= native" "s >= 100000 && s <= n * 1.05"
+
+# the trap's own cost: figures, no target (the issue sets none)
+info_row() {
+    local n=${VAL[$1,native]} s=${VAL[$1,shim]}
+    row "$2" "$(fmt "$n")" "$(fmt "$s")" "$(ratio "$n" "$s")" "$3"
+}
+info_row trap_getpid  "trap: raw getpid, non-blocking (ns)"        "(a trapped call's cost)"
+info_row trap_stat    "trap: libc stat(\"/\") (ns)"                "(a trapped call's cost)"
+info_row trap_rawpipe "trap: raw read/write pipe round trip (ns)"  "(4 trapped calls, greened)"
+info_row trap_pipe    "interposed read/write pipe round trip (ns)" "(the interposers' path)"
+# on/off: the trap must cost the other workloads <= 5%
+trap_row() {
+    local on=${TRAP[$1,shim]} off=${TRAP[$1,notrap]}
+    local nat=${3:-$off}
+    row "$2" "$(fmt "$nat")" "$(fmt "$on")" "$(ratio "$off" "$on")" \
+        "trap on <= 1.05x off ($(fmt "$off")) [$(judge "s <= n * 1.05" "$on" "$off")]"
+}
+trap_row pingpong    "pingpong, trap on vs off (ns)"
+trap_row create_join "create+join, trap on vs off (ns)"
+trap_row build       "make -j2 all of this tree (s)" "${TRAP[build,native]}"
 
 # sleepers rows; targets only for the 100k run (the issue's figure)
 sleeper_rows() {

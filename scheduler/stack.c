@@ -30,9 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "gs.h"
+#include "rawsys.h" /* mprotect, madvise: never through libc, whose calls trap */
 #include "stack.h"
 #include "valgrind_hooks.h"
 
@@ -149,7 +151,7 @@ static int take(struct gs_stack *s, struct stack_class *c)
 		if (k->handed < CHUNK_STACKS) {
 			unsigned idx = k->handed;
 			fill(s, c, k, idx);
-			if (k->guarded && mprotect(s->lo, s->size, PROT_READ | PROT_WRITE) != 0)
+			if (k->guarded && gs__sys(SYS_mprotect, (long)s->lo, (long)s->size, PROT_READ | PROT_WRITE, 0, 0, 0) != 0)
 				return -EAGAIN;
 			k->handed++;
 			return 0;
@@ -165,7 +167,7 @@ static int solo_alloc(struct gs_stack *s, size_t size, size_t guard)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
 		return -EAGAIN;
-	if (guard && mprotect(p, guard, PROT_NONE) != 0) {
+	if (guard && gs__sys(SYS_mprotect, (long)p, (long)guard, PROT_NONE, 0, 0, 0) != 0) {
 		munmap(p, size + guard);
 		return -EAGAIN;
 	}
@@ -231,7 +233,7 @@ void gs__stack_free(struct gs_stack *s)
 	/* Every slot of the chunk is idle: give its memory back (under the
 	 * lock, so no slot of it is handed out meanwhile). */
 	if (k->nfree == k->handed && c->idle > TRIM_ABOVE)
-		madvise(k->base, k->slot * CHUNK_STACKS, MADV_DONTNEED);
+		gs__sys(SYS_madvise, (long)k->base, (long)(k->slot * CHUNK_STACKS), MADV_DONTNEED, 0, 0, 0);
 	gs_spin_unlock(&lock);
 	s->kind = GS_STACK_NONE;
 }
