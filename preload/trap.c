@@ -230,7 +230,9 @@ static _Noreturn void trap_slow(void *arg)
 	long nr = g[REG_RAX];
 	long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
 	int saved = errno;
+	gs_thread_in_trap(1);
 	long r = gs_trapped_syscall(nr, a);
+	gs_thread_in_trap(0);
 	g[REG_RAX] = r;
 	if (nr == SYS_rt_sigprocmask && r == 0) {
 		/* The new mask is the thread's: the frame's would undo it. */

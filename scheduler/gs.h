@@ -404,6 +404,9 @@ volatile unsigned char *gs_trap_selector(void);
  * NULL with no green thread running or no memory. */
 #define GS_TRAP_AREA (256u << 10)
 void *gs_thread_trap_area(void);
+/* The running green thread enters (1) or leaves (0) a trapped system call:
+ * published, so the inspector shows its wait "via syscall". */
+void gs_thread_in_trap(int on);
 
 /* ---- diagnostics ---------------------------------------------------- */
 

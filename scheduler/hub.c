@@ -395,6 +395,17 @@ void *gs_thread_trap_area(void)
 	return t->trap_area;
 }
 
+void gs_thread_in_trap(int on)
+{
+	struct gs_thread *t = gs__os_current;
+	if (!t || !t->pub)
+		return;
+	if (on)
+		atomic_fetch_or_explicit(&t->pub->flags, GS_PUBT_SYSCALL, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&t->pub->flags, ~(uint32_t)GS_PUBT_SYSCALL, memory_order_relaxed);
+}
+
 int gs_others_ready(void)
 {
 	struct gs_hub *h = gs__os.hub;

@@ -104,7 +104,10 @@ struct gs_pub_thread {
 					  * was spent (always counted) */
 	uint64_t reserved[2];
 };
-enum { GS_PUBT_ROOT = 1, GS_PUBT_MAIN = 2, GS_PUBT_EXITED = 4, GS_PUBT_DETACHED = 8 };
+/* GS_PUBT_SYSCALL: inside a system call the syscall trap took (its wait,
+ * if any, is shown "via syscall"). */
+enum { GS_PUBT_ROOT = 1, GS_PUBT_MAIN = 2, GS_PUBT_EXITED = 4, GS_PUBT_DETACHED = 8,
+       GS_PUBT_SYSCALL = 16 };
 
 struct gs_pub_header {
 	uint64_t magic;

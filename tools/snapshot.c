@@ -55,6 +55,8 @@ char *gs_wait_words(int pid, const struct gs_pub_thread *t, uint64_t now_ns, cha
 	unsigned long long obj = LOAD(t->wait_obj);
 	uint64_t until = LOAD(t->wait_until_ns);
 	const char *what = gs_trace_reason_name(kind);
+	/* A wait inside a system call the trap took, not an interposed call. */
+	const char *via = (LOAD(t->flags) & GS_PUBT_SYSCALL) ? ", via syscall" : "";
 	char fdkind[112], left[32] = "";
 	if (until) {
 		char d[24];
@@ -76,7 +78,7 @@ char *gs_wait_words(int pid, const struct gs_pub_thread *t, uint64_t now_ns, cha
 		n = snprintf(buf, size, "preempted");
 		break;
 	case GS_PW_SLEEP: /* the deadline is the whole story */
-		snprintf(buf, size, "sleep%s%s", until ? " " : "", left);
+		snprintf(buf, size, "sleep%s%s%s", until ? " " : "", left, via);
 		return buf;
 	case GS_PW_MUTEX:
 	case GS_PW_RWLOCK:
@@ -101,8 +103,9 @@ char *gs_wait_words(int pid, const struct gs_pub_thread *t, uint64_t now_ns, cha
 	case GS_PW_READ:
 	case GS_PW_WRITE:
 	case GS_PW_POLL:
-		n = snprintf(buf, size, "%s fd %d (%s)", what, arg,
-			     gs_fd_describe(pid, arg, fdkind, sizeof fdkind));
+		n = snprintf(buf, size, "%s fd %d (%s%s)", what, arg,
+			     gs_fd_describe(pid, arg, fdkind, sizeof fdkind), via);
+		via = "";
 		break;
 	case GS_PW_CHILD: /* waitpid's pid argument */
 		if (arg == -1)
@@ -118,6 +121,8 @@ char *gs_wait_words(int pid, const struct gs_pub_thread *t, uint64_t now_ns, cha
 		n = snprintf(buf, size, "wait kind %u", kind);
 		break;
 	}
+	if (*via && n > 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "%s", via);
 	if (until && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n, ", %s", left);
 	return buf;

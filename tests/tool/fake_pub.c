@@ -140,7 +140,8 @@ static void fill(const char *mode)
 	thread(11, 11, 0, "", fn_waiter, GS_PW_JOIN, 5, 0, 0);
 	thread(12, 12, 0, "", fn_waiter, GS_PW_FUTEX, 0, 0x6000, now + 10000000000ULL);
 	thread(13, 13, 0, "", fn_waiter, GS_PW_READ, sv[0], 0, 0);
-	thread(14, 14, 0, "", fn_waiter, GS_PW_WRITE, efd, 0, 0);
+	t = thread(14, 14, 0, "", fn_waiter, GS_PW_WRITE, efd, 0, 0);
+	t->flags = GS_PUBT_SYSCALL; /* a write the syscall trap took */
 	thread(15, 15, 0, "", fn_waiter, GS_PW_POLL, null, 0, 0);
 	thread(16, 16, 0, "", fn_waiter, GS_PW_CHILD, 1234, 0, 0);
 	thread(17, 17, 0, "", fn_waiter, GS_PW_CHILD, -1, 0, 0);

@@ -424,7 +424,7 @@ static void test_ps_fake_every_wait_kind(void **state)
 		{ 11, { "join 5", NULL } },
 		{ 12, { "futex 0x6000, ", "s left", NULL } },
 		{ 13, { "read fd ", "(socket)", NULL } },
-		{ 14, { "write fd ", "(eventfd)", NULL } },
+		{ 14, { "write fd ", "(eventfd, via syscall)", NULL } },
 		{ 15, { "poll fd ", "(/dev/null)", NULL } },
 		{ 16, { "waitpid 1234", NULL } },
 		{ 17, { "waitpid any", NULL } },
