@@ -82,6 +82,20 @@ static void test_run_sets_preempt_ms(void **state)
 	assert_null(strstr(out, "GREENSHIM_PREEMPT_MS="));
 }
 
+/* --no-trap sets GREENSHIM_SYSCALLS=off; without it the variable is left
+ * alone (the library's default: the trap). */
+static void test_run_no_trap(void **state)
+{
+	char cmd[2 * PATH_MAX + 128], out[65536];
+	snprintf(cmd, sizeof cmd, "env -u GREENSHIM_SYSCALLS %s run --no-trap --no-os env 2>&1", tool);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_non_null(strstr(out, "GREENSHIM_SYSCALLS=off\n"));
+	assert_non_null(strstr(out, "GREENSHIM_OS=0\n"));
+	snprintf(cmd, sizeof cmd, "env -u GREENSHIM_SYSCALLS %s run -- env 2>&1", tool);
+	assert_int_equal(run(cmd, out, sizeof out), 0);
+	assert_null(strstr(out, "GREENSHIM_SYSCALLS="));
+}
+
 static void test_run_keeps_existing_preload(void **state)
 {
 	char cmd[2 * PATH_MAX + 128], out[65536], want[PATH_MAX + 64];
@@ -1242,7 +1256,7 @@ static void test_manual_pages(void **state)
 	assert_non_null(strstr(pages[0], ".B \\-\\-version"));
 	/* Every variable the library reads (preload/init.c), in both pages. */
 	const char *vars[] = { "TIME", "THREAD", "SOCKET", "OS", "SELECT", "TLS", "TPOOL",
-			       "DEADLOCK", "TRACE", "BLOCK_WARN_MS", "PREEMPT_MS" };
+			       "DEADLOCK", "TRACE", "BLOCK_WARN_MS", "PREEMPT_MS", "SYSCALLS" };
 	char *init = source_file("preload/init.c");
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
 		char quoted[64], var[64];
@@ -1288,7 +1302,7 @@ static void test_bash_completion(void **state)
 		{ "greenshim t", "top trace" },
 		{ "greenshim --v", "--version" },
 		{ "greenshim help ''", "run ps top trace" },
-		{ "greenshim run --no-t", "--no-time --no-thread --no-tls" },
+		{ "greenshim run --no-t", "--no-time --no-thread --no-tls --no-trap" },
 		{ "greenshim run --l", "--lib" },
 		{ "greenshim run --p", "--preempt-ms" },
 		{ "greenshim run --preempt-ms ''", "" },
@@ -1520,6 +1534,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_sets_preload_and_flags),
 		cmocka_unit_test(test_run_sets_preempt_ms),
+		cmocka_unit_test(test_run_no_trap),
 		cmocka_unit_test(test_run_keeps_existing_preload),
 		cmocka_unit_test(test_bad_usage_is_a_clear_error),
 		cmocka_unit_test_teardown(test_bad_input, stop_target),
