@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,8 +35,43 @@ static long fail(long err)
 	return -1;
 }
 
+/* Waits that OS threads the shim did not green may end.  A wait the trap
+ * took inside libc (a malloc arena's lock, stdio's, the loader's) may be on
+ * a word that a real thread (the DNS pool, a thread libc or the program
+ * made without us) releases with a kernel FUTEX_WAKE, which parked green
+ * waiters never see.  So while real threads exist, such a wait also ends
+ * every RECHECK_NS and returns 0, as a spurious wake (every futex user
+ * loops and looks at the word again); its own timeout still ends it with
+ * ETIMEDOUT, never early. */
+#define RECHECK_NS 1000000L
+
+static int deadline_passed(const struct gs_deadline *d)
+{
+	struct timespec now;
+	clock_gettime(d->clock, &now);
+	return now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec);
+}
+
+static int futex_wait_rechecking(_Atomic int *addr, int val, unsigned bitset,
+				 const struct gs_deadline *user, int interruptible)
+{
+	struct gs_deadline cap;
+	struct timespec rel = { 0, RECHECK_NS };
+	gs_deadline_in(&cap, &rel);
+	if (user && user->clock == CLOCK_MONOTONIC &&
+	    (user->at.tv_sec < cap.at.tv_sec ||
+	     (user->at.tv_sec == cap.at.tv_sec && user->at.tv_nsec <= cap.at.tv_nsec)))
+		return gs_futex_wait(addr, val, bitset, user, interruptible); /* ends first */
+	int r = gs_futex_wait(addr, val, bitset, &cap, interruptible);
+	if (r != -ETIMEDOUT)
+		return r;
+	if (user && deadline_passed(user))
+		return -ETIMEDOUT;
+	return 0; /* a spurious wake: the caller looks at the word again */
+}
+
 /* -1 when this call is not ours to green. */
-long gs_futex_syscall(long *a, int *handled)
+long gs_futex_syscall(long *a, int *handled, int recheck)
 {
 	_Atomic int *addr = (_Atomic int *)a[0];
 	int op = (int)a[1];
@@ -83,8 +120,10 @@ long gs_futex_syscall(long *a, int *handled)
 		*handled = 1;
 		/* Linux: an untimed wait restarts after an SA_RESTART handler, a
 		 * timed one returns EINTR. */
-		int r = gs_futex_wait(addr, val, bitset, dp,
-				      dp ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART);
+		int intr = dp ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART;
+		int r = recheck && !__libc_single_threaded
+				? futex_wait_rechecking(addr, val, bitset, dp, intr)
+				: gs_futex_wait(addr, val, bitset, dp, intr);
 		return r ? fail(-r) : 0;
 	}
 	}

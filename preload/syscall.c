@@ -559,7 +559,7 @@ long gs_trapped_syscall(long nr, long *a)
 	int handled = 0;
 	long r = 0;
 	if (nr == SYS_futex && gs_thread_on())
-		r = gs_futex_syscall(a, &handled);
+		r = gs_futex_syscall(a, &handled, 1);
 	else
 		r = gs_tid_syscall(nr, a, &handled);
 	if (!handled) {
@@ -589,7 +589,7 @@ GS_EXPORT long syscall(long nr, ...)
 	int handled = 0;
 	long r = 0;
 	if (nr == SYS_futex && gs_thread_on())
-		r = gs_futex_syscall(a, &handled);
+		r = gs_futex_syscall(a, &handled, 0);
 	else
 		r = gs_tid_syscall(nr, a, &handled);
 	if (handled)

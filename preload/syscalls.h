@@ -4,8 +4,9 @@
 #ifndef GS_SYSCALLS_H
 #define GS_SYSCALLS_H
 
-/* futex.c: FUTEX_WAIT(_BITSET) and FUTEX_WAKE(_BITSET) of a green thread. */
-long gs_futex_syscall(long *a, int *handled);
+/* futex.c: FUTEX_WAIT(_BITSET) and FUTEX_WAKE(_BITSET) of a green thread;
+ * recheck: a trapped wait, which a real thread's kernel wake may end. */
+long gs_futex_syscall(long *a, int *handled, int recheck);
 
 /* mappings.c: 1 if addr lies in a private mapping (MAP_PRIVATE or
  * private anonymous), which no other process can see. */

@@ -240,6 +240,13 @@ static _Noreturn void trap_slow(void *arg)
 		if (gs__sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&now, 8, 0, 0) == 0)
 			memcpy(&uc->uc_sigmask, &now, sizeof now);
 	}
+	if (nr == SYS_sigaltstack && r == 0 && a[0]) {
+		/* rt_sigreturn puts back the frame's alternate stack: make it the
+		 * one just set. */
+		stack_t now;
+		if (gs__sys(SYS_sigaltstack, 0, (long)&now, 0, 0, 0, 0) == 0)
+			uc->uc_stack = now;
+	}
 	errno = saved;
 	volatile unsigned char *sel = gs_trap_selector(); /* after any switch */
 	if (sel)
@@ -304,7 +311,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork || nr == SYS_fork) {
 		r = nr == SYS_fork ? gs__sys(nr, 0, 0, 0, 0, 0, 0) : trapped_clone(nr, a, g);
 	} else {
-		if (gs_trap_may_switch(nr))
+		/* sigaltstack too: on the alternate stack, where this handler
+		 * runs, the kernel refuses to change it (EPERM) and reports
+		 * SS_ONSTACK, which the trapped code is not. */
+		if (gs_trap_may_switch(nr) || nr == SYS_sigaltstack)
 			run_on_trap_area(uc, si); /* returns only where it cannot */
 		r = gs_trapped_syscall(nr, a);
 	}

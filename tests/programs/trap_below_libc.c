@@ -7,11 +7,16 @@
  * cases block the one OS thread (the raw read would never end: its writer
  * could not run).
  *
+ * And a raw futex wait that a real OS thread (glibc's SIGEV_THREAD timer
+ * thread) ends with a raw wake, which a parked green waiter never sees
+ * from the kernel: the trap's futex waits look at the word again.
+ *
  * Each case prints one line; "ticker ticked" says the ticker ran at least
  * 5 times (of about 20 natively) while the call was blocked.
  */
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +87,51 @@ static void raw_read_case(void)
 	       yesno(during >= 5));
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/* ---- a raw futex wait that a real OS thread ends with a raw wake ---- */
+
+static _Atomic int word;
+
+static long raw_futex(_Atomic int *addr, int op, int val)
+{
+	long r;
+	register long rdi __asm__("rdi") = (long)addr;
+	register long rsi __asm__("rsi") = op;
+	register long rdx __asm__("rdx") = val;
+	register long r10 __asm__("r10") = 0;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"((long)SYS_futex), "r"(rdi), "r"(rsi), "r"(rdx), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+/* Runs on the thread glibc makes for a SIGEV_THREAD timer: a real OS
+ * thread under the preload too, whose wake goes to the kernel. */
+static void timer_fired(union sigval v)
+{
+	(void)v;
+	atomic_store(&word, 1);
+	raw_futex(&word, 1 /* FUTEX_WAKE */ | 128 /* PRIVATE */, 1);
+}
+
+static void futex_real_waker_case(void)
+{
+	timer_t tm;
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = timer_fired };
+	if (timer_create(CLOCK_MONOTONIC, &sev, &tm))
+		die("timer_create");
+	struct itimerspec its = { .it_value = { 0, 100 * MS } };
+	if (timer_settime(tm, 0, &its, NULL))
+		die("timer_settime");
+	long before = atomic_load(&ticks);
+	while (atomic_load(&word) == 0)
+		raw_futex(&word, 0 /* FUTEX_WAIT */ | 128, 0);
+	long during = atomic_load(&ticks) - before;
+	timer_delete(tm);
+	printf("raw futex wait, woken by a real thread's raw wake: yes, ticker ticked: %s\n",
+	       yesno(during >= 5));
 }
 
 /* ---- stdio writing into a full pipe while another thread drains it ---- */
@@ -169,6 +219,7 @@ int main(void)
 	must(pthread_create(&t, NULL, ticker, NULL), "pthread_create");
 	sleep_ms(10);
 	raw_read_case();
+	futex_real_waker_case();
 	stdio_pipe_case();
 	getpwnam_case();
 	popen_case();
