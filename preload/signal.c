@@ -148,6 +148,40 @@ void gs_sig_trap_installed(void *handler, int flags, uint64_t mask)
 	atomic_store(&sys_installed, 1);
 }
 
+/* Our kernel handler (SIGURG's) runs where the thread was; one of the
+ * program's that asked for SA_ONSTACK runs on the alternate stack, as the
+ * kernel would have run it (Go's handlers check that they do).  Already
+ * on it, or with none: here. */
+#if defined(__x86_64__)
+void gs__call_on_stack(void *arg, void *stack_top, void (*fn)(void *)); /* trap_x86_64.S */
+#endif
+struct deferred_call {
+	int sig;
+	siginfo_t *si;
+	void *uc;
+};
+
+static void call_wrapper(void *arg)
+{
+	struct deferred_call *c = arg;
+	wrapper(c->sig, c->si, c->uc);
+}
+
+static void to_program_on_altstack(int sig, siginfo_t *si, void *uc)
+{
+#if defined(__x86_64__)
+	stack_t ss;
+	if (gs__sys(SYS_sigaltstack, 0, (long)&ss, 0, 0, 0, 0) == 0 &&
+	    !(ss.ss_flags & (SS_DISABLE | SS_ONSTACK)) && ss.ss_size >= 4096) {
+		struct deferred_call c = { sig, si, uc };
+		gs__call_on_stack(&c, (void *)(((uintptr_t)ss.ss_sp + ss.ss_size) & ~(uintptr_t)15),
+				  call_wrapper);
+		return;
+	}
+#endif
+	wrapper(sig, si, uc);
+}
+
 void gs_sig_to_program(int sig, siginfo_t *si, void *uc)
 {
 	if (gs_sig_defer_if_blocked(sig))
@@ -167,11 +201,15 @@ void gs_sig_to_program(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	uint64_t m = gs_sig_current_mask() | atomic_load(&handlers[sig].mask);
-	if (!(atomic_load(&handlers[sig].flags) & SA_NODEFER))
+	int flags = atomic_load(&handlers[sig].flags);
+	if (!(flags & SA_NODEFER))
 		m |= 1ULL << (sig - 1);
 	m &= ~(1ULL << (SIGSYS - 1)); /* the trap's: never blocked */
 	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof m, 0, 0);
-	wrapper(sig, si, uc);
+	if (flags & SA_ONSTACK)
+		to_program_on_altstack(sig, si, uc);
+	else
+		wrapper(sig, si, uc);
 }
 
 /* ---- SIGSEGV: stack overflow reports --------------------------------- */

@@ -9,9 +9,9 @@
  *   read, write, readv, writev, accept, accept4, connect, sendto,
  *   recvfrom, sendmsg, recvmsg, sendmmsg, recvmmsg, poll, ppoll, select,
  *   pselect6, epoll_wait, epoll_pwait, epoll_pwait2, nanosleep,
- *   clock_nanosleep, wait4, waitid
+ *   clock_nanosleep, wait4, waitid, sched_yield
  *                              the greened calls (os.c, socket.c, select.c,
- *                              time.c, wait.c)
+ *                              time.c, wait.c, thread.c)
  *   close, dup2, dup3, close_range
  *                              our close & co. (os.c): the fd's waiters and
  *                              its cached kind go with it (libuv closes fds
@@ -55,6 +55,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -450,6 +451,8 @@ static long greened_call(long nr, long *a, int *handled)
 		return do_rt_sigtimedwait(a);
 	case SYS_pause:
 		return pause();
+	case SYS_sched_yield: /* Go's osyield: others run, as natively */
+		return sched_yield();
 	case SYS_mmap:
 	case SYS_munmap:
 	case SYS_mremap:
@@ -549,6 +552,12 @@ int gs_trap_may_switch(long nr)
 	case SYS_wait4: case SYS_waitid: case SYS_close: case SYS_dup2: case SYS_dup3:
 	case SYS_close_range: case SYS_fcntl: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
 	case SYS_rt_sigpending: case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait: case SYS_pause:
+	case SYS_sched_yield:
+	/* and gs_tid_syscall's: a signal to a thread may run its handler */
+	case SYS_gettid: case SYS_tgkill: case SYS_tkill: case SYS_rt_tgsigqueueinfo: case SYS_kill:
+	case SYS_sched_setaffinity: case SYS_sched_getaffinity: case SYS_sched_setscheduler:
+	case SYS_sched_getscheduler: case SYS_sched_setparam: case SYS_sched_getparam:
+	case SYS_setpriority: case SYS_getpriority:
 		return 1;
 	}
 	return 0;

@@ -214,8 +214,11 @@ void gs__release_dead_slow(struct gs_hub *h)
 
 static void check_stack(struct gs_thread *t)
 {
-	char *sp = __builtin_frame_address(0);
-	if (gs_unlikely(t->stack.kind != GS_STACK_NONE && sp < (char *)t->stack.lo) &&
+	/* Below its stack, but near: the guard page and what a frame may
+	 * skip.  Farther away the thread runs on a stack of the program's
+	 * (a goroutine's, a makecontext one) or on its trap area. */
+	char *sp = __builtin_frame_address(0), *lo = t->stack.lo;
+	if (gs_unlikely(t->stack.kind != GS_STACK_NONE && sp < lo && sp > lo - (256 << 10)) &&
 	    !(t->trap_area && sp >= (char *)t->trap_area && sp < (char *)t->trap_area + GS_TRAP_AREA)) {
 		gs_warn("greenshim: stack overflow in green thread %d (start routine %p, "
 			"stack %zu bytes)", t->id, (void *)t->start, t->stack.size);
@@ -275,7 +278,12 @@ static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, un
 	gs__release_dead(prev->hub);
 	if (shared)
 		*errno_p = prev->saved_errno;
-	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask))
+	/* Pending signals are sent now, but not to a thread preempted by the
+	 * tick: gs_preempt_tick sends them once the handler's mask is back,
+	 * so that they arrive where the thread was interrupted (Go's
+	 * preemption signal acts only at an instruction of Go's). */
+	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask) &&
+	    !prev->preempting)
 		gs__deliver_pending(prev);
 }
 

@@ -368,7 +368,14 @@ void gs_preempt_tick(void *ucontext)
 	t->preempting = 1;
 	gs__set_os_mask(t->sigmask); /* the handler's own mask blocks everything */
 	gs__preempt_now(t);
+	/* Back: block again what the handler blocks, and send what became
+	 * pending meanwhile; the kernel delivers it when the handler returns,
+	 * at the interrupted instruction (not here, in the shim). */
+	uint64_t all = ~(1ULL << (SIGSYS - 1));
+	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0, sizeof all, 0, 0);
 	t->preempting = 0;
+	if (atomic_load_explicit(&t->sigpending, memory_order_relaxed) & ~t->sigmask)
+		gs__deliver_pending(t);
 }
 
 void gs__safe_point_slow(void)

@@ -75,7 +75,8 @@ void gs__deliver_pending(struct gs_thread *t)
 	while ((ready = atomic_load(&t->sigpending) & ~t->sigmask)) {
 		int sig = __builtin_ctzll(ready) + 1;
 		atomic_fetch_and(&t->sigpending, ~BIT(sig));
-		gs__sys(SYS_tgkill, getpid(), gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
+		gs__sys(SYS_tgkill, gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0),
+			gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
 	}
 	errno = saved;
 }
@@ -163,7 +164,8 @@ int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 	if (disposition == GS_SIG_NO_HANDLER && !(t->sigmask & BIT(sig))) {
 		/* The default action (or SIG_IGN) is the process's, whichever
 		 * thread takes it: take it now, as natively. */
-		gs__sys(SYS_tgkill, getpid(), gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
+		gs__sys(SYS_tgkill, gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0),
+			gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
 		return 0;
 	}
 	atomic_fetch_or(&t->sigpending, BIT(sig));

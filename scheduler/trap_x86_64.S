@@ -123,6 +123,27 @@ gs__trap_on_stack:
 	.cfi_endproc
 	.size	gs__trap_on_stack, .-gs__trap_on_stack
 
+/* gs__call_on_stack(void *arg, void *stack_top, void (*fn)(void *)):
+ * fn(arg) on the stack below stack_top (16-byte aligned), then back. */
+	.globl	gs__call_on_stack
+	.hidden	gs__call_on_stack
+	.type	gs__call_on_stack, @function
+	.p2align 4
+gs__call_on_stack:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset rbp, -16
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register rbp
+	movq	%rsi, %rsp
+	callq	*%rdx
+	leave
+	.cfi_def_cfa rsp, 8
+	ret
+	.cfi_endproc
+	.size	gs__call_on_stack, .-gs__call_on_stack
+
 /* long gs__clone_resume(long nr, long a0, long a1, long a2, long a3,
  *                       long a4)
  *   rdi nr, rsi..r9 the call's first five arguments.  The caller (trap.c)
