@@ -36,10 +36,20 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 		atomic_store(&handlers[sig].fn, (void *)SIG_DFL);
 	errno = saved;
 	uintptr_t outer = gs_preempt_handler_enter(__builtin_frame_address(0));
+	/* The handler is the program's code: with the syscall trap armed its
+	 * system calls trap, whatever the interrupted code was doing (a
+	 * greened call of ours, a GS_REAL call), and a longjmp out of it
+	 * leaves the thread trapping as it should. */
+	volatile unsigned char *sel = gs_trap_selector();
+	unsigned char was = sel ? *sel : GS_SUD_ALLOW;
+	if (sel)
+		*sel = GS_SUD_BLOCK;
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)
 		((void (*)(int))fn)(sig);
+	if ((sel = gs_trap_selector())) /* this context's, after any switch */
+		*sel = was;
 	gs_preempt_handler_leave(outer);
 	saved = errno;
 	gs_signal_ran(si && si->si_code == SI_TKILL, flags & SA_RESTART);
@@ -127,6 +137,22 @@ static int recorded_action(int sig, const struct sigaction *act, struct sigactio
 		atomic_store(&handlers[sig].fn, (void *)act->sa_sigaction);
 		atomic_store(&handlers[sig].flags, act->sa_flags);
 		atomic_store(&handlers[sig].mask, m);
+	}
+	return 0;
+}
+
+/* ---- sigaltstack: each green thread's own (scheduler/altstack.c) -------- */
+
+GS_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+	int r;
+	if (gs_thread_on())
+		r = gs_sigaltstack(ss, old, (uintptr_t)__builtin_frame_address(0));
+	else
+		r = (int)gs__sys(SYS_sigaltstack, (long)ss, (long)old, 0, 0, 0, 0);
+	if (r < 0) {
+		errno = -r;
+		return -1;
 	}
 	return 0;
 }

@@ -186,7 +186,7 @@ static long do_ppoll(long nr, long *a)
 	const sigset_t *mask;
 	if ((e = user_sigset(a[3], a[4], &m, &mask)))
 		return fail(e);
-	return timeout_end(&t, ppoll((struct pollfd *)a[0], (nfds_t)a[1], wrapper_ts(&t), mask));
+	return timeout_end(&t, ppoll((struct pollfd *)a[0], (nfds_t)(unsigned)a[1], wrapper_ts(&t), mask));
 }
 
 static long do_pselect6(long nr, long *a)
@@ -361,6 +361,24 @@ static long do_rt_sigtimedwait(long *a)
 	return sigtimedwait(set, (siginfo_t *)a[1], a[2] ? &ts : NULL);
 }
 
+/* Each green thread's own (scheduler/altstack.c); the caller's stack
+ * pointer is the trapped code's for a trapped call. */
+__thread uintptr_t gs_trap_user_sp;
+
+static long do_sigaltstack(long *a)
+{
+	stack_t ss, old;
+	if (a[0] && gs_copy_in(&ss, (const void *)a[0], sizeof ss))
+		return fail(EFAULT);
+	uintptr_t sp = gs_trap_user_sp ? gs_trap_user_sp : (uintptr_t)__builtin_frame_address(0);
+	int r = gs_sigaltstack(a[0] ? &ss : NULL, a[1] ? &old : NULL, sp);
+	if (r < 0)
+		return fail(-r);
+	if (a[1])
+		gs_copy_out((void *)a[1], &old, sizeof old);
+	return 0;
+}
+
 /* ---- the greened numbers ------------------------------------------------- */
 
 /* The greened wrapper's result for nr, *handled set; 0 and *handled clear
@@ -407,7 +425,8 @@ static long greened_call(long nr, long *a, int *handled)
 		return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3],
 				(struct timespec *)a[4]);
 	case SYS_poll:
-		return poll((struct pollfd *)a[0], (nfds_t)a[1], (int)a[2]);
+		return poll((struct pollfd *)a[0], (nfds_t)(unsigned)a[1], (int)a[2]); /* the kernel's
+		* nfds is an unsigned int: upper bits ignored */
 	case SYS_ppoll:
 		return do_ppoll(nr, a);
 	case SYS_select:
@@ -453,6 +472,8 @@ static long greened_call(long nr, long *a, int *handled)
 		return pause();
 	case SYS_sched_yield: /* Go's osyield: others run, as natively */
 		return sched_yield();
+	case SYS_sigaltstack:
+		return do_sigaltstack(a);
 	case SYS_mmap:
 	case SYS_munmap:
 	case SYS_mremap:
@@ -552,7 +573,7 @@ int gs_trap_may_switch(long nr)
 	case SYS_wait4: case SYS_waitid: case SYS_close: case SYS_dup2: case SYS_dup3:
 	case SYS_close_range: case SYS_fcntl: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
 	case SYS_rt_sigpending: case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait: case SYS_pause:
-	case SYS_sched_yield:
+	case SYS_sched_yield: case SYS_sigaltstack:
 	/* and gs_tid_syscall's: a signal to a thread may run its handler */
 	case SYS_gettid: case SYS_tgkill: case SYS_tkill: case SYS_rt_tgsigqueueinfo: case SYS_kill:
 	case SYS_sched_setaffinity: case SYS_sched_getaffinity: case SYS_sched_setscheduler:

@@ -23,17 +23,19 @@
  *   rt_sigreturn  another restorer (libc's __restore_rt for a handler
  *                 installed before the trap was on, Go's) ran it with
  *                 BLOCK: done here on the frame it meant (gs__sigreturn_at);
- *   clone, clone3 with CLONE_VM and a stack of the child's own (threads,
- *                 posix_spawn's child): the child starts on its stack with
- *                 the trapped registers (gs__clone_resume);
- *   vfork, and CLONE_VM without a stack: as fork with CLONE_VFORK (the
- *                 child would run on, and overwrite, this handler's frame);
+ *   vfork, and CLONE_VM|CLONE_VFORK without a stack: made here, and the
+ *                 child continues on the trapped code's own stack with its
+ *                 registers (gs__clone_resume_regs), sharing memory as
+ *                 natively, while the parent waits in this handler;
+ *   any clone with a stack for the child (clone(fn, stack, SIGCHLD, ...)
+ *                 too): the child starts there (gs__clone_resume);
  *   fork-like clones: made here; the child returns through the handler.
- * The handler has SA_NODEFER and an empty sa_mask, so the mask it runs
- * with is the trapped code's own (a switch from here hands the OS thread
- * over with the right mask), and SIGSYS is never blocked in the kernel
- * while the trap is armed (gs_sig_keep_open): a blocked trap signal would
- * kill the process.  A SIGSYS that is not a trap (kill -SYS, seccomp) goes
+ * The handler runs on the alternate stack with every signal blocked but
+ * the faults and SIGSYS itself (SA_NODEFER): nothing runs inside its frame
+ * there.  A call that may wait moves to the green thread's trap area
+ * first (run_on_trap_area), where the trapped code's mask holds again.
+ * SIGSYS is never blocked in the kernel while the trap is armed
+ * (gs_sig_keep_open): a blocked trap signal would kill the process.  A SIGSYS that is not a trap (kill -SYS, seccomp) goes
  * to the program's handler or its default action (signal.c records the
  * program's SIGSYS handler instead of installing it). */
 #include <dlfcn.h>
@@ -65,6 +67,7 @@
 #define SYS_USER_DISPATCH 2 /* si_code of a trap */
 #endif
 #define KERNEL_SA_RESTORER 0x04000000UL
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
 
 int gs_trap_mode = GS_TRAP_DEFAULT;
 
@@ -74,6 +77,7 @@ int gs_trap_mode = GS_TRAP_DEFAULT;
 void gs__sigrestorer(void);
 _Noreturn void gs__sigreturn_at(void *sp);
 long gs__clone_resume(long nr, long a0, long a1, long a2, long a3, long a4);
+long gs__clone_resume_regs(long nr, long a0, long a1, long a2, long a3, long a4, const greg_t *regs);
 
 /* The shim's executable segment: the one range whose calls never trap. */
 static uintptr_t text_lo, text_len;
@@ -110,7 +114,11 @@ static int install_handler(void)
 		.handler = (void *)on_sigsys,
 		.flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK | KERNEL_SA_RESTORER,
 		.restorer = gs__sigrestorer,
-		.mask = 0,
+		/* Everything but the faults: no handler runs inside this one's
+		 * frame on the alternate stack (trap_slow puts the trapped
+		 * code's mask back before anything may park). */
+		.mask = ~(SIGBIT(SIGSYS) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) |
+			  SIGBIT(SIGFPE) | SIGBIT(SIGTRAP) | SIGBIT(SIGKILL) | SIGBIT(SIGSTOP)),
 	};
 	struct kernel_sigaction old;
 	if (gs__sys(SYS_rt_sigaction, SIGSYS, (long)&k, (long)&old, 8, 0, 0) != 0)
@@ -176,34 +184,28 @@ static long clone_on_stack(long nr, const long *a, uintptr_t top, const greg_t *
 
 static long trapped_clone(long nr, const long *a, const greg_t *g)
 {
-	if (nr == SYS_vfork)
-		return gs__sys(SYS_clone, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0, 0);
-	if (nr == SYS_clone) {
-		unsigned long flags = (unsigned long)a[0];
-		if (!(flags & CLONE_VM))
-			return gs__sys(nr, a[0], a[1], a[2], a[3], a[4], 0);
-		if (a[1])
-			return clone_on_stack(nr, a, (uintptr_t)a[1], g);
-		if (!(flags & CLONE_VFORK))
-			return gs__sys(nr, a[0], a[1], a[2], a[3], a[4], 0); /* the kernel's answer */
-		return gs__sys(nr, (long)(flags & ~(unsigned long)CLONE_VM), 0, a[2], a[3], a[4], 0);
-	}
-	/* clone3 */
+	unsigned long flags;
+	uintptr_t stack_top = 0;
 	struct clone3_head h;
-	size_t size = (size_t)a[1];
-	if (size < sizeof h || gs_copy_in(&h, (const void *)a[0], sizeof h))
-		return gs__sys(nr, a[0], a[1], 0, 0, 0, 0); /* the kernel's EINVAL or EFAULT */
-	if (!(h.flags & CLONE_VM))
-		return gs__sys(nr, a[0], a[1], 0, 0, 0, 0);
-	if (h.stack)
-		return clone_on_stack(nr, a, (uintptr_t)(h.stack + h.stack_size), g);
-	if (!(h.flags & CLONE_VFORK))
-		return gs__sys(nr, a[0], a[1], 0, 0, 0, 0);
-	unsigned char copy[256];
-	if (size > sizeof copy || gs_copy_in(copy, (const void *)a[0], size))
-		return -E2BIG;
-	((struct clone3_head *)copy)->flags &= ~(uint64_t)CLONE_VM;
-	return gs__sys(nr, (long)copy, (long)size, 0, 0, 0, 0);
+	if (nr == SYS_vfork) {
+		flags = CLONE_VM | CLONE_VFORK;
+	} else if (nr == SYS_clone) {
+		flags = (unsigned long)a[0];
+		stack_top = (uintptr_t)a[1];
+	} else { /* clone3 */
+		if ((size_t)a[1] < sizeof h || gs_copy_in(&h, (const void *)a[0], sizeof h))
+			return gs__sys(nr, a[0], a[1], 0, 0, 0, 0); /* the kernel's EINVAL or EFAULT */
+		flags = h.flags;
+		stack_top = h.stack ? (uintptr_t)(h.stack + h.stack_size) : 0;
+	}
+	if (stack_top) /* a thread, posix_spawn's child, clone(fn, stack, ...) */
+		return clone_on_stack(nr, a, stack_top, g);
+	if ((flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK))
+		return gs__clone_resume_regs(nr, a[0], a[1], a[2], a[3], a[4], g);
+	/* Fork-like: the child returns through this handler, on its own copy
+	 * of everything (or, CLONE_VM with no stack and no waiting parent, as
+	 * broken as natively). */
+	return gs__sys(nr, a[0], a[1], a[2], a[3], a[4], 0);
 }
 
 /* ---- calls that may switch: on the thread's trap area ------------------- */
@@ -223,15 +225,42 @@ void gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *));
 #endif
 #define FRAME_ROOM (16u << 10) /* the copy's room, at the area's top */
 
+/* The area holds up to SLOTS nested calls (a handler that interrupts a
+ * parked call and makes one itself), each in a slot of its own below the
+ * one before: slot 0 is the top half, each next one half of what is left.
+ * The depth lives in the first page above the guard; a call that ends
+ * takes its slot back (one left by a longjmp out of a handler stays taken:
+ * with every slot taken, calls run where the handler is). */
+#define SLOTS 3
+
+static int *area_depth(char *area)
+{
+	return (int *)(area + 4096);
+}
+
+static char *slot_top(char *area, int depth)
+{
+	size_t top = GS_TRAP_AREA;
+	for (int i = 0; i < depth; i++)
+		top /= 2;
+	return area + top;
+}
+
 static _Noreturn void trap_slow(void *arg)
 {
 	ucontext_t *uc = arg;
 	greg_t *g = uc->uc_mcontext.gregs;
+	/* The handler blocks every signal but the trap's and the faults (a
+	 * signal cannot run a handler inside its frame on the alternate
+	 * stack); here the trapped code's mask holds again. */
+	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&uc->uc_sigmask, 0, 8, 0, 0);
 	long nr = g[REG_RAX];
 	long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
 	int saved = errno;
 	gs_thread_in_trap(1);
+	gs_trap_user_sp = (uintptr_t)g[REG_RSP];
 	long r = gs_trapped_syscall(nr, a);
+	gs_trap_user_sp = 0;
 	gs_thread_in_trap(0);
 	g[REG_RAX] = r;
 	if (nr == SYS_rt_sigprocmask && r == 0) {
@@ -240,14 +269,18 @@ static _Noreturn void trap_slow(void *arg)
 		if (gs__sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&now, 8, 0, 0) == 0)
 			memcpy(&uc->uc_sigmask, &now, sizeof now);
 	}
-	if (nr == SYS_sigaltstack && r == 0 && a[0]) {
-		/* rt_sigreturn puts back the frame's alternate stack: make it the
-		 * one just set. */
-		stack_t now;
-		if (gs__sys(SYS_sigaltstack, 0, (long)&now, 0, 0, 0, 0) == 0)
-			uc->uc_stack = now;
+	/* rt_sigreturn puts back the frame's alternate stack: make it the
+	 * one the OS thread has now (this call, or another green thread while
+	 * this one was parked, may have set another). */
+	stack_t now;
+	if (gs__sys(SYS_sigaltstack, 0, (long)&now, 0, 0, 0, 0) == 0) {
+		now.ss_flags &= ~SS_ONSTACK;
+		uc->uc_stack = now;
 	}
 	errno = saved;
+	char *area = gs_thread_trap_area();
+	if (area && *area_depth(area) > 0)
+		(*area_depth(area))--; /* this slot is free once we are off it */
 	volatile unsigned char *sel = gs_trap_selector(); /* after any switch */
 	if (sel)
 		*sel = GS_SUD_BLOCK;
@@ -255,12 +288,11 @@ static _Noreturn void trap_slow(void *arg)
 }
 
 /* Moves to the trap area and never returns; returns only if it cannot
- * (no area, a frame too big, or already on the area: nested). */
+ * (no area, a frame too big, every slot taken). */
 static void run_on_trap_area(ucontext_t *uc, siginfo_t *si)
 {
 	char *area = gs_thread_trap_area();
-	char *here = __builtin_frame_address(0);
-	if (!area || (here >= area && here < area + GS_TRAP_AREA))
+	if (!area || *area_depth(area) >= SLOTS)
 		return;
 	char *lo = (char *)uc - sizeof(long); /* the frame's return address */
 	char *fp = (char *)uc->uc_mcontext.fpregs;
@@ -278,8 +310,9 @@ static void run_on_trap_area(ucontext_t *uc, siginfo_t *si)
 		return;
 	size_t len = (size_t)(hi - lo);
 	size_t fpoff = fp ? (size_t)(fp - lo) : 0;
+	char *top = slot_top(area, (*area_depth(area))++);
 	/* The copy keeps the FPU state 64-byte aligned (xrstor needs it). */
-	uintptr_t base = ((uintptr_t)(area + GS_TRAP_AREA - len - 64) & ~(uintptr_t)63) - (fpoff % 64);
+	uintptr_t base = ((uintptr_t)(top - len - 64) & ~(uintptr_t)63) - (fpoff % 64);
 	memcpy((void *)base, lo, len);
 	ucontext_t *copy = (ucontext_t *)(base + sizeof(long));
 	if (fp)
@@ -289,6 +322,30 @@ static void run_on_trap_area(ucontext_t *uc, siginfo_t *si)
 }
 
 /* ---- the handler ---------------------------------------------------------- */
+
+/* The calls made right here, on the alternate stack with every signal
+ * blocked: the kernel's, which never wait and that nothing of ours takes
+ * (the common ones of malloc, stat and the like).  Everything else moves
+ * to the trap area, with the trapped code's mask: a call the kernel makes
+ * wait (flock, a raw io_uring_enter) is interrupted by signals as
+ * natively, a greened one may park, sigaltstack is not refused (EPERM on
+ * the alternate stack). */
+static int stays_here(long nr)
+{
+	switch (nr) {
+	case SYS_getpid: case SYS_getppid: case SYS_getuid: case SYS_geteuid: case SYS_getgid:
+	case SYS_getegid: case SYS_getresuid: case SYS_getresgid: case SYS_getpgrp: case SYS_getpgid:
+	case SYS_getsid: case SYS_brk: case SYS_mprotect: case SYS_madvise: case SYS_fstat:
+	case SYS_newfstatat: case SYS_stat: case SYS_lstat: case SYS_statx: case SYS_access:
+	case SYS_faccessat: case SYS_faccessat2: case SYS_readlink: case SYS_readlinkat:
+	case SYS_getcwd: case SYS_uname: case SYS_clock_gettime: case SYS_clock_getres:
+	case SYS_gettimeofday: case SYS_time: case SYS_getrlimit: case SYS_prlimit64:
+	case SYS_sysinfo: case SYS_getdents64: case SYS_lseek: case SYS_getrusage: case SYS_times:
+	case SYS_umask: case SYS_set_robust_list: case SYS_rseq: case SYS_getrandom:
+		return !gs_trap_may_switch(nr);
+	}
+	return 0;
+}
 
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
@@ -311,10 +368,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork || nr == SYS_fork) {
 		r = nr == SYS_fork ? gs__sys(nr, 0, 0, 0, 0, 0, 0) : trapped_clone(nr, a, g);
 	} else {
-		/* sigaltstack too: on the alternate stack, where this handler
-		 * runs, the kernel refuses to change it (EPERM) and reports
-		 * SS_ONSTACK, which the trapped code is not. */
-		if (gs_trap_may_switch(nr) || nr == SYS_sigaltstack)
+		if (!stays_here(nr))
 			run_on_trap_area(uc, si); /* returns only where it cannot */
 		r = gs_trapped_syscall(nr, a);
 	}

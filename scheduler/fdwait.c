@@ -146,6 +146,8 @@ static int wait_on(struct gs_hub *h, struct gs_waiter *w, struct gs_fdwatch *v, 
 		ev_io_stop(h->loop, &v[i].io);
 		registry_remove(&v[i]);
 	}
+	if (gs_unlikely(atomic_load_explicit(&self->sigpending, memory_order_relaxed) & ~self->sigmask))
+		gs__deliver_pending(self); /* held back while the watchers were armed */
 	if (restart)
 		*restart = how == GS_INTERRUPTED && w->interrupted == 2;
 	return how;

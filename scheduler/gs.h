@@ -404,6 +404,10 @@ volatile unsigned char *gs_trap_selector(void);
  * NULL with no green thread running or no memory. */
 #define GS_TRAP_AREA (256u << 10)
 void *gs_thread_trap_area(void);
+/* sigaltstack for the running green thread (its own, altstack.c); sp is
+ * the caller's stack pointer (SS_ONSTACK, EPERM).  0 or -errno. */
+#include <signal.h>
+int gs_sigaltstack(const stack_t *ss, stack_t *old, uintptr_t sp);
 /* The running green thread enters (1) or leaves (0) a trapped system call:
  * published, so the inspector shows its wait "via syscall". */
 void gs_thread_in_trap(int on);

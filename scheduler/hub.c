@@ -273,6 +273,7 @@ static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, un
 		gs__set_os_mask(next->sigmask);
 	prev->sud_sel = h->sud_sel;
 	h->sud_sel = next->sud_sel;
+	gs__altstack_switch(h, next);
 	ctx_switch(&prev->ctx, next);
 	/* Resumed: we are prev again. */
 	gs__release_dead(prev->hub);
@@ -281,9 +282,11 @@ static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, un
 	/* Pending signals are sent now, but not to a thread preempted by the
 	 * tick: gs_preempt_tick sends them once the handler's mask is back,
 	 * so that they arrive where the thread was interrupted (Go's
-	 * preemption signal acts only at an instruction of Go's). */
+	 * preemption signal acts only at an instruction of Go's); nor inside
+	 * a wait, whose watchers and timer are still armed (a handler that
+	 * waits itself would reuse them): the wait sends them as it ends. */
 	if (gs_unlikely(atomic_load_explicit(&prev->sigpending, memory_order_relaxed) & ~prev->sigmask) &&
-	    !prev->preempting)
+	    !prev->preempting && !prev->waiting)
 		gs__deliver_pending(prev);
 }
 
@@ -351,6 +354,7 @@ _Noreturn void gs__exit_switch(struct gs_thread *self)
 	if (self->sigmask != next->sigmask)
 		gs__set_os_mask(next->sigmask);
 	h->sud_sel = next->sud_sel;
+	gs__altstack_switch(h, next);
 	ctx_switch(&scratch, next);
 	__builtin_unreachable();
 }
@@ -650,6 +654,7 @@ static struct gs_hub *hub_create(void)
 	gs__hub_add(h, root);
 	gs__os.hub = h;
 	gs__altstack();
+	gs__altstack_adopt(h, root);
 	static _Atomic int atfork_registered;
 	if (!atomic_exchange(&atfork_registered, 1))
 		pthread_atfork(NULL, NULL, after_fork_in_child);

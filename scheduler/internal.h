@@ -76,6 +76,8 @@ struct gs_thread {
 	unsigned char sud_sel;         /* the selector it resumes with (trap.c):
 					* ALLOW for the hub's own context */
 	void *trap_area;               /* where its trapped calls run (gs_thread_trap_area) */
+	stack_t alt;                   /* its own sigaltstack, if alt_set (altstack.c) */
+	int alt_set;
 	void *(*start)(void *);        /* start routine and its argument */
 	void *arg;
 	void *retval;                  /* pthread_exit value, for join */
@@ -129,6 +131,9 @@ struct gs_hub {
 	volatile unsigned char sud_sel;
 	unsigned char sud_on;          /* GS_SUD_UNTRIED, _ON (armed on this OS
 					* thread) or _FAILED */
+	stack_t altstack;              /* the alternate signal stack the hub made
+					* (gs__altstack); ss_sp NULL: none */
+	void *alt_installed;           /* the kernel's for this OS thread (altstack.c) */
 	struct ev_loop *loop;
 	struct gs_pub_hub *pub;        /* its published record (never NULL) */
 	int pub_index;                 /* index in the published hubs, -1: none */
@@ -240,6 +245,10 @@ void gs__check_deadlock(struct gs_hub *h);
 /* GREENSHIM_BLOCK_WARN_MS: prev is being switched out. */
 void gs__block_check(struct gs_thread *prev);
 void gs__altstack(void);
+/* altstack.c: the OS thread's alternate stack becomes next's (or the
+ * hub's); the one there when the hub was made is its root's. */
+void gs__altstack_switch(struct gs_hub *h, struct gs_thread *next);
+void gs__altstack_adopt(struct gs_hub *h, struct gs_thread *root);
 
 /* fdwait.c: a fork child drops another thread's fd watches. */
 void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);

@@ -16,6 +16,7 @@
  * default is to report and keep waiting. */
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "rawsys.h"
 
 int gs_deadlock_action = GS_DEADLOCK_REPORT;
 
@@ -202,14 +204,16 @@ int gs_stack_overflow_report(const void *addr)
  * set its own. */
 void gs__altstack(void)
 {
-	stack_t cur;
-	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+	stack_t cur; /* the kernel's (our sigaltstack interposer answers per thread) */
+	if (gs__sys(SYS_sigaltstack, 0, (long)&cur, 0, 0, 0, 0) == 0 && !(cur.ss_flags & SS_DISABLE))
 		return;
 	size_t size = 64 * 1024;
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return;
 	stack_t ss = { .ss_sp = p, .ss_size = size, .ss_flags = 0 };
-	if (sigaltstack(&ss, NULL) != 0)
+	if (gs__sys(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0) != 0)
 		munmap(p, size);
+	else if (gs__os.hub)
+		gs__os.hub->altstack = ss;
 }

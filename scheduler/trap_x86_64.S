@@ -191,4 +191,56 @@ gs__clone_resume:
 	.cfi_endproc
 	.size	gs__clone_resume, .-gs__clone_resume
 
+/* long gs__clone_resume_regs(long nr, long a0, long a1, long a2, long a3,
+ *                            long a4, const long *regs)
+ *   the same for a child with no stack of its own that shares the
+ *   parent's (vfork, clone with CLONE_VM|CLONE_VFORK): regs (8(%rsp)) are
+ *   the trapped registers in the handler's frame, which stays as it is
+ *   while the parent waits for the child's exec or exit.  The child loads
+ *   them all, the stack pointer included, and jumps to their rip through
+ *   rcx (which a system call leaves holding the return address anyway):
+ *   nothing is written below the trapped stack pointer, whose red zone
+ *   may be live. */
+	.globl	gs__clone_resume_regs
+	.hidden	gs__clone_resume_regs
+	.type	gs__clone_resume_regs, @function
+	.p2align 4
+gs__clone_resume_regs:
+	.cfi_startproc
+	pushq	%r12
+	.cfi_def_cfa_offset 16
+	.cfi_offset r12, -16
+	movq	16(%rsp), %r12		/* regs: kept by the kernel for the child */
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	movq	%rdx, %rsi
+	movq	%rcx, %rdx
+	movq	%r8, %r10
+	movq	%r9, %r8
+	syscall
+	testq	%rax, %rax
+	jz	1f
+	popq	%r12
+	.cfi_def_cfa_offset 8
+	ret
+1:	movq	%r12, %r11		/* r11: clobbered by syscall anyway */
+	movq	0(%r11), %r8
+	movq	8(%r11), %r9
+	movq	16(%r11), %r10
+	movq	32(%r11), %r12
+	movq	40(%r11), %r13
+	movq	48(%r11), %r14
+	movq	56(%r11), %r15
+	movq	64(%r11), %rdi
+	movq	72(%r11), %rsi
+	movq	80(%r11), %rbp
+	movq	88(%r11), %rbx
+	movq	96(%r11), %rdx
+	movq	120(%r11), %rsp		/* REG_RSP */
+	movq	128(%r11), %rcx		/* REG_RIP */
+	xorl	%eax, %eax
+	jmp	*%rcx
+	.cfi_endproc
+	.size	gs__clone_resume_regs, .-gs__clone_resume_regs
+
 	.section .note.GNU-stack,"",@progbits

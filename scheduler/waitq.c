@@ -351,7 +351,13 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 	gs__pub_wait_end(t, d);
 	t->waiting = NULL;
 	t->interruptible = 0;
-	return atomic_load_explicit(&w->state, memory_order_relaxed);
+	int how = atomic_load_explicit(&w->state, memory_order_relaxed);
+	/* What arrived during the wait runs now that it is over (its fd
+	 * watchers, if any, go first: wait_on sends then). */
+	if (gs_unlikely(atomic_load_explicit(&t->sigpending, memory_order_relaxed) & ~t->sigmask) &&
+	    !t->fdw_n)
+		gs__deliver_pending(t);
+	return how;
 }
 
 int gs_sleep_until(const struct gs_deadline *d)
