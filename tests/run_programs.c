@@ -249,6 +249,9 @@ static const struct CMUnitTest tests[] = {
 	/* blocking calls no interposer sees, greened by the syscall trap: a raw
 	 * syscall read, stdio into a full pipe, getpwnam, popen + pclose */
 	COMPARE("trap_below_libc"),
+	/* a handler's raw calls on a parked thread, per-thread sigaltstack,
+	 * raw vfork and clone(SIGCHLD) with a stack */
+	COMPARE("trap_signals"),
 	COMPARE("syscall_routes"), /* blocking and fd-making calls through syscall(2): greened, with the
 				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
