@@ -133,9 +133,11 @@ $(BUILD)/tests/tool/%: tests/tool/%.c scheduler/published.h
 $(BUILD)/tests/unit/test_tool: $(BUILD)/greenshim $(BUILD)/libgreenshim.so $(TOOLTEST_BINS)
 
 # Test programs are ordinary, unmodified pthread programs: no shim headers.
+# PROG_LIBS_name: what one of them links besides libm.
+PROG_LIBS_trap_uring := -luring
 $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h tests/programs/runcmd.h
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm
+	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm $(PROG_LIBS_$(notdir $@))
 
 $(BUILD)/tests/programs/%: tests/programs/%.cc
 	@mkdir -p $(dir $@)

@@ -145,11 +145,9 @@ static int recorded_action(int sig, const struct sigaction *act, struct sigactio
 
 GS_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
 {
-	int r;
-	if (gs_thread_on())
-		r = gs_sigaltstack(ss, old, (uintptr_t)__builtin_frame_address(0));
-	else
-		r = (int)gs__sys(SYS_sigaltstack, (long)ss, (long)old, 0, 0, 0, 0);
+	/* Any thread of a hub (also with GREENSHIM_THREAD=0: the hub's own
+	 * alternate stack is not the program's); the kernel's elsewhere. */
+	int r = gs_sigaltstack(ss, old, (uintptr_t)__builtin_frame_address(0));
 	if (r < 0) {
 		errno = -r;
 		return -1;

@@ -9,7 +9,8 @@
  *   read, write, readv, writev, accept, accept4, connect, sendto,
  *   recvfrom, sendmsg, recvmsg, sendmmsg, recvmmsg, poll, ppoll, select,
  *   pselect6, epoll_wait, epoll_pwait, epoll_pwait2, nanosleep,
- *   clock_nanosleep, wait4, waitid, sched_yield
+ *   clock_nanosleep, wait4, waitid, sched_yield, io_uring_enter (one
+ *   completion)
  *                              the greened calls (os.c, socket.c, select.c,
  *                              time.c, wait.c, thread.c)
  *   close, dup2, dup3, close_range
@@ -49,6 +50,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <linux/io_uring.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -361,6 +363,38 @@ static long do_rt_sigtimedwait(long *a)
 	return sigtimedwait(set, (siginfo_t *)a[1], a[2] ? &ts : NULL);
 }
 
+/* io_uring_enter waiting for one completion (GETEVENTS, min_complete 1:
+ * liburing's io_uring_submit_and_wait and wait_cqe with its own inline
+ * system calls, MariaDB's InnoDB): submits and reaps without waiting,
+ * then, while no completion is there, parks until the ring's fd polls
+ * readable (the kernel's POLLIN: the completion ring holds an entry).
+ * The result is the submission's, as the kernel's (the number submitted;
+ * -EINTR when a handler ended a wait that submitted nothing).  Waits for
+ * more than one completion, with a signal mask, an extended argument (a
+ * timeout) or a registered ring's index go to the kernel. */
+static long do_io_uring_enter(long nr, long *a)
+{
+	unsigned flags = (unsigned)a[3];
+	if (!(flags & IORING_ENTER_GETEVENTS) || (unsigned)a[2] != 1 || a[4] ||
+	    (flags & (IORING_ENTER_EXT_ARG | IORING_ENTER_REGISTERED_RING)) || !gs_os_on() ||
+	    !gs_can_park())
+		return kernel(nr, a);
+	long now[6] = { a[0], a[1], 0, a[3], 0, a[5] };
+	long r = kernel(nr, now);
+	if (r < 0)
+		return r;
+	int how = gs_fd_wait((int)a[0], GS_FD_READ, NULL, GS_INTR_ALWAYS, NULL);
+	if (how < 0) { /* no hub to park on: the kernel waits, nothing more to submit */
+		long w = kernel(nr, (long[6]){ a[0], 0, a[2], a[3], 0, a[5] });
+		return r ? r : w;
+	}
+	if (how == GS_INTERRUPTED && r == 0)
+		return fail(EINTR);
+	if (how == GS_CLOSED && r == 0)
+		return fail(EBADF);
+	return r;
+}
+
 /* Each green thread's own (scheduler/altstack.c); the caller's stack
  * pointer is the trapped code's for a trapped call. */
 __thread uintptr_t gs_trap_user_sp;
@@ -474,6 +508,8 @@ static long greened_call(long nr, long *a, int *handled)
 		return sched_yield();
 	case SYS_sigaltstack:
 		return do_sigaltstack(a);
+	case SYS_io_uring_enter:
+		return do_io_uring_enter(nr, a);
 	case SYS_mmap:
 	case SYS_munmap:
 	case SYS_mremap:
@@ -573,7 +609,7 @@ int gs_trap_may_switch(long nr)
 	case SYS_wait4: case SYS_waitid: case SYS_close: case SYS_dup2: case SYS_dup3:
 	case SYS_close_range: case SYS_fcntl: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
 	case SYS_rt_sigpending: case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait: case SYS_pause:
-	case SYS_sched_yield: case SYS_sigaltstack:
+	case SYS_sched_yield: case SYS_sigaltstack: case SYS_io_uring_enter:
 	/* and gs_tid_syscall's: a signal to a thread may run its handler */
 	case SYS_gettid: case SYS_tgkill: case SYS_tkill: case SYS_rt_tgsigqueueinfo: case SYS_kill:
 	case SYS_sched_setaffinity: case SYS_sched_getaffinity: case SYS_sched_setscheduler:

@@ -252,6 +252,8 @@ static const struct CMUnitTest tests[] = {
 	/* a handler's raw calls on a parked thread, per-thread sigaltstack,
 	 * raw vfork and clone(SIGCHLD) with a stack */
 	COMPARE("trap_signals"),
+	/* io_uring_enter waiting for a completion, liburing's own system call */
+	COMPARE("trap_uring"),
 	COMPARE("syscall_routes"), /* blocking and fd-making calls through syscall(2): greened, with the
 				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
