@@ -45,6 +45,7 @@ extern int gs_tpool_threads;
 enum { GS_TRAP_OFF = 0, GS_TRAP_ON = 1 };
 #define GS_TRAP_DEFAULT GS_TRAP_ON
 extern int gs_trap_mode;
+extern int gs_trap_asked; /* GREENSHIM_SYSCALLS was given */
 /* Arms the trap's hook (after the environment is read). */
 void gs_trap_setup(void);
 

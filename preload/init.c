@@ -102,6 +102,7 @@ static void read_environment(void)
 			continue;
 		}
 		if (len == 8 && !strncmp(name, "SYSCALLS", 8)) {
+			gs_trap_asked = 1;
 			if (!strcmp(val, "trap"))
 				gs_trap_mode = GS_TRAP_ON;
 			else if (!strcmp(val, "off"))

@@ -10,8 +10,9 @@
  * signal frames.  What a thread reads back is its own setting, with
  * SS_ONSTACK when the caller's stack pointer is on it.
  *
- * Invariant: h->alt_installed is what the kernel has for the hub's OS
- * thread (its ss_sp; NULL: none).  A switch made
+ * Invariant: h->alt_installed (and _size, _flags) is what the kernel has
+ * for the hub's OS thread (ss_sp NULL: none): a new size or flags at the
+ * same address is installed too.  A switch made
  * while running on the installed stack (a handler that parked) cannot
  * change it (the kernel refuses, EPERM): it stays until the next switch. */
 #include <errno.h>
@@ -22,7 +23,7 @@
 #include "rawsys.h"
 
 #ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1 << 31) /* the kernel's (linux/signal.h) */
+#define SS_AUTODISARM ((int)(1U << 31)) /* the kernel's (linux/signal.h) */
 #endif
 /* The kernel's minimum (x86_64's MINSIGSTKSZ; glibc's macro may be a
  * sysconf call). */
@@ -36,13 +37,17 @@ static const stack_t *effective(struct gs_hub *h, const struct gs_thread *t)
 void gs__altstack_switch(struct gs_hub *h, struct gs_thread *next)
 {
 	const stack_t *want = effective(h, next);
-	if (gs_likely(want->ss_sp == h->alt_installed))
+	if (gs_likely(want->ss_sp == h->alt_installed && want->ss_size == h->alt_installed_size &&
+		      want->ss_flags == h->alt_installed_flags))
 		return;
 	stack_t ss = *want;
 	if (!ss.ss_sp)
 		ss.ss_flags = SS_DISABLE;
-	if (gs__sys(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0) == 0)
+	if (gs__sys(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0) == 0) {
 		h->alt_installed = want->ss_sp;
+		h->alt_installed_size = want->ss_size;
+		h->alt_installed_flags = want->ss_flags;
+	}
 }
 
 int gs_sigaltstack(const stack_t *ss, stack_t *old, uintptr_t sp)
@@ -87,6 +92,8 @@ void gs__altstack_adopt(struct gs_hub *h, struct gs_thread *root)
 	if (gs__sys(SYS_sigaltstack, 0, (long)&cur, 0, 0, 0, 0) != 0 || (cur.ss_flags & SS_DISABLE))
 		return;
 	h->alt_installed = cur.ss_sp;
+	h->alt_installed_size = cur.ss_size;
+	h->alt_installed_flags = cur.ss_flags & SS_AUTODISARM;
 	if (cur.ss_sp == h->altstack.ss_sp)
 		return;
 	/* The program's, set before the hub existed: the root thread's. */

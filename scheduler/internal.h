@@ -134,6 +134,8 @@ struct gs_hub {
 	stack_t altstack;              /* the alternate signal stack the hub made
 					* (gs__altstack); ss_sp NULL: none */
 	void *alt_installed;           /* the kernel's for this OS thread (altstack.c) */
+	size_t alt_installed_size;
+	int alt_installed_flags;
 	struct ev_loop *loop;
 	struct gs_pub_hub *pub;        /* its published record (never NULL) */
 	int pub_index;                 /* index in the published hubs, -1: none */
