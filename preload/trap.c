@@ -44,6 +44,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -79,6 +80,10 @@ void gs__sigrestorer(void);
 _Noreturn void gs__sigreturn_at(void *sp);
 long gs__clone_resume(long nr, long a0, long a1, long a2, long a3, long a4);
 long gs__clone_resume_regs(long nr, long a0, long a1, long a2, long a3, long a4, const greg_t *regs);
+/* gs__clone_resume_regs' child finds the signal mask 256 bytes past the
+ * registers. */
+_Static_assert(offsetof(ucontext_t, uc_sigmask) - offsetof(ucontext_t, uc_mcontext.gregs) == 256,
+	       "ucontext_t's layout (trap_x86_64.S reads uc_sigmask from the gregs)");
 
 /* The shim's executable segment: the one range whose calls never trap. */
 static uintptr_t text_lo, text_len;
@@ -180,16 +185,20 @@ struct clone3_head {
 };
 
 /* A child with a stack of its own starts there with the trapped
- * registers, which it finds just below its stack top (trap_x86_64.S). */
-static long clone_on_stack(long nr, const long *a, uintptr_t top, const greg_t *g)
+ * registers and signal mask, which it finds just below its stack top
+ * (trap_x86_64.S). */
+static long clone_on_stack(long nr, const long *a, uintptr_t top, const greg_t *g,
+			   const void *mask)
 {
-	memcpy((void *)(top - 17 * sizeof(greg_t)), g, 17 * sizeof(greg_t)); /* a bad stack
-		* faults here, as the child would natively */
+	/* A bad stack faults here, as the child would natively. */
+	memcpy((void *)(top - 17 * sizeof(greg_t)), g, 17 * sizeof(greg_t));
+	memcpy((void *)(top - 18 * sizeof(greg_t)), mask, 8);
 	return gs__clone_resume(nr, a[0], a[1], a[2], a[3], a[4]);
 }
 
-static long trapped_clone(long nr, const long *a, const greg_t *g)
+static long trapped_clone(long nr, const long *a, ucontext_t *uc)
 {
+	const greg_t *g = uc->uc_mcontext.gregs;
 	unsigned long flags;
 	uintptr_t stack_top = 0;
 	struct clone3_head h;
@@ -205,7 +214,7 @@ static long trapped_clone(long nr, const long *a, const greg_t *g)
 		stack_top = h.stack ? (uintptr_t)(h.stack + h.stack_size) : 0;
 	}
 	if (stack_top) /* a thread, posix_spawn's child, clone(fn, stack, ...) */
-		return clone_on_stack(nr, a, stack_top, g);
+		return clone_on_stack(nr, a, stack_top, g, &uc->uc_sigmask);
 	if ((flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK))
 		return gs__clone_resume_regs(nr, a[0], a[1], a[2], a[3], a[4], g);
 	/* Fork-like: the child returns through this handler, on its own copy
@@ -224,7 +233,7 @@ static long trapped_clone(long nr, const long *a, const greg_t *g)
  * the mask) is copied to the top of the green thread's own trap area, the
  * call runs on the stack below it, and the thread returns by rt_sigreturn
  * from the copy; the frame on the alternate stack is left behind. */
-void gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *));
+_Noreturn void gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *));
 
 #ifndef FP_XSTATE_MAGIC1
 #define FP_XSTATE_MAGIC1 0x46505853u
@@ -234,9 +243,12 @@ void gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *));
 /* The area holds up to SLOTS nested calls (a handler that interrupts a
  * parked call and makes one itself), each in a slot of its own below the
  * one before: slot 0 is the top half, each next one half of what is left.
+ * Deeper, a call goes just below the trapped stack pointer when that is
+ * on the area (a handler running there), with 24 KiB at least below it.
  * The depth lives in the first page above the guard; a call that ends
- * takes its slot back (one left by a longjmp out of a handler stays taken:
- * with every slot taken, calls run where the handler is). */
+ * takes its slot back (one left by a longjmp out of a handler stays
+ * taken).  With no room, a call that may park fails with EINTR rather
+ * than park on the shared alternate stack. */
 #define SLOTS 3
 
 static int *area_depth(char *area)
@@ -293,13 +305,25 @@ static _Noreturn void trap_slow(void *arg)
 	gs__sigreturn_at(uc);
 }
 
-/* Moves to the trap area and never returns; returns only if it cannot
- * (no area, a frame too big, every slot taken). */
-static void run_on_trap_area(ucontext_t *uc, siginfo_t *si)
+/* Moves to the trap area and never returns.  Returns 0 when there is no
+ * area (no green thread runs: nothing can park, the call may run where
+ * the handler is), -1 when there is one but no room in it (a frame too
+ * big; every slot taken and the trapped code is not on the area itself,
+ * below whose stack pointer the next one could go). */
+static int run_on_trap_area(ucontext_t *uc, siginfo_t *si)
 {
 	char *area = gs_thread_trap_area();
-	if (!area || *area_depth(area) >= SLOTS)
-		return;
+	if (!area)
+		return 0;
+	int depth = *area_depth(area);
+	char *top;
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	if (depth < SLOTS)
+		top = slot_top(area, depth);
+	else if (sp > (uintptr_t)area + (24u << 10) && sp < (uintptr_t)area + GS_TRAP_AREA)
+		top = (char *)((sp - 128) & ~(uintptr_t)63); /* below the red zone */
+	else
+		return -1;
 	char *lo = (char *)uc - sizeof(long); /* the frame's return address */
 	char *fp = (char *)uc->uc_mcontext.fpregs;
 	size_t fpsize = 512;
@@ -313,10 +337,10 @@ static void run_on_trap_area(ucontext_t *uc, siginfo_t *si)
 	if (fp && fp + fpsize > hi)
 		hi = fp + fpsize;
 	if (fp && (fp < lo || hi - lo > (long)FRAME_ROOM - 128))
-		return;
+		return -1;
 	size_t len = (size_t)(hi - lo);
 	size_t fpoff = fp ? (size_t)(fp - lo) : 0;
-	char *top = slot_top(area, (*area_depth(area))++);
+	(*area_depth(area))++;
 	/* The copy keeps the FPU state 64-byte aligned (xrstor needs it). */
 	uintptr_t base = ((uintptr_t)(top - len - 64) & ~(uintptr_t)63) - (fpoff % 64);
 	memcpy((void *)base, lo, len);
@@ -372,11 +396,15 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	int saved = errno;
 	long r;
 	if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork || nr == SYS_fork) {
-		r = nr == SYS_fork ? gs__sys(nr, 0, 0, 0, 0, 0, 0) : trapped_clone(nr, a, g);
+		r = nr == SYS_fork ? gs__sys(nr, 0, 0, 0, 0, 0, 0) : trapped_clone(nr, a, uc);
 	} else {
-		if (!stays_here(nr))
-			run_on_trap_area(uc, si); /* returns only where it cannot */
-		r = gs_trapped_syscall(nr, a);
+		/* A call that may park never runs on the alternate stack, which
+		 * the next green thread's trap would overwrite: with no room on
+		 * the area it fails as if a signal had interrupted it. */
+		if (!stays_here(nr) && run_on_trap_area(uc, si) < 0)
+			r = -EINTR;
+		else
+			r = gs_trapped_syscall(nr, a);
 	}
 	g[REG_RAX] = r;
 	if (nr == SYS_rt_sigprocmask && r == 0) {

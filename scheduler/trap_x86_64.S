@@ -148,7 +148,8 @@ gs__call_on_stack:
  *                       long a4)
  *   rdi nr, rsi..r9 the call's first five arguments.  The caller (trap.c)
  *   has copied the trapped registers (ucontext's gregs REG_R8 ... REG_RIP,
- *   136 bytes) just below the child's stack top, which the child reads
+ *   136 bytes) just below the child's stack top, and the trapped signal
+ *   mask (8 bytes) below them, which the child reads
  *   before its first push: the parent's own memory may be gone by then (a
  *   thread does not wait for its child).  The parent gets the kernel's
  *   result; the child loads the registers, rax 0, and continues at their
@@ -169,7 +170,14 @@ gs__clone_resume:
 	testq	%rax, %rax
 	jz	1f
 	ret
-1:	/* The child, on its own stack: the registers just below it. */
+1:	/* The child, on its own stack: the trapped code's signal mask (the
+	 * handler's blocks nearly everything) and registers just below it. */
+	movl	$14, %eax		/* rt_sigprocmask(SIG_SETMASK, mask, 0, 8) */
+	movl	$2, %edi
+	leaq	-144(%rsp), %rsi
+	xorl	%edx, %edx
+	movl	$8, %r10d
+	syscall
 	leaq	-136(%rsp), %rax
 	movq	0(%rax), %r8
 	movq	8(%rax), %r9
@@ -223,7 +231,15 @@ gs__clone_resume_regs:
 	popq	%r12
 	.cfi_def_cfa_offset 8
 	ret
-1:	movq	%r12, %r11		/* r11: clobbered by syscall anyway */
+1:	/* The trapped code's signal mask: uc_sigmask, 256 bytes past the
+	 * gregs (the handler's blocks nearly everything). */
+	movl	$14, %eax		/* rt_sigprocmask(SIG_SETMASK, mask, 0, 8) */
+	movl	$2, %edi
+	leaq	256(%r12), %rsi
+	xorl	%edx, %edx
+	movl	$8, %r10d
+	syscall
+	movq	%r12, %r11		/* r11: clobbered by syscall anyway */
 	movq	0(%r11), %r8
 	movq	8(%r11), %r9
 	movq	16(%r11), %r10
