@@ -23,7 +23,7 @@
 struct user_handler {
 	void *_Atomic fn; /* the program's handler (sa_handler or sa_sigaction) */
 	_Atomic int flags; /* the program's sa_flags */
-	_Atomic uint64_t mask; /* the program's sa_mask (kept for SIGURG only) */
+	_Atomic uint64_t mask; /* the program's sa_mask */
 };
 static struct user_handler handlers[NSIG];
 
@@ -44,10 +44,18 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	unsigned char was = sel ? *sel : GS_SUD_ALLOW;
 	if (sel)
 		*sel = GS_SUD_BLOCK;
+	/* The thread's mask while the handler runs is the kernel's: its own,
+	 * the handler's sa_mask and the signal (a siglongjmp out of it then
+	 * really changes the mask back). */
+	uint64_t extra = atomic_load(&handlers[sig].mask);
+	if (!(flags & SA_NODEFER))
+		extra |= 1ULL << (sig - 1);
+	uint64_t mask_before = gs_sig_handler_enter(extra);
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)
 		((void (*)(int))fn)(sig);
+	gs_sig_handler_leave(mask_before);
 	if ((sel = gs_trap_selector())) /* this context's, after any switch */
 		*sel = was;
 	gs_preempt_handler_leave(outer);
@@ -318,14 +326,19 @@ GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 	}
 	void *old_fn = atomic_load(&handlers[sig].fn);
 	int old_flags = atomic_load(&handlers[sig].flags);
+	uint64_t old_mask = atomic_load(&handlers[sig].mask);
 	if (install == &k) {
+		uint64_t m;
+		memcpy(&m, &act->sa_mask, sizeof m);
 		atomic_store(&handlers[sig].fn, (void *)act->sa_sigaction);
 		atomic_store(&handlers[sig].flags, act->sa_flags);
+		atomic_store(&handlers[sig].mask, m);
 	}
 	if (GS_REAL(sigaction)(sig, install, &prev) != 0) {
 		int e = errno;
 		atomic_store(&handlers[sig].fn, old_fn);
 		atomic_store(&handlers[sig].flags, old_flags);
+		atomic_store(&handlers[sig].mask, old_mask);
 		errno = e;
 		return -1;
 	}

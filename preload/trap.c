@@ -246,8 +246,8 @@ _Noreturn void gs__trap_on_stack(void *arg, void *stack_top, void (*fn)(void *))
  * Deeper, a call goes just below the trapped stack pointer when that is
  * on the area (a handler running there), with 24 KiB at least below it.
  * The depth lives in the first page above the guard; a call that ends
- * takes its slot back (one left by a longjmp out of a handler stays
- * taken).  With no room, a call that may park fails with EINTR rather
+ * takes its slot back, and a call trapped on the thread's own stack finds
+ * every slot free (those a longjmp out of a handler left taken).  With no room, a call that may park fails with EINTR rather
  * than park on the shared alternate stack. */
 #define SLOTS 3
 
@@ -315,9 +315,18 @@ static int run_on_trap_area(ucontext_t *uc, siginfo_t *si)
 	char *area = gs_thread_trap_area();
 	if (!area)
 		return 0;
-	int depth = *area_depth(area);
 	char *top;
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	/* Trapped on neither the area nor the alternate stack, the thread has
+	 * no call in progress on the area: slots a longjmp out of a handler
+	 * left taken are free again. */
+	stack_t alt;
+	int on_alt = gs__sys(SYS_sigaltstack, 0, (long)&alt, 0, 0, 0, 0) == 0 &&
+		     !(alt.ss_flags & SS_DISABLE) && sp >= (uintptr_t)alt.ss_sp &&
+		     sp < (uintptr_t)alt.ss_sp + alt.ss_size;
+	if (!on_alt && !(sp >= (uintptr_t)area && sp < (uintptr_t)area + GS_TRAP_AREA))
+		*area_depth(area) = 0;
+	int depth = *area_depth(area);
 	if (depth < SLOTS)
 		top = slot_top(area, depth);
 	else if (sp > (uintptr_t)area + (24u << 10) && sp < (uintptr_t)area + GS_TRAP_AREA)

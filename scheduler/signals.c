@@ -81,6 +81,23 @@ void gs__deliver_pending(struct gs_thread *t)
 	errno = saved;
 }
 
+uint64_t gs_sig_handler_enter(uint64_t extra)
+{
+	struct gs_thread *t = gs__os_current;
+	if (!t)
+		return 0;
+	uint64_t saved = t->sigmask;
+	t->sigmask |= extra;
+	return saved;
+}
+
+void gs_sig_handler_leave(uint64_t saved)
+{
+	struct gs_thread *t = gs__os_current;
+	if (t)
+		t->sigmask = saved;
+}
+
 int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
 	struct gs_thread *t = gs_self();
