@@ -594,48 +594,33 @@ static void record_made(enum made_how how, const long *a, long r)
 	}
 }
 
-int gs_trap_may_switch(long nr)
+/* What the shim does with nr (the futex parking lot, virtual thread ids,
+ * a greened wrapper), as syscall(2) returns it, *handled set; nothing and
+ * *handled clear for a number that goes to the kernel as it is.  recheck:
+ * a trapped futex wait (gs_futex_syscall).  syscall(2) is no cancellation
+ * point, while the wrappers it reaches are: cancellation is held off. */
+static long shim_call(long nr, long *a, int recheck, int *handled)
 {
-	if (nr == SYS_futex)
-		return 1;
-	/* The numbers greened_call takes, but the mappings' (kernel calls
-	 * with a cache dropped around them: nothing there switches). */
-	switch (nr) {
-	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_preadv2:
-	case SYS_pwritev2: case SYS_accept: case SYS_accept4: case SYS_connect: case SYS_sendto:
-	case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg: case SYS_sendmmsg: case SYS_recvmmsg:
-	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_epoll_wait:
-	case SYS_epoll_pwait: case SYS_epoll_pwait2: case SYS_nanosleep: case SYS_clock_nanosleep:
-	case SYS_wait4: case SYS_waitid: case SYS_close: case SYS_dup2: case SYS_dup3:
-	case SYS_close_range: case SYS_fcntl: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
-	case SYS_rt_sigpending: case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait: case SYS_pause:
-	case SYS_sched_yield: case SYS_sigaltstack: case SYS_io_uring_enter:
-	/* and gs_tid_syscall's: a signal to a thread may run its handler */
-	case SYS_gettid: case SYS_tgkill: case SYS_tkill: case SYS_rt_tgsigqueueinfo: case SYS_kill:
-	case SYS_sched_setaffinity: case SYS_sched_getaffinity: case SYS_sched_setscheduler:
-	case SYS_sched_getscheduler: case SYS_sched_setparam: case SYS_sched_getparam:
-	case SYS_setpriority: case SYS_getpriority:
-		return 1;
-	}
-	return 0;
+	long r;
+	if (nr == SYS_futex && gs_thread_on())
+		r = gs_futex_syscall(a, handled, recheck);
+	else
+		r = gs_tid_syscall(nr, a, handled);
+	if (*handled)
+		return r;
+	int old;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	r = greened_call(nr, a, handled);
+	int saved = errno;
+	pthread_setcancelstate(old, NULL);
+	errno = saved;
+	return r;
 }
 
 long gs_trapped_syscall(long nr, long *a)
 {
 	int handled = 0;
-	long r = 0;
-	if (nr == SYS_futex && gs_thread_on())
-		r = gs_futex_syscall(a, &handled, 1);
-	else
-		r = gs_tid_syscall(nr, a, &handled);
-	if (!handled) {
-		int old;
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-		r = greened_call(nr, a, &handled);
-		int saved = errno;
-		pthread_setcancelstate(old, NULL);
-		errno = saved;
-	}
+	long r = shim_call(nr, a, 1, &handled);
 	if (handled)
 		return r == -1 ? -errno : r;
 	r = gs__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -653,23 +638,11 @@ GS_EXPORT long syscall(long nr, ...)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
 	int handled = 0;
-	long r = 0;
-	if (nr == SYS_futex && gs_thread_on())
-		r = gs_futex_syscall(a, &handled, 0);
-	else
-		r = gs_tid_syscall(nr, a, &handled);
+	long r = shim_call(nr, a, 0, &handled);
 	if (handled)
 		return r;
-	int old;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	r = greened_call(nr, a, &handled);
-	if (!handled) {
-		r = GS_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		if (r >= 0)
-			record_made(making(nr, a), a, r);
-	}
-	int saved = errno;
-	pthread_setcancelstate(old, NULL);
-	errno = saved;
+	r = GS_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (r >= 0)
+		record_made(making(nr, a), a, r);
 	return r;
 }

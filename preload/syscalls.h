@@ -24,9 +24,6 @@ int gs_waitid(idtype_t type, id_t id, siginfo_t *info, int options, struct rusag
 /* syscall.c: a trapped system call (trap.c), as syscall(2) under the shim
  * runs it, with the kernel's convention: the result, or -errno. */
 long gs_trapped_syscall(long nr, long *a);
-/* 1 if gs_trapped_syscall may run an interposer for nr (which may park or
- * yield): the trap runs such calls on the green thread's trap area. */
-int gs_trap_may_switch(long nr);
 /* The trapped code's stack pointer during a trapped call (0: none). */
 #include <stdint.h>
 extern __thread uintptr_t gs_trap_user_sp;
