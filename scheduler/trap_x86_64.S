@@ -32,6 +32,36 @@
  */
 	.text
 
+/* Loads, from the ucontext gregs at \base (REG_R8 0 ... REG_RIP 128),
+ * every register a system call leaves as it was, but rax, rsp, rcx, r11
+ * and \base itself. */
+	.macro	load_gregs base
+	movq	0(\base), %r8
+	movq	8(\base), %r9
+	movq	16(\base), %r10
+	movq	32(\base), %r12
+	movq	40(\base), %r13
+	movq	48(\base), %r14
+	movq	56(\base), %r15
+	movq	64(\base), %rdi
+	movq	72(\base), %rsi
+	movq	80(\base), %rbp
+	movq	88(\base), %rbx
+	movq	96(\base), %rdx
+	.endm
+
+/* rt_sigprocmask(SIG_SETMASK, \mask, NULL, 8): a cloned child takes the
+ * trapped code's mask (the handler's blocks nearly everything).  Clobbers
+ * rax, rdi, rsi, rdx, r10, rcx and r11. */
+	.macro	set_mask mask
+	movl	$14, %eax
+	movl	$2, %edi
+	leaq	\mask, %rsi
+	xorl	%edx, %edx
+	movl	$8, %r10d
+	syscall
+	.endm
+
 /* gs__allow_call: r11 = the real function; everything else as the caller
  * left it (rax counts vector arguments of a variadic call). */
 	.globl	gs__allow_call
@@ -53,22 +83,10 @@ gs__allow_call:
 	movq	%rsp, %rbp
 	.cfi_def_cfa_register rbp
 	subq	$64, %rsp		/* rsp = rbp - 64: 16-byte aligned */
-	movq	16(%rbp), %r10		/* the caller's stack words */
-	movq	%r10, 0(%rsp)
-	movq	24(%rbp), %r10
-	movq	%r10, 8(%rsp)
-	movq	32(%rbp), %r10
-	movq	%r10, 16(%rsp)
-	movq	40(%rbp), %r10
-	movq	%r10, 24(%rsp)
-	movq	48(%rbp), %r10
-	movq	%r10, 32(%rsp)
-	movq	56(%rbp), %r10
-	movq	%r10, 40(%rsp)
-	movq	64(%rbp), %r10
-	movq	%r10, 48(%rsp)
-	movq	72(%rbp), %r10
-	movq	%r10, 56(%rsp)
+	.irp	off, 0, 8, 16, 24, 32, 40, 48, 56	/* the caller's stack words */
+	movq	16+\off(%rbp), %r10
+	movq	%r10, \off(%rsp)
+	.endr
 	movq	gs__os@gottpoff(%rip), %r10
 	movq	%fs:(%r10), %r10
 	movb	$0, (%r10)		/* ALLOW */
@@ -170,28 +188,12 @@ gs__clone_resume:
 	testq	%rax, %rax
 	jz	1f
 	ret
-1:	/* The child, on its own stack: the trapped code's signal mask (the
-	 * handler's blocks nearly everything) and registers just below it. */
-	movl	$14, %eax		/* rt_sigprocmask(SIG_SETMASK, mask, 0, 8) */
-	movl	$2, %edi
-	leaq	-144(%rsp), %rsi
-	xorl	%edx, %edx
-	movl	$8, %r10d
-	syscall
+1:	/* The child, on its own stack: the trapped code's signal mask and
+	 * registers just below it. */
+	set_mask -144(%rsp)
 	leaq	-136(%rsp), %rax
-	movq	0(%rax), %r8
-	movq	8(%rax), %r9
-	movq	16(%rax), %r10
+	load_gregs %rax
 	movq	24(%rax), %r11
-	movq	32(%rax), %r12
-	movq	40(%rax), %r13
-	movq	48(%rax), %r14
-	movq	56(%rax), %r15
-	movq	64(%rax), %rdi
-	movq	72(%rax), %rsi
-	movq	80(%rax), %rbp
-	movq	88(%rax), %rbx
-	movq	96(%rax), %rdx
 	movq	112(%rax), %rcx
 	subq	$8, %rsp		/* at the saved rip (offset 128) */
 	xorl	%eax, %eax
@@ -231,27 +233,9 @@ gs__clone_resume_regs:
 	popq	%r12
 	.cfi_def_cfa_offset 8
 	ret
-1:	/* The trapped code's signal mask: uc_sigmask, 256 bytes past the
-	 * gregs (the handler's blocks nearly everything). */
-	movl	$14, %eax		/* rt_sigprocmask(SIG_SETMASK, mask, 0, 8) */
-	movl	$2, %edi
-	leaq	256(%r12), %rsi
-	xorl	%edx, %edx
-	movl	$8, %r10d
-	syscall
+1:	set_mask 256(%r12)		/* uc_sigmask, 256 bytes past the gregs */
 	movq	%r12, %r11		/* r11: clobbered by syscall anyway */
-	movq	0(%r11), %r8
-	movq	8(%r11), %r9
-	movq	16(%r11), %r10
-	movq	32(%r11), %r12
-	movq	40(%r11), %r13
-	movq	48(%r11), %r14
-	movq	56(%r11), %r15
-	movq	64(%r11), %rdi
-	movq	72(%r11), %rsi
-	movq	80(%r11), %rbp
-	movq	88(%r11), %rbx
-	movq	96(%r11), %rdx
+	load_gregs %r11
 	movq	120(%r11), %rsp		/* REG_RSP */
 	movq	128(%r11), %rcx		/* REG_RIP */
 	xorl	%eax, %eax
