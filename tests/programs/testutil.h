@@ -16,9 +16,13 @@
  *   now_ns(clock)      a clock's current time in nanoseconds
  *   ts_of(ns)          nanoseconds as a timespec
  *   deadline_ms(c, ms) a timespec ms milliseconds from now on clock c
+ *   sleep_ms(ms)       nanosleep for ms milliseconds
  *   status_threads()   the Threads: line of /proc/self/status (-1 if
  *                      unreadable)
  *   status_threads_at(path)  the same of another /proc/PID/status
+ *   raw_syscall(n, a..f)  system call n made by a syscall instruction of
+ *                      the program's own (x86_64), not through libc: the
+ *                      kernel's result, -errno on failure
  * and, when <threads.h> was included before this header:
  *   thrd_str(r)        a C11 thrd_* result's name
  *   must_thrd(r, what) exit(1) with a message unless r is thrd_success
@@ -98,7 +102,26 @@ static inline long status_threads_at(const char *path)
 }
 
 /* The Threads: line of /proc/self/status; -1 if unreadable. */
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * MS };
+	nanosleep(&ts, NULL);
+}
+
 static inline long status_threads(void) { return status_threads_at("/proc/self/status"); }
+
+#if defined(__x86_64__)
+static inline long raw_syscall(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#endif
 
 #ifdef ONCE_FLAG_INIT /* <threads.h> is included */
 static inline const char *thrd_str(int r)

@@ -40,25 +40,11 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * MS };
-	nanosleep(&ts, NULL);
-}
-
 /* ---- a raw syscall instruction: read on a pipe another thread fills ---- */
 
 static long raw_read(int fd, void *buf, size_t n)
 {
-	long r;
-	register long rdi __asm__("rdi") = fd;
-	register long rsi __asm__("rsi") = (long)buf;
-	register long rdx __asm__("rdx") = (long)n;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"((long)SYS_read), "r"(rdi), "r"(rsi), "r"(rdx)
-			 : "rcx", "r11", "memory");
-	return r;
+	return raw_syscall(SYS_read, fd, (long)buf, (long)n, 0, 0, 0);
 }
 
 static int fds[2];
@@ -95,16 +81,7 @@ static _Atomic int word;
 
 static long raw_futex(_Atomic int *addr, int op, int val)
 {
-	long r;
-	register long rdi __asm__("rdi") = (long)addr;
-	register long rsi __asm__("rsi") = op;
-	register long rdx __asm__("rdx") = val;
-	register long r10 __asm__("r10") = 0;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"((long)SYS_futex), "r"(rdi), "r"(rsi), "r"(rdx), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
+	return raw_syscall(SYS_futex, (long)addr, op, val, 0, 0, 0);
 }
 
 /* Runs on the thread glibc makes for a SIGEV_THREAD timer: a real OS

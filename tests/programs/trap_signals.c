@@ -21,23 +21,7 @@
 
 #include "testutil.h"
 
-static long raw6(long n, long a, long b, long c, long d, long e, long f)
-{
-	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
-	long ret;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-#define raw(n, a, b, c) raw6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * MS };
-	nanosleep(&ts, NULL);
-}
+#define raw(n, a, b, c) raw_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 
 /* ---- a handler's raw read on a thread parked in a raw read ---- */
 

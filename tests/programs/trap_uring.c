@@ -22,12 +22,6 @@ static _Atomic long ticks;
 static _Atomic int stop;
 static int fds[2];
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * MS };
-	nanosleep(&ts, NULL);
-}
-
 static void *ticker(void *arg)
 {
 	(void)arg;
