@@ -194,6 +194,33 @@ micro mutex       mutex       2000000 2000000000
 micro mutex_solo  mutex       2000000 2000000000 solo
 micro short_sleep short_sleep 200     20000
 
+# alternate OUT TAG OTHER LABEL NAME...: for each micro benchmark NAME,
+#   REPS runs under the shim and under mode OTHER, alternated run by run so
+#   that drift hits both alike; OUT[NAME,shim] and OUT[NAME,OTHER] = the
+#   median ns_per_op, or FAIL.
+alternate() {
+    local -n out=$1
+    local tag=$2 other=$3 label=$4 name mode i n
+    shift 4
+    for name in "$@"; do
+        n=$(ops_for "$RUN_S" "${VAL[$name,shim]:-100}" 100000 100000000)
+        local -A vals=()
+        progress "$label: $name x $REPS per variant, N=$n"
+        for ((i = 1; i <= REPS; i++)); do
+            for mode in shim "$other"; do
+                if run_bench $mode "$MICRO_TIMEOUT" "$tag.$name.$mode.$i" 0 "$BIN/$name" "$n"; then
+                    vals[$mode]+="$(field "$RESULT" ns_per_op) "
+                fi
+            done
+        done
+        for mode in shim "$other"; do
+            out[$name,$mode]=FAIL
+            [ -n "${vals[$mode]:-}" ] && out[$name,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+        done
+        unset vals
+    done
+}
+
 # ---------------------------------------------------------- the syscall trap
 # What a trapped call costs (bench/trap_cost.c, a second thread alive so the
 # trap is armed): a raw getpid and libc's stat (non-blocking calls made
@@ -212,24 +239,8 @@ micro trap_pipe    trap_cost 200  10000000  pipe
 # never armed in them), beside native.
 declare -A TRAP=()
 trap_onoff() {
-    local name mode i n
-    for name in pingpong create_join; do
-        n=$(ops_for "$RUN_S" "${VAL[$name,shim]:-100}" 100000 100000000)
-        local -A vals=()
-        progress "syscall trap on/off: $name x $REPS per variant, N=$n"
-        for ((i = 1; i <= REPS; i++)); do
-            for mode in shim notrap; do
-                if run_bench $mode "$MICRO_TIMEOUT" "trap.$name.$mode.$i" 0 "$BIN/$name" "$n"; then
-                    vals[$mode]+="$(field "$RESULT" ns_per_op) "
-                fi
-            done
-        done
-        for mode in shim notrap; do
-            TRAP[$name,$mode]=FAIL
-            [ -n "${vals[$mode]:-}" ] && TRAP[$name,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
-        done
-        unset vals
-    done
+    local mode i
+    alternate TRAP trap notrap "syscall trap on/off" pingpong create_join
     TRAP[build,native]=FAIL TRAP[build,shim]=FAIL TRAP[build,notrap]=FAIL
     [ "${BENCH_BUILD:-1}" = 1 ] || return
     command -v git >/dev/null || return
@@ -289,27 +300,7 @@ inspector_cost
 # default: "shim") and with GREENSHIM_TLS=0 (every green thread of an OS
 # thread shares its TLS: "notls"), alternated run by run.
 declare -A TLSV=()
-tls_cost() {
-    local name mode i n
-    for name in pingpong create_join; do
-        n=$(ops_for "$RUN_S" "${VAL[$name,shim]:-100}" 100000 100000000)
-        local -A vals=()
-        progress "TLS on/off: $name x $REPS per variant, N=$n"
-        for ((i = 1; i <= REPS; i++)); do
-            for mode in shim notls; do
-                if run_bench $mode "$MICRO_TIMEOUT" "tls.$name.$mode.$i" 0 "$BIN/$name" "$n"; then
-                    vals[$mode]+="$(field "$RESULT" ns_per_op) "
-                fi
-            done
-        done
-        for mode in shim notls; do
-            TLSV[$name,$mode]=FAIL
-            [ -n "${vals[$mode]:-}" ] && TLSV[$name,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
-        done
-        unset vals
-    done
-}
-tls_cost
+alternate TLSV tls notls "TLS on/off" pingpong create_join
 
 # ------------------------------------------------------------- preemption
 # pingpong with preemption on (the default: "shim", whose hub ticks on its
@@ -318,17 +309,9 @@ tls_cost
 # and shim (median of REPS runs of 200 ticks).
 declare -A PRE=()
 preempt_cost() {
-    local mode i n
-    n=$(ops_for "$RUN_S" "${VAL[pingpong,shim]:-100}" 100000 100000000)
-    local -A vals=() mean=() max=()
-    progress "preemption on/off: pingpong x $REPS per variant, N=$n"
-    for ((i = 1; i <= REPS; i++)); do
-        for mode in shim nopreempt; do
-            if run_bench $mode "$MICRO_TIMEOUT" "preempt.pingpong.$mode.$i" 0 "$BIN/pingpong" "$n"; then
-                vals[$mode]+="$(field "$RESULT" ns_per_op) "
-            fi
-        done
-    done
+    local mode i
+    local -A mean=() max=()
+    alternate PRE preempt nopreempt "preemption on/off" pingpong
     progress "preemption: a 5 ms ticker beside two spinners x $REPS"
     for ((i = 1; i <= REPS; i++)); do
         for mode in native shim; do
@@ -337,10 +320,6 @@ preempt_cost() {
                 max[$mode]+="$(field "$RESULT" late_max_us) "
             fi
         done
-    done
-    for mode in shim nopreempt; do
-        PRE[pp,$mode]=FAIL
-        [ -n "${vals[$mode]:-}" ] && PRE[pp,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
     done
     for mode in native shim; do
         PRE[mean,$mode]=FAIL PRE[max,$mode]=FAIL
@@ -636,12 +615,12 @@ fi
 # ---------------------------------------------------------- preemption table
 echo
 echo "Preemption (GREENSHIM_PREEMPT_MS=10, the default; median of $REPS runs each):"
-if isnum "${PRE[pp,shim]}" && isnum "${PRE[pp,nopreempt]}"; then
-    printf '  %-44s %8s ns\n' "pingpong, preemption off" "$(fmt "${PRE[pp,nopreempt]}")"
+if isnum "${PRE[pingpong,shim]}" && isnum "${PRE[pingpong,nopreempt]}"; then
+    printf '  %-44s %8s ns\n' "pingpong, preemption off" "$(fmt "${PRE[pingpong,nopreempt]}")"
     printf '  %-44s %8s ns   %s; target <= +2%% [%s]\n' "pingpong, preemption on" \
-        "$(fmt "${PRE[pp,shim]}")" \
-        "$(awk -v a="${PRE[pp,nopreempt]}" -v b="${PRE[pp,shim]}" 'BEGIN { printf "%+.1f%%", (b / a - 1) * 100 }')" \
-        "$(judge "s <= n * 1.02" "${PRE[pp,shim]}" "${PRE[pp,nopreempt]}")"
+        "$(fmt "${PRE[pingpong,shim]}")" \
+        "$(awk -v a="${PRE[pingpong,nopreempt]}" -v b="${PRE[pingpong,shim]}" 'BEGIN { printf "%+.1f%%", (b / a - 1) * 100 }')" \
+        "$(judge "s <= n * 1.02" "${PRE[pingpong,shim]}" "${PRE[pingpong,nopreempt]}")"
 else
     echo "  pingpong on/off: FAIL (see $LOGDIR)"
 fi
