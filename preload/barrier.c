@@ -81,6 +81,7 @@ GS_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 		while ((w = gs_waitq_pop(&g->waiters)))
 			gs_waiter_wake(w, GS_WOKEN);
 		gs_spin_unlock(&g->qlock);
+		gs_safe_point(); /* a higher-priority thread it released runs now */
 		return PTHREAD_BARRIER_SERIAL_THREAD;
 	}
 	struct gs_waiter w;

@@ -155,6 +155,7 @@ GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
 	if (w)
 		gs_waiter_wake(w, GS_WOKEN);
 	gs_spin_unlock(&c->qlock);
+	gs_safe_point(); /* a higher-priority thread it woke runs now */
 	return 0;
 }
 
@@ -171,5 +172,6 @@ GS_EXPORT int pthread_cond_broadcast(pthread_cond_t *cv)
 	while ((w = gs_waitq_pop(&c->waiters)))
 		gs_waiter_wake(w, GS_WOKEN);
 	gs_spin_unlock(&c->qlock);
+	gs_safe_point();
 	return 0;
 }

@@ -224,7 +224,9 @@ GS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 		return 0;
 	if (!ours(m))
 		return GS_REAL(pthread_mutex_unlock)(m);
-	return gs__mutex_unlock(gm(m));
+	int rc = gs__mutex_unlock(gm(m));
+	gs_safe_point(); /* a higher-priority thread it handed the lock to runs now */
+	return rc;
 }
 
 GS_EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)

@@ -60,6 +60,7 @@
 	X(int, pthread_getattr_np, (pthread_t, pthread_attr_t *), NULL)                          \
 	X(int, pthread_getcpuclockid, (pthread_t, clockid_t *), NULL)                            \
 	X(int, pthread_kill, (pthread_t, int), NULL)                                             \
+	X(int, raise, (int), NULL)                                                               \
 	X(int, pthread_sigqueue, (pthread_t, int, const union sigval), NULL)                     \
 	X(int, pthread_setschedparam, (pthread_t, int, const struct sched_param *), NULL)        \
 	X(int, pthread_getschedparam, (pthread_t, int *, struct sched_param *), NULL)            \

@@ -201,5 +201,6 @@ GS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 		l->readers--;
 	grant(l);
 	gs_spin_unlock(&l->qlock);
+	gs_safe_point(); /* a higher-priority thread it let in runs now */
 	return 0;
 }

@@ -166,6 +166,7 @@ GS_EXPORT int sem_post(sem_t *s)
 	if (!ours(s))
 		return GS_REAL(sem_post)(s);
 	int rc = post(gsem(s));
+	gs_safe_point(); /* a higher-priority thread it woke runs now */
 	return rc ? fail(rc) : 0;
 }
 

@@ -44,18 +44,37 @@ static uint64_t bits_of(const sigset_t *set)
 	return b & ~INTERNAL_SIGNALS;
 }
 
+#define CANCELED (-2) /* taken(): the wait ended for a cancellation */
+
+static int taken(const sigset_t *set, uint64_t want, siginfo_t *info, const struct gs_deadline *d);
+
+/* While it waits, the set is blocked for the thread: a signal of the set
+ * that arrives is taken by the wait, never given to a handler, even if
+ * the caller did not block it (the kernel's sigtimedwait does the same). */
 static int waited_for(const sigset_t *set, siginfo_t *info, const struct gs_deadline *d)
 {
-	uint64_t want = bits_of(set);
-	struct timespec zero = { 0, 0 };
+	uint64_t want = bits_of(set), old;
 	gs_testcancel();
+	gs_sigmask(SIG_BLOCK, &want, &old);
+	int r = taken(set, want, info, d);
+	int e = errno;
+	gs_sigmask(SIG_SETMASK, &old, NULL); /* before a cancellation unwinds */
+	if (r == CANCELED)
+		gs_testcancel();
+	errno = e;
+	return r;
+}
+
+static int taken(const sigset_t *set, uint64_t want, siginfo_t *info, const struct gs_deadline *d)
+{
+	struct timespec zero = { 0, 0 };
 	for (;;) {
 		int sig = gs_sigtake(want);
 		if (sig) { /* sent to this green thread by pthread_kill */
 			if (info) {
 				memset(info, 0, sizeof *info);
 				info->si_signo = sig;
-				info->si_code = SI_TKILL;
+				info->si_code = SI_USER; /* glibc turns SI_TKILL into SI_USER */
 				info->si_pid = getpid();
 				info->si_uid = getuid();
 			}
@@ -85,7 +104,7 @@ static int waited_for(const sigset_t *set, siginfo_t *info, const struct gs_dead
 		gs_fd_closing(sfd); /* the number's next file is another one */
 		GS_REAL(close)(sfd);
 		if (how == GS_CANCELED)
-			gs_testcancel();
+			return CANCELED;
 		if (how == GS_INTERRUPTED) {
 			errno = EINTR;
 			return -1;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,6 +72,16 @@ static void inherit(struct gs_thread *child, struct gs_thread *parent)
 	c->priority = p->priority;
 }
 
+/* The scheduler orders threads by the real-time priority of what we
+ * report: SCHED_FIFO and SCHED_RR by their priority, every other policy
+ * below all of them. */
+static void apply_sched(struct gs_thread *t)
+{
+	struct thread_extra *x = extra_of(t);
+	int rt = x->policy == SCHED_FIFO || x->policy == SCHED_RR;
+	gs_thread_set_sched(t, rt ? x->priority : 0, x->policy == SCHED_FIFO);
+}
+
 static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio)
 {
 	pthread_attr_t def;
@@ -104,6 +115,7 @@ static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *
 }
 
 void gs__segv_install(void); /* signal.c */
+static int valid_sched(int policy, int prio);
 void gs__urg_install(void);
 
 int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg, int c11)
@@ -116,6 +128,8 @@ int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), 
 	struct gs_thread_attr a;
 	int policy, prio = 0;
 	int rc = read_attr(attr, &a, &policy, &prio);
+	if (rc == 0 && policy >= 0)
+		rc = valid_sched(policy, prio); /* glibc's EPERM or EINVAL */
 	if (rc)
 		return rc;
 	a.c11 = c11;
@@ -128,6 +142,7 @@ int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), 
 		extra_of(t)->policy = policy;
 		extra_of(t)->priority = prio;
 	}
+	apply_sched(t);
 	*out = (pthread_t)t; /* before it runs, as glibc does */
 	gs_thread_start(t);
 	return 0;
@@ -336,6 +351,13 @@ GS_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
 
 int gs__sig_disposition(int sig); /* signal.c */
 
+/* glibc keeps SIGCANCEL and SIGSETXID (32, 33) for itself: pthread_kill
+ * and pthread_sigqueue refuse them. */
+static int internal_signal(int sig)
+{
+	return sig == 32 || sig == 33;
+}
+
 static int signal_thread(struct gs_thread *t, int sig, const union sigval *value)
 {
 	if (sig < 0 || sig >= NSIG)
@@ -367,16 +389,35 @@ GS_EXPORT int pthread_kill(pthread_t th, int sig)
 	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!gs_thread_on())
 		return GS_REAL(pthread_kill)(th, sig);
+	if (internal_signal(sig))
+		return EINVAL;
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
 	return signal_thread(t, sig, NULL);
 }
 
+/* raise is pthread_kill of the calling thread: a signal it blocks stays
+ * pending on this green thread, not on the OS thread every green thread
+ * shares (glibc's own raise would leave it to the kernel). */
+GS_EXPORT int raise(int sig)
+{
+	if (!gs_thread_on())
+		return GS_REAL(raise)(sig);
+	int rc = signal_thread(gs_self(), sig, NULL);
+	if (rc) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
 GS_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
 	if (!gs_thread_on())
 		return GS_REAL(pthread_sigqueue)(th, sig, value);
+	if (internal_signal(sig))
+		return EINVAL;
 	struct gs_thread *t = green(th);
 	if (!gs_is_thread(t))
 		return ESRCH;
@@ -386,12 +427,20 @@ GS_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 /* ---- scheduling parameters and affinity -------------------------------- */
 
 /* Green threads share one OS thread: their policy and priority are kept
- * and reported, with the kernel's validation, but schedule nothing. */
+ * and reported, with the kernel's validation, and order the green threads
+ * (apply_sched); the OS thread's own stays what it was.  A real-time
+ * priority needs what the kernel asks for: root (CAP_SYS_NICE, which we
+ * take root to mean) or an RLIMIT_RTPRIO that covers it. */
 static int valid_sched(int policy, int prio)
 {
 	int lo = sched_get_priority_min(policy), hi = sched_get_priority_max(policy);
 	if (lo < 0 || hi < 0 || prio < lo || prio > hi)
 		return EINVAL;
+	if ((policy == SCHED_FIFO || policy == SCHED_RR) && geteuid() != 0) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_RTPRIO, &rl) != 0 || (rlim_t)prio > rl.rlim_cur)
+			return EPERM;
+	}
 	return 0;
 }
 
@@ -407,6 +456,8 @@ GS_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched
 		return rc;
 	extra_of(t)->policy = policy;
 	extra_of(t)->priority = param->sched_priority;
+	apply_sched(t);
+	gs_safe_point(); /* lowered below a ready thread: it runs now */
 	return 0;
 }
 
@@ -434,6 +485,8 @@ GS_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 	if (rc)
 		return rc;
 	extra_of(t)->priority = prio;
+	apply_sched(t);
+	gs_safe_point();
 	return 0;
 }
 

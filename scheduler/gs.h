@@ -70,6 +70,11 @@ int gs_thread_id(const struct gs_thread *t);
 struct gs_thread *gs_hub_thread_by_id(int id);
 /* 1 if p points to a live or zombie gs_thread (a pthread_t we handed out). */
 int gs_is_thread(const void *p);
+/* A thread's real-time priority (1..99 for SCHED_FIFO and SCHED_RR, 0 for
+ * every other policy) and whether it is SCHED_FIFO: higher runs first,
+ * and gets a released lock, condvar or semaphore first.  Lowered on the
+ * running thread, it gives way at once to a higher one that is ready. */
+void gs_thread_set_sched(struct gs_thread *t, int prio, int fifo);
 
 /* Makes a thread that has not run yet; gs_thread_start lets it run. */
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,

@@ -166,15 +166,95 @@ int gs_thread_id(const struct gs_thread *t)
 
 /* ---- ready queue and switching --------------------------------------- */
 
+/* A thread is READY exactly while it is in the queue: a second wake (a
+ * signal's nudge, then the hand-over of what it waits for) changes
+ * nothing. */
+static void insert_ready(struct gs_hub *h, struct gs_thread *t, int front);
+
+/* A thread made ready with a higher priority than the one running takes
+ * the CPU at the running one's next safe point (the interposers that wake
+ * call one as they return), as a real-time thread preempts at once. */
+static inline void note_priority(struct gs_hub *h, struct gs_thread *t)
+{
+	struct gs_thread *cur = gs__os_current;
+	if (cur && cur != &h->sched && cur->hub == h && t->prio > cur->prio) {
+		h->preempt_wanted = 1;
+		gs__preempt_pending = 1;
+	}
+}
+
 static inline void push_ready(struct gs_hub *h, struct gs_thread *t)
 {
+	if (gs_unlikely(t->state == GS_T_READY))
+		return;
 	t->state = GS_T_READY;
 	t->next_ready = NULL;
+	if (gs_unlikely(t->prio) || (h->ready_tail && gs_unlikely(h->ready_tail->prio))) {
+		insert_ready(h, t, 0);
+		note_priority(h, t);
+		return;
+	}
 	if (h->ready_tail)
 		h->ready_tail->next_ready = t;
 	else
 		h->ready_head = t;
 	h->ready_tail = t;
+}
+
+/* Into the queue by priority: behind every thread of its priority (front:
+ * ahead of them, where a preempted SCHED_FIFO thread goes). */
+static void insert_ready(struct gs_hub *h, struct gs_thread *t, int front)
+{
+	struct gs_thread *prev = NULL, *q = h->ready_head;
+	while (q && (front ? q->prio > t->prio : q->prio >= t->prio)) {
+		prev = q;
+		q = q->next_ready;
+	}
+	t->next_ready = q;
+	if (prev)
+		prev->next_ready = t;
+	else
+		h->ready_head = t;
+	if (!q)
+		h->ready_tail = t;
+}
+
+static void unlink_ready(struct gs_hub *h, struct gs_thread *t)
+{
+	struct gs_thread *prev = NULL, *q = h->ready_head;
+	while (q && q != t) {
+		prev = q;
+		q = q->next_ready;
+	}
+	if (!q)
+		return;
+	if (prev)
+		prev->next_ready = t->next_ready;
+	else
+		h->ready_head = t->next_ready;
+	if (h->ready_tail == t)
+		h->ready_tail = prev;
+	t->next_ready = NULL;
+}
+
+void gs_thread_set_sched(struct gs_thread *t, int prio, int fifo)
+{
+	struct gs_hub *h = t->hub;
+	int was = t->prio;
+	t->fifo = fifo;
+	if (prio == was)
+		return;
+	t->prio = prio;
+	if (!h || h != gs__os.hub)
+		return; /* another OS thread's: takes effect at its next queueing */
+	if (t->state == GS_T_READY) { /* to the back of its new priority */
+		unlink_ready(h, t);
+		insert_ready(h, t, 0);
+		note_priority(h, t);
+	} else if (t == gs__os_current && prio < was && h->ready_head && h->ready_head->prio > prio) {
+		h->preempt_wanted = 1; /* lowered below a ready thread: give way */
+		gs__preempt_pending = 1;
+	}
 }
 
 static inline struct gs_thread *pop_ready(struct gs_hub *h)
@@ -208,7 +288,7 @@ void gs__release_dead_slow(struct gs_hub *h)
 	gs_spin_unlock(&d->exit_lock);
 	if (detached) {
 		gs__pub_thread_release(d);
-		free(d);
+		gs__thread_record_retire(d);
 	}
 }
 
@@ -299,7 +379,11 @@ void gs__ready(struct gs_thread *t)
 {
 	struct gs_hub *h = t->hub;
 	if (gs_likely(h == gs__os.hub)) {
-		push_ready(h, t);
+		/* The running thread itself: a handler it runs inside a lock
+		 * wait got what the wait was for, and the wait sees so when the
+		 * handler returns. */
+		if (gs_likely(t != gs__os_current))
+			push_ready(h, t);
 		return;
 	}
 	/* Another OS thread: queue t only once it is committed to park (see
@@ -364,10 +448,7 @@ void gs__run_now(struct gs_thread *self, struct gs_thread *t)
 {
 	struct gs_hub *h = self->hub;
 	self->state = GS_T_READY;
-	self->next_ready = h->ready_head;
-	h->ready_head = self;
-	if (!h->ready_tail)
-		h->ready_tail = self;
+	insert_ready(h, self, 1);
 	check_stack(self);
 	switch_to(self, t);
 }
@@ -378,7 +459,12 @@ void gs__preempt_now(struct gs_thread *self)
 	atomic_fetch_add_explicit(&self->pub->preemptions, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->pub->preemptions, 1, memory_order_relaxed);
 	h->preempt_poll = 1;
-	push_ready(h, self);
+	if (gs_unlikely(self->fifo)) { /* only a higher priority passes it */
+		self->state = GS_T_READY;
+		insert_ready(h, self, 1);
+	} else {
+		push_ready(h, self);
+	}
 	check_stack(self);
 	switch_why(self, &h->sched, GS_PW_PREEMPT);
 }
@@ -432,6 +518,7 @@ void gs_yield(void)
 		return;
 	push_ready(h, self);
 	gs__park();
+	gs__async_cancel_point(self);
 }
 
 /* ---- the list of a hub's threads -------------------------------------- */

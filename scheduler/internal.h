@@ -62,6 +62,12 @@ struct gs_thread {
 	struct gs_thread *_Atomic next_poke;   /* link in a hub's poke stack */
 	_Atomic int poked;             /* on its hub's poke stack */
 	int state;                     /* enum gs_run_state */
+	int prio;                      /* real-time priority: 1..99 under SCHED_FIFO or
+					* SCHED_RR, else 0.  The ready queue and every
+					* wait queue keep higher first, arrival order
+					* among equals (gs_thread_set_sched) */
+	int fifo;                      /* SCHED_FIFO: a tick does not pass it over
+					* for an equal */
 	_Atomic int park_token;        /* GS_PARK_*: see gs__ready and wait_green */
 	unsigned fork_gen;             /* gs__fork_gen when it was made: older ones
 					* exist only in a parent process */
@@ -204,6 +210,10 @@ void gs__park(void);                        /* switch away until gs__ready(curre
 void gs__run_now(struct gs_thread *self, struct gs_thread *t); /* t now, self next */
 _Noreturn void gs__exit_switch(struct gs_thread *self); /* leave for good */
 void gs__release_dead_slow(struct gs_hub *h);
+/* Acts on a pending cancellation if t's type is asynchronous (unwind.c). */
+void gs__async_cancel_point(struct gs_thread *t);
+/* An ended green thread's record goes back to the pool (thread.c). */
+void gs__thread_record_retire(struct gs_thread *t);
 static inline void gs__release_dead(struct gs_hub *h) /* free what an exited thread left */
 {
 	if (gs_unlikely(h->dead != NULL))

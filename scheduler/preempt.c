@@ -374,6 +374,7 @@ void gs_preempt_tick(void *ucontext)
 	uint64_t all = ~(1ULL << (SIGSYS - 1));
 	gs__sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0, sizeof all, 0, 0);
 	t->preempting = 0;
+	gs__async_cancel_point(t);
 	if (atomic_load_explicit(&t->sigpending, memory_order_relaxed) & ~t->sigmask)
 		gs__deliver_pending(t);
 }
@@ -391,4 +392,5 @@ void gs__safe_point_slow(void)
 	h->preempt_wanted = 0;
 	h->pre_stale = 0;
 	gs__preempt_now(t);
+	gs__async_cancel_point(t);
 }

@@ -18,7 +18,10 @@
  * Linux offers a process-directed signal to the main thread first.  The
  * handler wrapper only records (gs_signal_ran); the hub acts. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -98,20 +101,25 @@ void gs_sig_handler_leave(uint64_t saved)
 		t->sigmask = saved;
 }
 
+/* The kernel never lets SIGKILL or SIGSTOP be blocked, and drops them
+ * from any mask it is given: they are never in a thread's mask. */
+#define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
+
 int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
 	struct gs_thread *t = gs_self();
 	uint64_t cur = t->sigmask, next = cur;
 	if (set) {
+		uint64_t in = *set & ~UNBLOCKABLE;
 		switch (how) {
 		case SIG_BLOCK:
-			next = cur | *set;
+			next = cur | in;
 			break;
 		case SIG_UNBLOCK:
-			next = cur & ~*set;
+			next = cur & ~in;
 			break;
 		case SIG_SETMASK:
-			next = *set;
+			next = in;
 			break;
 		default:
 			return -EINVAL;
@@ -153,14 +161,21 @@ void gs__act_on_requests(struct gs_thread *t)
 	if (t->state != GS_T_PARKED || !t->waiting)
 		return;
 	struct gs_waiter *w = t->waiting;
+	/* Asynchronous cancellation ends any wait but one on fds (whose
+	 * watchers the caller stops; every such wait is cancellable anyway):
+	 * the wait itself then unwinds (waitq.c). */
 	if (atomic_load(&t->cancel_pending) && !t->cancel_disabled &&
-	    (t->interruptible & GS_WAIT_CANCELLABLE)) {
+	    ((t->interruptible & GS_WAIT_CANCELLABLE) || (t->cancel_async && !t->fdw_n))) {
 		gs__end_wait(w, GS_CANCELED);
 	} else if (atomic_load(&t->sigpending) & t->sigwaiting) {
 		gs__end_wait(w, GS_WOKEN); /* sigwait: the signal is taken, not delivered */
-	} else if ((atomic_load(&t->sigpending) & ~t->sigmask) && GS_INTR_MODE(t->interruptible)) {
-		w->interrupted = 1;
-		gs__end_wait(w, GS_INTERRUPTED);
+	} else if (atomic_load(&t->sigpending) & ~t->sigmask) {
+		if (GS_INTR_MODE(t->interruptible)) {
+			w->interrupted = 1;
+			gs__end_wait(w, GS_INTERRUPTED);
+		} else {
+			gs__ready(t); /* the handler runs inside the wait */
+		}
 	}
 }
 
@@ -208,6 +223,8 @@ int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 		if (t->waiting->interrupted != 1)
 			t->waiting->interrupted = restart ? 2 : 1;
 		gs__end_wait(t->waiting, GS_INTERRUPTED);
+	} else if (!(t->sigmask & BIT(sig)) && t->state == GS_T_PARKED && t->waiting && !t->fdw_n) {
+		gs__ready(t); /* a lock wait: the handler runs inside it (waitq.c) */
 	}
 	return 0;
 }
@@ -245,11 +262,35 @@ void gs__deliver_signals(struct gs_hub *h)
 	gs__end_wait(w, GS_INTERRUPTED);
 }
 
+/* The signals pending for this OS thread alone, not the process: the
+ * SigPnd line of /proc/thread-self/status (ShdPnd is the process's). */
+static uint64_t os_thread_pending(void)
+{
+	char buf[2048];
+	long fd = gs__sys(SYS_open, (long)"/proc/thread-self/status", O_RDONLY | O_CLOEXEC, 0, 0, 0, 0);
+	if (fd < 0)
+		return 0;
+	long n = gs__sys(SYS_read, fd, (long)buf, sizeof buf - 1, 0, 0, 0);
+	gs__sys(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strstr(buf, "\nSigPnd:");
+	return p ? strtoull(p + 8, NULL, 16) : 0;
+}
+
+/* What the kernel holds pending for the OS thread itself (a tgkill from
+ * another process to its tid, which natively reaches the thread with that
+ * tid: the hub's root) is the root's, not every green thread's; what is
+ * pending for the process is every thread's, as natively. */
 uint64_t gs_sigpending(void)
 {
+	struct gs_thread *t = gs_self();
 	uint64_t os = 0;
 	gs__sys(SYS_rt_sigpending, (long)&os, sizeof os, 0, 0, 0, 0);
-	return os | atomic_load(&gs_self()->sigpending);
+	if (gs_unlikely(os) && t->hub && t != t->hub->root)
+		os &= ~os_thread_pending();
+	return os | atomic_load(&t->sigpending);
 }
 
 /* ---- sigwait and friends ---------------------------------------------- */

@@ -53,19 +53,55 @@ _Noreturn void gs__exit_os_thread(void *retval)
 	abort();
 }
 
+/* ---- thread records ---------------------------------------------------
+ *
+ * A green thread's record is never given back to malloc: an ended one
+ * goes to a pool, still saying "exited, detached", and the next create
+ * takes it.  So a pthread_join or pthread_detach of a detached thread that
+ * has already ended (undefined, but glibc answers EINVAL: its descriptor
+ * lives on in its stack cache) reads a record, not freed memory, and gets
+ * EINVAL too.  As with glibc, a handle whose record was taken again names
+ * the new thread. */
+static _Atomic int pool_lock;
+static struct gs_thread *pool; /* linked through hub_next */
+
+static struct gs_thread *record_take(void)
+{
+	gs_spin_lock(&pool_lock);
+	struct gs_thread *t = pool;
+	if (t)
+		pool = t->hub_next;
+	gs_spin_unlock(&pool_lock);
+	if (!t)
+		return calloc(1, sizeof *t);
+	memset(t, 0, sizeof *t);
+	return t;
+}
+
+void gs__thread_record_retire(struct gs_thread *t)
+{
+	t->state = GS_T_ZOMBIE;
+	t->flags = GS_TF_DETACHED;
+	t->joined = 1;
+	gs_spin_lock(&pool_lock);
+	t->hub_next = pool;
+	pool = t;
+	gs_spin_unlock(&pool_lock);
+}
+
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 		     void *(*fn)(void *), void *arg)
 {
 	struct gs_hub *h = gs__hub();
 	if (!h)
 		return -EAGAIN;
-	struct gs_thread *t = calloc(1, sizeof *t);
+	struct gs_thread *t = record_take();
 	if (!t)
 		return -EAGAIN;
 	if (a->stackaddr)
 		gs__stack_adopt(&t->stack, a->stackaddr, a->stacksize);
 	else if (gs__stack_alloc(&t->stack, a->stacksize, a->guardsize) != 0) {
-		free(t);
+		gs__thread_record_retire(t);
 		return -EAGAIN;
 	}
 	t->magic = GS_THREAD_MAGIC;
@@ -75,7 +111,7 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	t->pub_id = t->id;
 	if (gs__tls_on && !(t->tcb = gs__tls_new(t, h))) {
 		gs__stack_free(&t->stack);
-		free(t);
+		gs__thread_record_retire(t);
 		return -EAGAIN;
 	}
 	t->start = fn;
@@ -104,7 +140,8 @@ void gs_thread_start(struct gs_thread *t)
 {
 	struct gs_thread *self = gs_self();
 	struct gs_hub *h = t->hub;
-	if (self->hub != h || (self->flags & GS_TF_HUB)) {
+	/* ...unless its priority is lower: then it waits for the CPU. */
+	if (self->hub != h || (self->flags & GS_TF_HUB) || t->prio < self->prio) {
 		gs__ready(t);
 		return;
 	}
@@ -166,7 +203,7 @@ static void reap(struct gs_thread *t, void **ret)
 		*ret = t->retval;
 	if (!(t->flags & GS_TF_ROOT)) {
 		gs__pub_thread_release(t);
-		free(t);
+		gs__thread_record_retire(t);
 	}
 }
 
@@ -241,7 +278,7 @@ int gs_thread_detach(struct gs_thread *t)
 		gs_spin_unlock(&t->exit_lock);
 		if (released && !(t->flags & GS_TF_ROOT)) {
 			gs__pub_thread_release(t);
-			free(t);
+			gs__thread_record_retire(t);
 		}
 		return 0;
 	}

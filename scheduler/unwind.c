@@ -149,6 +149,19 @@ int gs_cancel(struct gs_thread *t)
 	return 0;
 }
 
+/* Where a thread resumes after it was switched out while it ran (a tick,
+ * a safe point, a yield): with asynchronous cancellation enabled, a
+ * request that came meanwhile acts now, as SIGCANCEL's handler would
+ * have at the interrupted instruction. */
+void gs__async_cancel_point(struct gs_thread *t)
+{
+	if (gs_unlikely(t->cancel_async) && atomic_load_explicit(&t->cancel_pending, memory_order_relaxed) &&
+	    !t->cancel_disabled) {
+		gs__set_os_mask(t->sigmask); /* out of a tick's handler: its mask stays behind */
+		gs_thread_exit_unwinding(GS_CANCELED_VALUE);
+	}
+}
+
 void gs__testcancel(void)
 {
 	struct gs_thread *t = gs_self();

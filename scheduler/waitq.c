@@ -43,17 +43,33 @@ void gs__spin_lock_contended(_Atomic int *l)
 
 /* ---- queues ---------------------------------------------------------- */
 
+static int prio_of(const struct gs_waiter *w)
+{
+	return w->thread ? w->thread->prio : 0;
+}
+
+/* Behind every waiter of the same or a higher priority: a release goes to
+ * the highest-priority waiter, the longest-waiting among equals, as the
+ * kernel's futex queues order them. */
 void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w)
 {
 	w->q = q;
 	w->qlock = qlock;
-	w->next = NULL;
-	w->prev = q->tail;
-	if (q->tail)
-		q->tail->next = w;
+	struct gs_waiter *after = q->tail;
+	int p = prio_of(w);
+	if (gs_unlikely(p))
+		while (after && prio_of(after) < p)
+			after = after->prev;
+	w->prev = after;
+	w->next = after ? after->next : q->head;
+	if (w->next)
+		w->next->prev = w;
+	else
+		q->tail = w;
+	if (after)
+		after->next = w;
 	else
 		q->head = w;
-	q->tail = w;
 }
 
 void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w)
@@ -324,6 +340,31 @@ int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 	return how;
 }
 
+/* A signal for a thread in a wait no signal ends (a mutex, rwlock,
+ * barrier, condvar or join wait) runs its handler at once, inside the
+ * wait, which then goes on, as natively the futex wait is resumed: a
+ * timed lock still gets the lock within its time.  The waiter stays
+ * queued, so a hand-over during the handler is seen when it returns.  The
+ * handler may wait itself: the thread's wait fields and timer are its
+ * while it runs, and the outer wait takes them back after. */
+static void handlers_inside_wait(struct gs_thread *t, struct gs_waiter *w,
+				 const struct gs_deadline *d, int interruptible)
+{
+	if (d)
+		disarm(t);
+	gs__pub_wait_end(t, d);
+	t->waiting = NULL;
+	t->deadline = NULL;
+	t->interruptible = 0;
+	gs__deliver_pending(t);
+	t->waiting = w;
+	t->deadline = d;
+	t->interruptible = interruptible;
+	gs__pub_wait_begin(t, w, d);
+	if (d)
+		arm(t);
+}
+
 static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 {
 	struct gs_thread *t = w->thread;
@@ -343,6 +384,10 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 		/* Woken, or a waker on another OS thread came first (NOTIFIED):
 		 * either way the token is spent. */
 		atomic_store_explicit(&t->park_token, GS_PARK_NONE, memory_order_relaxed);
+		if (gs_unlikely(atomic_load_explicit(&t->sigpending, memory_order_relaxed) & ~t->sigmask) &&
+		    !GS_INTR_MODE(interruptible) && !t->fdw_n &&
+		    atomic_load_explicit(&w->state, memory_order_acquire) == GS_WAITING)
+			handlers_inside_wait(t, w, d, interruptible);
 	}
 	if (d) {
 		disarm(t);
@@ -357,6 +402,11 @@ static int wait_green(struct gs_waiter *w, const struct gs_deadline *d, int inte
 	if (gs_unlikely(atomic_load_explicit(&t->sigpending, memory_order_relaxed) & ~t->sigmask) &&
 	    !t->fdw_n)
 		gs__deliver_pending(t);
+	/* Ended by an asynchronous cancellation, in a wait that is not a
+	 * cancellation point (a mutex wait, say): the thread is cancelled
+	 * here, not queued for what it waited for. */
+	if (gs_unlikely(how == GS_CANCELED) && !(interruptible & GS_WAIT_CANCELLABLE))
+		gs_thread_exit_unwinding(GS_CANCELED_VALUE);
 	return how;
 }
 

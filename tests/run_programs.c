@@ -240,6 +240,14 @@ static const struct CMUnitTest tests[] = {
 	/* per-thread state the shim must switch */
 	COMPARE("errno_threads"),
 	COMPARE("sigmask_threads"),
+	/* POSIX thread and signal contracts (issue 13) */
+	COMPARE("posix_lock_signals"),     /* a handler runs inside a lock wait, which goes on */
+	COMPARE("posix_async_cancel"),     /* asynchronous cancel ends a mutex wait, a computation */
+	COMPARE("posix_mask_unblockable"), /* SIGKILL, SIGSTOP never in a mask */
+	COMPARE("posix_pending_per_thread"), /* raise() pending in the raiser only */
+	COMPARE("posix_join_detached"),    /* join/detach of an ended detached thread: EINVAL */
+	COMPARE("posix_sigwait_handler"),  /* sigwaitinfo takes an unblocked signal, no handler */
+	COMPARE("posix_sched_priority"),   /* SCHED_FIFO order: ready queue, mutex, cond, sem */
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
 	COMPARE("tls_cxx"),        /* thread_local: one per thread, destructors at each thread's exit */
