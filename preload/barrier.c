@@ -2,7 +2,8 @@
  *
  * Barrier: the count-th arrival releases the round's waiters and returns
  * PTHREAD_BARRIER_SERIAL_THREAD; the others return 0.  A process-shared
- * barrier keeps glibc's format (its __shared word at offset 12).
+ * barrier keeps glibc's format (its __shared word at offset 12) and
+ * protocol (pshared.c).
  * Spinlock: glibc's format, which is per architecture (on x86 1 is free and
  * locking decrements; elsewhere 0 is free), so init, trylock and unlock
  * stay glibc's; lock is ours because a green thread that finds it taken
@@ -11,6 +12,7 @@
 #include <limits.h>
 
 #include "config.h"
+#include "pshared.h"
 #include "real.h"
 
 /* glibc's spinlock values (sysdeps/x86/nptl: 1 free, 0 held). */
@@ -72,7 +74,8 @@ GS_EXPORT int pthread_barrier_destroy(pthread_barrier_t *b)
 GS_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 {
 	if (!ours(b))
-		return GS_REAL(pthread_barrier_wait)(b);
+		return gs_thread_on() && gs_can_park() ? gs_pshared_barrier_wait(b)
+						       : GS_REAL(pthread_barrier_wait)(b);
 	struct gs_barrier *g = gb(b);
 	gs_spin_lock(&g->qlock);
 	if (++g->arrived == g->count) {

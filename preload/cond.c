@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "mutex.h"
+#include "pshared.h"
 #include "real.h"
 
 struct gs_cond {
@@ -45,7 +46,9 @@ static int mutex_unlock(pthread_mutex_t *m)
 	struct gs_mutex *g = (struct gs_mutex *)m;
 	if (gs__mutex_unlock_fast(g))
 		return 0;
-	return (g->kind & GS_MUTEX_PSHARED) ? GS_REAL(pthread_mutex_unlock)(m) : gs__mutex_unlock(g);
+	if (g->kind & GS_MUTEX_PSHARED)
+		return gs_pshared_mutex(m) ? gs_pshared_mutex_unlock(m) : GS_REAL(pthread_mutex_unlock)(m);
+	return gs__mutex_unlock(g);
 }
 
 static void mutex_lock(pthread_mutex_t *m)
@@ -53,10 +56,12 @@ static void mutex_lock(pthread_mutex_t *m)
 	struct gs_mutex *g = (struct gs_mutex *)m;
 	if (gs__mutex_lock_fast(g))
 		return;
-	if (g->kind & GS_MUTEX_PSHARED)
-		GS_REAL(pthread_mutex_lock)(m);
-	else
+	if (!(g->kind & GS_MUTEX_PSHARED))
 		gs__mutex_lock(g, NULL);
+	else if (gs_pshared_mutex(m))
+		gs_pshared_mutex_lock(m, NULL, 0);
+	else
+		GS_REAL(pthread_mutex_lock)(m);
 }
 
 static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
@@ -109,17 +114,31 @@ GS_EXPORT int pthread_cond_destroy(pthread_cond_t *cv)
 	return 0;
 }
 
+/* glibc's own wait on a process-shared condvar (it blocks the OS thread:
+ * README, Limits).  Meanwhile a process-shared mutex we run shows glibc
+ * the owner it checks and writes, the kernel tid. */
+#define GLIBC_WAIT(m, call)                                     \
+	do {                                                    \
+		int ours_shared = gs_thread_on() && gs_pshared_mutex(m); \
+		if (ours_shared)                                \
+			gs_pshared_mutex_to_glibc(m);           \
+		int rc_ = (call);                               \
+		if (ours_shared)                                \
+			gs_pshared_mutex_from_glibc(m);         \
+		return rc_;                                     \
+	} while (0)
+
 GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 {
 	if (!ours(cv))
-		return GS_REAL(pthread_cond_wait)(cv, m);
+		GLIBC_WAIT(m, GS_REAL(pthread_cond_wait)(cv, m));
 	return cond_wait(cv, m, NULL);
 }
 
 GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)
 {
 	if (!ours(cv))
-		return GS_REAL(pthread_cond_timedwait)(cv, m, abstime);
+		GLIBC_WAIT(m, GS_REAL(pthread_cond_timedwait)(cv, m, abstime));
 	if (!gs_timespec_valid(abstime))
 		return EINVAL;
 	struct gs_deadline d = {
@@ -133,7 +152,7 @@ GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clo
 				     const struct timespec *abstime)
 {
 	if (!ours(cv))
-		return GS_REAL(pthread_cond_clockwait)(cv, m, clock, abstime);
+		GLIBC_WAIT(m, GS_REAL(pthread_cond_clockwait)(cv, m, clock, abstime));
 	if (!gs_timespec_valid(abstime) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC))
 		return EINVAL;
 	struct gs_deadline d = { .clock = clock, .at = *abstime };

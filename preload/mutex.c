@@ -10,13 +10,16 @@
  *
  * Types: normal (default; relock deadlocks, as natively), recursive,
  * errorcheck (EDEADLK / EPERM), adaptive (= normal).  Robust and priority
- * protocols are accepted and behave as their base type: green threads of
- * one OS thread have no priorities, and an owner that dies holding a
- * robust mutex is not detected (see README). */
+ * protocols are accepted and behave as their base type: a release goes to
+ * the waiter of highest SCHED_FIFO/RR priority, but there is no priority
+ * inheritance or ceiling, and an owner that dies holding a robust mutex is
+ * not detected (see README).  A process-shared mutex keeps glibc's format
+ * and protocol (pshared.c). */
 #include <errno.h>
 
 #include "config.h"
 #include "mutex.h"
+#include "pshared.h"
 #include "real.h"
 
 _Static_assert(sizeof(struct gs_mutex) <= sizeof(pthread_mutex_t), "gs_mutex must fit");
@@ -154,7 +157,8 @@ GS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_lock_fast(g)))
 		return 0;
 	if (!ours(m))
-		return GS_REAL(pthread_mutex_lock)(m);
+		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_lock(m, NULL, 0)
+							      : GS_REAL(pthread_mutex_lock)(m);
 	return gs__mutex_lock(g, NULL);
 }
 
@@ -162,7 +166,8 @@ GS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!ours(m))
-		return GS_REAL(pthread_mutex_trylock)(m);
+		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_lock(m, NULL, 1)
+							      : GS_REAL(pthread_mutex_trylock)(m);
 	struct gs_mutex *g = gm(m);
 	int kind = g->kind, type = kind & GS_MUTEX_KIND_MASK;
 	int self = gs_thread_id(gs_self());
@@ -188,6 +193,10 @@ static int timed_lock(pthread_mutex_t *m, clockid_t clock, const struct timespec
 {
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
 		return EINVAL;
+	if (!ours(m)) { /* process-shared: glibc's protocol (pshared.c) */
+		struct gs_deadline d = { .clock = clock, .at = *abstime };
+		return gs_pshared_mutex_lock(m, &d, 0);
+	}
 	if (pthread_mutex_trylock(m) == 0)
 		return 0;
 	struct gs_mutex *g = gm(m);
@@ -205,14 +214,14 @@ static int timed_lock(pthread_mutex_t *m, clockid_t clock, const struct timespec
 
 GS_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-	if (!ours(m))
+	if (!ours(m) && !(gs_thread_on() && gs_pshared_mutex(m)))
 		return GS_REAL(pthread_mutex_timedlock)(m, abstime);
 	return timed_lock(m, CLOCK_REALTIME, abstime);
 }
 
 GS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
-	if (!ours(m))
+	if (!ours(m) && !(gs_thread_on() && gs_pshared_mutex(m)))
 		return GS_REAL(pthread_mutex_clocklock)(m, clock, abstime);
 	return timed_lock(m, clock, abstime);
 }
@@ -223,7 +232,8 @@ GS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_unlock_fast(g)))
 		return 0;
 	if (!ours(m))
-		return GS_REAL(pthread_mutex_unlock)(m);
+		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_unlock(m)
+							      : GS_REAL(pthread_mutex_unlock)(m);
 	int rc = gs__mutex_unlock(gm(m));
 	gs_safe_point(); /* a higher-priority thread it handed the lock to runs now */
 	return rc;

@@ -5,12 +5,14 @@
  * the value is positive.  Waits end with EINTR when a signal handler ran
  * (whatever SA_RESTART says, as on Linux).  glibc keeps 0 at offset 8 of a
  * private semaphore and 128 (FUTEX_SHARED) for a process-shared one, which
- * includes every sem_open() semaphore: those stay glibc's. */
+ * includes every sem_open() semaphore: those keep glibc's format and
+ * protocol, and a green thread waits on them in pshared.c. */
 #include <errno.h>
 #include <limits.h>
 #include <semaphore.h>
 
 #include "config.h"
+#include "pshared.h"
 #include "real.h"
 
 struct gs_sem {
@@ -36,6 +38,13 @@ static int fail(int err)
 {
 	errno = err;
 	return -1;
+}
+
+/* A process-shared semaphore (glibc's format) that a green thread waits
+ * on: pshared.c. */
+static int shared_greened(void)
+{
+	return gs_thread_on() && gs_can_park();
 }
 
 GS_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
@@ -124,7 +133,7 @@ restart:
 GS_EXPORT int sem_wait(sem_t *s)
 {
 	if (!ours(s))
-		return GS_REAL(sem_wait)(s);
+		return shared_greened() ? gs_pshared_sem_wait(s, NULL) : GS_REAL(sem_wait)(s);
 	return sem_wait_until(s, NULL);
 }
 
@@ -141,19 +150,19 @@ static int timed(sem_t *s, clockid_t clock, const struct timespec *abstime)
 	if (!gs_timespec_valid(abstime))
 		return fail(EINVAL);
 	struct gs_deadline d = { .clock = clock, .at = *abstime };
-	return sem_wait_until(s, &d);
+	return ours(s) ? sem_wait_until(s, &d) : gs_pshared_sem_wait(s, &d);
 }
 
 GS_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
-	if (!ours(s))
+	if (!ours(s) && !shared_greened())
 		return GS_REAL(sem_timedwait)(s, abstime);
 	return timed(s, CLOCK_REALTIME, abstime);
 }
 
 GS_EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
 {
-	if (!ours(s))
+	if (!ours(s) && !shared_greened())
 		return GS_REAL(sem_clockwait)(s, clock, abstime);
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
 		return fail(EINVAL);
