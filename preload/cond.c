@@ -4,7 +4,7 @@
  * release the mutex, so a signal sent by a thread holding the mutex can
  * never miss them; signal wakes the oldest, broadcast all.  The mutex is
  * taken again before returning, after a timeout too.  A process-shared
- * condvar stays glibc's.  Layout: our fields in the first 24 bytes,
+ * condvar stays glibc's, its waits made on a helper thread (pshared.c).  Layout: our fields in the first 24 bytes,
  * glibc's __wrefs (bit 0: shared, bit 1: CLOCK_MONOTONIC) kept at its
  * offset because pthread_cond_init by glibc and the static initialiser
  * agree on it. */
@@ -114,9 +114,16 @@ GS_EXPORT int pthread_cond_destroy(pthread_cond_t *cv)
 	return 0;
 }
 
-/* glibc's own wait on a process-shared condvar (it blocks the OS thread:
- * README, Limits).  Meanwhile a process-shared mutex we run shows glibc
- * the owner it checks and writes, the kernel tid. */
+/* A process-shared condvar with a process-shared mutex of ours: glibc's
+ * wait, made on a helper thread (pshared.c).  With any other mutex,
+ * glibc's own wait here, blocking the OS thread (README, Limits);
+ * meanwhile a process-shared mutex we run shows glibc the owner it checks
+ * and writes, the kernel tid. */
+static int shared_greened(pthread_mutex_t *m)
+{
+	return gs_thread_on() && gs_pshared_mutex(m);
+}
+
 #define GLIBC_WAIT(m, call)                                     \
 	do {                                                    \
 		int ours_shared = gs_thread_on() && gs_pshared_mutex(m); \
@@ -130,6 +137,8 @@ GS_EXPORT int pthread_cond_destroy(pthread_cond_t *cv)
 
 GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 {
+	if (!ours(cv) && shared_greened(m))
+		return gs_pshared_cond_wait(cv, m, NULL);
 	if (!ours(cv))
 		GLIBC_WAIT(m, GS_REAL(pthread_cond_wait)(cv, m));
 	return cond_wait(cv, m, NULL);
@@ -137,7 +146,7 @@ GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 
 GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)
 {
-	if (!ours(cv))
+	if (!ours(cv) && !shared_greened(m))
 		GLIBC_WAIT(m, GS_REAL(pthread_cond_timedwait)(cv, m, abstime));
 	if (!gs_timespec_valid(abstime))
 		return EINVAL;
@@ -145,18 +154,18 @@ GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, con
 		.clock = (gc(cv)->wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME,
 		.at = *abstime,
 	};
-	return cond_wait(cv, m, &d);
+	return ours(cv) ? cond_wait(cv, m, &d) : gs_pshared_cond_wait(cv, m, &d);
 }
 
 GS_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clock,
 				     const struct timespec *abstime)
 {
-	if (!ours(cv))
+	if (!ours(cv) && !shared_greened(m))
 		GLIBC_WAIT(m, GS_REAL(pthread_cond_clockwait)(cv, m, clock, abstime));
 	if (!gs_timespec_valid(abstime) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC))
 		return EINVAL;
 	struct gs_deadline d = { .clock = clock, .at = *abstime };
-	return cond_wait(cv, m, &d);
+	return ours(cv) ? cond_wait(cv, m, &d) : gs_pshared_cond_wait(cv, m, &d);
 }
 
 GS_EXPORT int pthread_cond_signal(pthread_cond_t *cv)

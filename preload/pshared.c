@@ -20,9 +20,10 @@
  * Covered: mutexes of every type (normal, recursive, errorcheck,
  * adaptive) but robust and priority-protocol ones, sem_wait & co. on
  * pshared and sem_open semaphores (sem_post, trywait and getvalue never
- * wait and stay glibc's), barriers.  Condvars and rwlocks stay glibc's:
- * their waits block the OS thread (README, Limits); a condvar's mutex is
- * handed to glibc's wait with the owner glibc expects. */
+ * wait and stay glibc's), barriers; condvars (with such a mutex) and
+ * rwlocks through glibc's own calls on a helper thread (below).  A robust
+ * or priority-protocol mutex stays glibc's, and its wait blocks the OS
+ * thread (README, Limits). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -306,4 +307,161 @@ leave:;
 		gs_shared_wake(&b->in, INT_MAX, shared == 0);
 	}
 	return i % count == 0 ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
+}
+
+/* ---- condvars and rwlocks: glibc's own calls, on a helper --------------- */
+
+/* glibc's condvar and rwlock protocols are long; rather than keep a copy
+ * of them, a helper OS thread (helper_call.c) makes glibc's own call while
+ * the green thread parks.  The helper waits in slices of SLICE_MS, so that
+ * it sees a caller that left (a cancellation) soon; between two slices it
+ * holds the mutex, or has not got the rwlock, so no signal or hand-over
+ * can be missed.  The green thread's deadline, on its own clock, decides
+ * when the wait is over: never early. */
+#define SLICE_MS 20
+
+/* The end of the next slice on CLOCK_MONOTONIC; 0 when the deadline has
+ * passed. */
+static int next_slice(const struct gs_deadline *d, struct timespec *end)
+{
+	long long ns = SLICE_MS * 1000000LL;
+	if (d) {
+		struct timespec left;
+		gs_deadline_left(d, &left);
+		long long l = left.tv_sec * 1000000000LL + left.tv_nsec;
+		if (l == 0)
+			return 0;
+		if (l < ns)
+			ns = l;
+	}
+	clock_gettime(CLOCK_MONOTONIC, end);
+	end->tv_nsec += ns % 1000000000LL;
+	end->tv_sec += ns / 1000000000LL + end->tv_nsec / 1000000000L;
+	end->tv_nsec %= 1000000000L;
+	return 1;
+}
+
+static int kernel_tid(void)
+{
+	return (int)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+struct cond_call {
+	struct helper_call c; /* first */
+	pthread_cond_t *cv;
+	pthread_mutex_t *m;
+	const struct gs_deadline *d;
+	int owner; /* the green thread's owner id, to hand the mutex back */
+	int rc;
+};
+
+static void cond_on_helper(struct helper_call *hc)
+{
+	struct cond_call *k = (struct cond_call *)hc;
+	k->m->__data.__owner = kernel_tid(); /* what glibc's unlock inside checks */
+	for (;;) {
+		struct timespec end;
+		if (!next_slice(k->d, &end)) {
+			k->rc = ETIMEDOUT;
+			break;
+		}
+		int r = GS_REAL(pthread_cond_clockwait)(k->cv, k->m, CLOCK_MONOTONIC, &end);
+		if (r != ETIMEDOUT || atomic_load_explicit(&k->c.abandoned, memory_order_acquire)) {
+			k->rc = r == ETIMEDOUT ? 0 : r;
+			break;
+		}
+	}
+	k->m->__data.__owner = k->owner; /* the green thread holds it again */
+}
+
+int gs_pshared_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
+{
+	int me = owner_id(), type = TYPE(m);
+	gs_testcancel(); /* a cancellation point */
+	if ((type == PTHREAD_MUTEX_ERRORCHECK || type == PTHREAD_MUTEX_RECURSIVE) &&
+	    m->__data.__owner != me)
+		return EPERM; /* glibc's unlock inside the wait says so */
+	struct cond_call k = { .c.fn = cond_on_helper, .cv = cv, .m = m, .d = d, .owner = me };
+	int how = gs_helper_call(&k.c, GS_WAIT_CANCELLABLE, GS_PW_COND, cv);
+	if (how == GS_CANCELED)
+		gs_testcancel(); /* with the mutex held, as POSIX says */
+	if (how == -1) { /* no helper: glibc's wait blocks this OS thread */
+		gs_pshared_mutex_to_glibc(m);
+		struct timespec end;
+		if (d)
+			end = d->at;
+		k.rc = d ? GS_REAL(pthread_cond_clockwait)(cv, m, d->clock, &end) : GS_REAL(pthread_cond_wait)(cv, m);
+		gs_pshared_mutex_from_glibc(m);
+	}
+	return k.rc;
+}
+
+#define CUR_WRITER(rw) ((rw)->__data.__cur_writer)
+
+struct rwlock_call {
+	struct helper_call c; /* first */
+	pthread_rwlock_t *rw;
+	int write;
+	const struct gs_deadline *d;
+	int owner;
+	int rc;
+};
+
+static void rwlock_on_helper(struct helper_call *hc)
+{
+	struct rwlock_call *k = (struct rwlock_call *)hc;
+	for (;;) {
+		struct timespec end;
+		if (!next_slice(k->d, &end)) {
+			k->rc = ETIMEDOUT;
+			return;
+		}
+		int r = k->write ? GS_REAL(pthread_rwlock_clockwrlock)(k->rw, CLOCK_MONOTONIC, &end)
+				 : GS_REAL(pthread_rwlock_clockrdlock)(k->rw, CLOCK_MONOTONIC, &end);
+		int left = atomic_load_explicit(&k->c.abandoned, memory_order_acquire);
+		if (r == 0 && left) { /* got it for nobody: give it back */
+			GS_REAL(pthread_rwlock_unlock)(k->rw);
+			k->rc = 0;
+			return;
+		}
+		if (r != ETIMEDOUT || left) {
+			k->rc = r == ETIMEDOUT ? 0 : r;
+			if (r == 0 && k->write)
+				CUR_WRITER(k->rw) = k->owner;
+			return;
+		}
+	}
+}
+
+int gs_pshared_rwlock_lock(pthread_rwlock_t *rw, int write, int try, const struct gs_deadline *d)
+{
+	int me = owner_id();
+	if (!try && CUR_WRITER(rw) == me)
+		return EDEADLK;
+	int r = write ? GS_REAL(pthread_rwlock_trywrlock)(rw) : GS_REAL(pthread_rwlock_tryrdlock)(rw);
+	if (r == 0 && write)
+		CUR_WRITER(rw) = me;
+	if (try || r != EBUSY)
+		return r;
+	struct rwlock_call k = { .c.fn = rwlock_on_helper, .rw = rw, .write = write, .d = d, .owner = me };
+	if (gs_helper_call(&k.c, 0, GS_PW_RWLOCK, rw) == -1) { /* no helper: glibc's wait, here */
+		struct timespec end;
+		if (d)
+			end = d->at;
+		k.rc = write ? (d ? GS_REAL(pthread_rwlock_clockwrlock)(rw, d->clock, &end)
+				  : GS_REAL(pthread_rwlock_wrlock)(rw))
+			     : (d ? GS_REAL(pthread_rwlock_clockrdlock)(rw, d->clock, &end)
+				  : GS_REAL(pthread_rwlock_rdlock)(rw));
+		if (k.rc == 0 && write)
+			CUR_WRITER(rw) = me;
+	}
+	return k.rc;
+}
+
+int gs_pshared_rwlock_unlock(pthread_rwlock_t *rw)
+{
+	/* glibc tells a writer's unlock from a reader's by its own tid */
+	if (CUR_WRITER(rw) == owner_id())
+		CUR_WRITER(rw) = kernel_tid();
+	return GS_REAL(pthread_rwlock_unlock)(rw);
 }

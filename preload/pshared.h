@@ -20,6 +20,20 @@ int gs_shared_wait(const void *addr, unsigned val, int private, const struct gs_
 int gs_shared_wait_os(const void *addr, unsigned val, int private, const struct gs_deadline *d);
 void gs_shared_wake(const void *addr, int n, int private);
 
+/* A blocking glibc call made on a helper OS thread while the green
+ * thread parks (helper_call.c).  Embed it first in the call's arguments. */
+struct helper_call {
+	void (*fn)(struct helper_call *); /* runs on the helper */
+	struct gs_waiter w;               /* the caller parks on it */
+	_Atomic int abandoned;            /* the caller left: fn gives back what it got */
+	_Atomic int done;                 /* set by the helper if the caller left first */
+};
+/* 0 once fn has run; GS_CANCELED when a cancellation ended the wait (fn
+ * has returned all the same, and saw `abandoned`); -1 when no helper could
+ * be started (the caller makes the call itself).  interruptible: 0, or
+ * GS_WAIT_CANCELLABLE for a cancellation point. */
+int gs_helper_call(struct helper_call *c, int interruptible, unsigned describe_kind, const void *object);
+
 /* 1 when pshared.c runs this process-shared mutex for a green thread:
  * shared, not robust, not a priority protocol, caller able to park. */
 int gs_pshared_mutex(pthread_mutex_t *m);
@@ -36,5 +50,11 @@ void gs_pshared_mutex_from_glibc(pthread_mutex_t *m);
 int gs_pshared_sem_wait(sem_t *s, const struct gs_deadline *d);
 /* pthread_barrier_wait on a process-shared barrier. */
 int gs_pshared_barrier_wait(pthread_barrier_t *b);
+/* pthread_cond_*wait on a process-shared condvar with a mutex of ours
+ * (gs_pshared_mutex); d: the deadline on the clock the call uses. */
+int gs_pshared_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d);
+/* pthread_rwlock_* on a process-shared rwlock. */
+int gs_pshared_rwlock_lock(pthread_rwlock_t *rw, int write, int try, const struct gs_deadline *d);
+int gs_pshared_rwlock_unlock(pthread_rwlock_t *rw);
 
 #endif

@@ -6,11 +6,12 @@
  * lock; PREFER_WRITER_NONRECURSIVE makes readers queue behind a waiting
  * writer.  Relocking by the writing thread is EDEADLK.  glibc's __shared
  * and __flags stay at their offsets (initialisers, process-shared locks,
- * which stay glibc's). */
+ * which stay glibc's: pshared.c makes their waits). */
 #include <errno.h>
 #include <limits.h>
 
 #include "config.h"
+#include "pshared.h"
 #include "real.h"
 
 struct gs_rwlock {
@@ -121,7 +122,7 @@ static int timed(pthread_rwlock_t *rw, int write, clockid_t clock, const struct 
 	if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || !gs_timespec_valid(abstime))
 		return EINVAL;
 	struct gs_deadline d = { .clock = clock, .at = *abstime };
-	return lock(rw, write, 0, &d);
+	return ours(rw) ? lock(rw, write, 0, &d) : gs_pshared_rwlock_lock(rw, write, 0, &d);
 }
 
 GS_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
@@ -148,50 +149,70 @@ GS_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 	return 0;
 }
 
+/* Process-shared: glibc's format; a green thread's wait is glibc's own
+ * call on a helper thread (pshared.c). */
+static int shared_greened(pthread_rwlock_t *rw)
+{
+	return gs_thread_on() && gr(rw)->shared && gs_can_park();
+}
+
+static int untimed(pthread_rwlock_t *rw, int write, int try)
+{
+	if (ours(rw))
+		return lock(rw, write, try, NULL);
+	if (shared_greened(rw))
+		return gs_pshared_rwlock_lock(rw, write, try, NULL);
+	if (write)
+		return try ? GS_REAL(pthread_rwlock_trywrlock)(rw) : GS_REAL(pthread_rwlock_wrlock)(rw);
+	return try ? GS_REAL(pthread_rwlock_tryrdlock)(rw) : GS_REAL(pthread_rwlock_rdlock)(rw);
+}
+
 GS_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 0, 0, NULL) : GS_REAL(pthread_rwlock_rdlock)(rw);
+	return untimed(rw, 0, 0);
 }
 
 GS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 0, 1, NULL) : GS_REAL(pthread_rwlock_tryrdlock)(rw);
+	return untimed(rw, 0, 1);
 }
 
 GS_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 0, CLOCK_REALTIME, t) : GS_REAL(pthread_rwlock_timedrdlock)(rw, t);
+	return ours(rw) || shared_greened(rw) ? timed(rw, 0, CLOCK_REALTIME, t)
+					      : GS_REAL(pthread_rwlock_timedrdlock)(rw, t);
 }
 
 GS_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t c, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 0, c, t) : GS_REAL(pthread_rwlock_clockrdlock)(rw, c, t);
+	return ours(rw) || shared_greened(rw) ? timed(rw, 0, c, t) : GS_REAL(pthread_rwlock_clockrdlock)(rw, c, t);
 }
 
 GS_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 1, 0, NULL) : GS_REAL(pthread_rwlock_wrlock)(rw);
+	return untimed(rw, 1, 0);
 }
 
 GS_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 {
-	return ours(rw) ? lock(rw, 1, 1, NULL) : GS_REAL(pthread_rwlock_trywrlock)(rw);
+	return untimed(rw, 1, 1);
 }
 
 GS_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 1, CLOCK_REALTIME, t) : GS_REAL(pthread_rwlock_timedwrlock)(rw, t);
+	return ours(rw) || shared_greened(rw) ? timed(rw, 1, CLOCK_REALTIME, t)
+					      : GS_REAL(pthread_rwlock_timedwrlock)(rw, t);
 }
 
 GS_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t c, const struct timespec *t)
 {
-	return ours(rw) ? timed(rw, 1, c, t) : GS_REAL(pthread_rwlock_clockwrlock)(rw, c, t);
+	return ours(rw) || shared_greened(rw) ? timed(rw, 1, c, t) : GS_REAL(pthread_rwlock_clockwrlock)(rw, c, t);
 }
 
 GS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
 	if (!ours(rw))
-		return GS_REAL(pthread_rwlock_unlock)(rw);
+		return shared_greened(rw) ? gs_pshared_rwlock_unlock(rw) : GS_REAL(pthread_rwlock_unlock)(rw);
 	struct gs_rwlock *l = gr(rw);
 	int self = gs_thread_id(gs_self());
 	gs_spin_lock(&l->qlock);

@@ -17,7 +17,11 @@
  *     by the peer;
  *  4. a barrier of three: main, W and the peer;
  *  5. a pshared condvar's timed wait with an errorcheck mutex: ETIMEDOUT,
- *     and the mutex is the caller's again (unlock: 0).
+ *     and the mutex is the caller's again (unlock: 0); W waits on the
+ *     condvar, main signals it; W waits again, the peer signals it;
+ *  6. rwlocks: main holds the write lock, W's read lock waits (it is not
+ *     EDEADLK: W is another thread) until main unlocks; W's write lock
+ *     waits for the peer's read lock; a timed write lock times out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +43,8 @@ struct shared {
 	pthread_barrier_t bar;
 	pthread_cond_t cv;
 	pthread_mutex_t cv_m;
+	int flag;
+	pthread_rwlock_t rw;
 	int peer_step;
 };
 
@@ -79,6 +86,19 @@ static int peer(int fd)
 	wait_sem(&sh->go_peer);
 	sleep_ms(50);
 	pthread_barrier_wait(&sh->bar);
+	/* 5: signal the condvar the other side waits on */
+	wait_sem(&sh->go_peer);
+	sleep_ms(50);
+	pthread_mutex_lock(&sh->cv_m);
+	sh->flag = 2;
+	pthread_cond_signal(&sh->cv);
+	pthread_mutex_unlock(&sh->cv_m);
+	/* 6: hold the rwlock for reading 200 ms */
+	wait_sem(&sh->go_peer);
+	pthread_rwlock_rdlock(&sh->rw);
+	sem_post(&sh->peer_ready);
+	sleep_ms(200);
+	pthread_rwlock_unlock(&sh->rw);
 	return 0;
 }
 
@@ -121,6 +141,33 @@ static void *arrive(void *arg)
 {
 	int r = pthread_barrier_wait(&sh->bar);
 	w_result = r == PTHREAD_BARRIER_SERIAL_THREAD ? 0 : r;
+	return NULL;
+}
+
+static void *cond_waiter(void *arg)
+{
+	int want = (int)(intptr_t)arg;
+	pthread_mutex_lock(&sh->cv_m);
+	w_result = 0;
+	while (sh->flag != want && w_result == 0)
+		w_result = pthread_cond_wait(&sh->cv, &sh->cv_m);
+	w_other = pthread_mutex_unlock(&sh->cv_m);
+	return NULL;
+}
+
+static void *rw_reader(void *arg)
+{
+	w_result = pthread_rwlock_rdlock(&sh->rw);
+	if (w_result == 0)
+		pthread_rwlock_unlock(&sh->rw);
+	return NULL;
+}
+
+static void *rw_writer(void *arg)
+{
+	w_result = pthread_rwlock_wrlock(&sh->rw);
+	if (w_result == 0)
+		w_other = pthread_rwlock_unlock(&sh->rw);
 	return NULL;
 }
 
@@ -168,6 +215,10 @@ int main(int argc, char **argv)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
 	must(pthread_cond_init(&sh->cv, &ca), "cond_init");
+	pthread_rwlockattr_t ra;
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED);
+	must(pthread_rwlock_init(&sh->rw, &ra), "rwlock_init");
 	sem_t *named = sem_open(sem_name, O_CREAT | O_EXCL, 0600, 0);
 	if (named == SEM_FAILED)
 		die("sem_open");
@@ -238,14 +289,40 @@ int main(int argc, char **argv)
 	must(pthread_join(t, NULL), "join");
 	printf("barrier: main %s, thread %s\n", r == PTHREAD_BARRIER_SERIAL_THREAD || r == 0 ? "passed" : en(r),
 	       en(w_result));
-	int status = 0;
-	waitpid(pid, &status, 0);
-	printf("peer exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	/* 5. */
 	pthread_mutex_lock(&sh->cv_m);
 	soon = deadline_ms(CLOCK_REALTIME, 50);
 	printf("pshared cond timedwait: %s\n", en(pthread_cond_timedwait(&sh->cv, &sh->cv_m, &soon)));
 	printf("its errorcheck mutex unlocks: %s\n", en(pthread_mutex_unlock(&sh->cv_m)));
+	t = start(cond_waiter, (void *)(intptr_t)1);
+	sleep_ms(100);
+	pthread_mutex_lock(&sh->cv_m);
+	sh->flag = 1;
+	pthread_cond_signal(&sh->cv);
+	pthread_mutex_unlock(&sh->cv_m);
+	must(pthread_join(t, NULL), "join");
+	printf("cond signalled by main: wait %s, unlock after %s\n", en(w_result), en(w_other));
+	t = start(cond_waiter, (void *)(intptr_t)2);
+	sem_post(&sh->go_peer);
+	must(pthread_join(t, NULL), "join");
+	printf("cond signalled by the peer: wait %s, unlock after %s\n", en(w_result), en(w_other));
+	/* 6. */
+	pthread_rwlock_wrlock(&sh->rw);
+	t = start(rw_reader, NULL);
+	sleep_ms(100);
+	pthread_rwlock_unlock(&sh->rw);
+	must(pthread_join(t, NULL), "join");
+	printf("rwlock: read lock after main's write lock: %s\n", en(w_result));
+	sem_post(&sh->go_peer);
+	wait_sem(&sh->peer_ready);
+	soon = deadline_ms(CLOCK_REALTIME, 50);
+	printf("rwlock: timed write lock while the peer reads: %s\n", en(pthread_rwlock_timedwrlock(&sh->rw, &soon)));
+	t = start(rw_writer, NULL);
+	must(pthread_join(t, NULL), "join");
+	printf("rwlock: write lock once the peer let go: %s, unlock %s\n", en(w_result), en(w_other));
+	int status = 0;
+	waitpid(pid, &status, 0);
+	printf("peer exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	sem_close(named);
 	sem_unlink(sem_name);
 	return 0;
