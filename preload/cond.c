@@ -83,9 +83,16 @@ static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_dea
 		return err;
 	}
 	int how = gs_wait(&w, d, GS_WAIT_CANCELLABLE);
-	mutex_lock(m); /* also before cancellation handlers run (POSIX) */
-	if (how == GS_CANCELED)
-		gs_testcancel();
+	if (how == GS_CANCELED) {
+		/* Acted upon: no second cancellation may end the relock, which
+		 * comes before the cleanup handlers (POSIX), as glibc's EXITING
+		 * bit keeps it. */
+		int was;
+		gs_setcancelstate(1, &was);
+		mutex_lock(m);
+		gs_thread_exit_unwinding(GS_CANCELED_VALUE);
+	}
+	mutex_lock(m);
 	return how == GS_TIMEDOUT ? ETIMEDOUT : 0;
 }
 

@@ -15,12 +15,16 @@ extern struct gs_config gs_cfg;
 /* Resolves the real functions and reads the environment, once. */
 void gs_init(void);
 
-/* The hot path: one load and a predictable branch. */
+/* Set in a vfork child, which borrows this thread's memory (vfork.c):
+ * the shim stays out of its way. */
+extern __thread int gs__vforked __attribute__((tls_model("initial-exec")));
+
+/* The hot path: two loads and predictable branches. */
 static inline int gs_flag(const int *flag)
 {
 	int v = *flag;
 	if (gs_likely(v > 0))
-		return 1;
+		return !gs_unlikely(gs__vforked);
 	if (v < 0) {
 		gs_init();
 		v = *flag;

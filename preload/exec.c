@@ -18,46 +18,61 @@ extern char **environ;
 
 GS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	gs_process_ending();
-	gs_preempt_exec_begin();
+	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
+		gs_process_ending();
+		gs_preempt_exec_begin();
+	}
 	int rc = GS_REAL(execve)(path, argv, envp);
-	gs_preempt_exec_failed();
+	if (!gs__vforked)
+		gs_preempt_exec_failed();
 	return rc;
 }
 
 GS_EXPORT int execv(const char *path, char *const argv[])
 {
-	gs_process_ending();
-	gs_preempt_exec_begin();
+	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
+		gs_process_ending();
+		gs_preempt_exec_begin();
+	}
 	int rc = GS_REAL(execv)(path, argv);
-	gs_preempt_exec_failed();
+	if (!gs__vforked)
+		gs_preempt_exec_failed();
 	return rc;
 }
 
 GS_EXPORT int execvp(const char *file, char *const argv[])
 {
-	gs_process_ending();
-	gs_preempt_exec_begin();
+	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
+		gs_process_ending();
+		gs_preempt_exec_begin();
+	}
 	int rc = GS_REAL(execvp)(file, argv);
-	gs_preempt_exec_failed();
+	if (!gs__vforked)
+		gs_preempt_exec_failed();
 	return rc;
 }
 
 GS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	gs_process_ending();
-	gs_preempt_exec_begin();
+	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
+		gs_process_ending();
+		gs_preempt_exec_begin();
+	}
 	int rc = GS_REAL(execvpe)(file, argv, envp);
-	gs_preempt_exec_failed();
+	if (!gs__vforked)
+		gs_preempt_exec_failed();
 	return rc;
 }
 
 GS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	gs_process_ending();
-	gs_preempt_exec_begin();
+	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
+		gs_process_ending();
+		gs_preempt_exec_begin();
+	}
 	int rc = GS_REAL(fexecve)(fd, argv, envp);
-	gs_preempt_exec_failed();
+	if (!gs__vforked)
+		gs_preempt_exec_failed();
 	return rc;
 }
 

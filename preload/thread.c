@@ -79,7 +79,7 @@ static void apply_sched(struct gs_thread *t)
 {
 	struct thread_extra *x = extra_of(t);
 	int rt = x->policy == SCHED_FIFO || x->policy == SCHED_RR;
-	gs_thread_set_sched(t, rt ? x->priority : 0, x->policy == SCHED_FIFO);
+	gs_thread_set_sched(t, rt ? x->priority : 0);
 }
 
 static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio)
@@ -402,7 +402,7 @@ GS_EXPORT int pthread_kill(pthread_t th, int sig)
  * shares (glibc's own raise would leave it to the kernel). */
 GS_EXPORT int raise(int sig)
 {
-	if (!gs_thread_on())
+	if (!gs_thread_on() || !gs_can_park()) /* the hub's own context has no green record */
 		return GS_REAL(raise)(sig);
 	int rc = signal_thread(gs_self(), sig, NULL);
 	if (rc) {

@@ -71,10 +71,14 @@ struct gs_thread *gs_hub_thread_by_id(int id);
 /* 1 if p points to a live or zombie gs_thread (a pthread_t we handed out). */
 int gs_is_thread(const void *p);
 /* A thread's real-time priority (1..99 for SCHED_FIFO and SCHED_RR, 0 for
- * every other policy) and whether it is SCHED_FIFO: higher runs first,
- * and gets a released lock, condvar or semaphore first.  Lowered on the
- * running thread, it gives way at once to a higher one that is ready. */
-void gs_thread_set_sched(struct gs_thread *t, int prio, int fifo);
+ * every other policy): higher runs first, and gets a released lock,
+ * condvar or semaphore first.  Lowered on the running thread, it gives
+ * way at once to a higher one that is ready.  A thread that spends a
+ * whole slice goes behind every other, whatever the priorities: one OS
+ * thread runs them all, and strict priority would let a computing
+ * real-time thread starve the rest, which natively the other CPUs and
+ * the kernel's real-time throttling prevent. */
+void gs_thread_set_sched(struct gs_thread *t, int prio);
 
 /* Makes a thread that has not run yet; gs_thread_start lets it run. */
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
@@ -216,7 +220,7 @@ void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w);
 /* Moves an unlinked waiter out of GS_WAITING (with how) and makes its
  * thread runnable.  The waiter's memory may be gone as soon as this
  * returns. */
-void gs_waiter_wake(struct gs_waiter *w, int how);
+int gs_waiter_wake(struct gs_waiter *w, int how); /* 1: it ended the wait; 0: it had ended */
 
 /* Prepares w for the calling thread. */
 void gs_waiter_init(struct gs_waiter *w);

@@ -179,6 +179,7 @@ static inline void note_priority(struct gs_hub *h, struct gs_thread *t)
 	struct gs_thread *cur = gs__os_current;
 	if (cur && cur != &h->sched && cur->hub == h && t->prio > cur->prio) {
 		h->preempt_wanted = 1;
+		h->prio_wanted = 1;
 		gs__preempt_pending = 1;
 	}
 }
@@ -237,14 +238,15 @@ static void unlink_ready(struct gs_hub *h, struct gs_thread *t)
 	t->next_ready = NULL;
 }
 
-void gs_thread_set_sched(struct gs_thread *t, int prio, int fifo)
+void gs_thread_set_sched(struct gs_thread *t, int prio)
 {
 	struct gs_hub *h = t->hub;
 	int was = t->prio;
-	t->fifo = fifo;
 	if (prio == was)
 		return;
 	t->prio = prio;
+	if (h && t->state != GS_T_ZOMBIE)
+		h->rt_threads += (prio > 0) - (was > 0);
 	if (!h || h != gs__os.hub)
 		return; /* another OS thread's: takes effect at its next queueing */
 	if (t->state == GS_T_READY) { /* to the back of its new priority */
@@ -253,6 +255,7 @@ void gs_thread_set_sched(struct gs_thread *t, int prio, int fifo)
 		note_priority(h, t);
 	} else if (t == gs__os_current && prio < was && h->ready_head && h->ready_head->prio > prio) {
 		h->preempt_wanted = 1; /* lowered below a ready thread: give way */
+		h->prio_wanted = 1;
 		gs__preempt_pending = 1;
 	}
 }
@@ -378,16 +381,18 @@ static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
 void gs__ready(struct gs_thread *t)
 {
 	struct gs_hub *h = t->hub;
-	if (gs_likely(h == gs__os.hub)) {
-		/* The running thread itself: a handler it runs inside a lock
-		 * wait got what the wait was for, and the wait sees so when the
-		 * handler returns. */
-		if (gs_likely(t != gs__os_current))
-			push_ready(h, t);
+	struct gs_thread *cur = gs__os_current;
+	/* From a signal handler (a sem_post in it, say) the ready queue may be
+	 * half updated by the code the handler interrupted: such a wake takes
+	 * the cross-thread path, whose stack and ev_async_send are safe in a
+	 * handler.  So does one for the thread running the handler, inside a
+	 * lock wait (waitq.c): its wait sees the hand-over when it resumes. */
+	if (gs_likely(h == gs__os.hub) && gs_likely(!cur || !cur->handler_sp)) {
+		push_ready(h, t);
 		return;
 	}
-	/* Another OS thread: queue t only once it is committed to park (see
-	 * the park token in internal.h). */
+	/* Another OS thread, or a handler: queue t only once it is committed
+	 * to park (see the park token in internal.h). */
 	if (atomic_exchange_explicit(&t->park_token, GS_PARK_NOTIFIED, memory_order_acq_rel) !=
 	    GS_PARK_PARKED)
 		return;
@@ -458,12 +463,22 @@ void gs__preempt_now(struct gs_thread *self)
 	struct gs_hub *h = self->hub;
 	atomic_fetch_add_explicit(&self->pub->preemptions, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->pub->preemptions, 1, memory_order_relaxed);
-	h->preempt_poll = 1;
-	if (gs_unlikely(self->fifo)) { /* only a higher priority passes it */
-		self->state = GS_T_READY;
+	self->state = GS_T_READY;
+	self->next_ready = NULL;
+	if (gs_unlikely(h->prio_wanted)) {
+		/* Passed by a higher priority: first of its own, as POSIX puts
+		 * a preempted thread, and no poll is due. */
+		h->prio_wanted = 0;
 		insert_ready(h, self, 1);
 	} else {
-		push_ready(h, self);
+		/* Its slice is spent: behind every other (gs_thread_set_sched),
+		 * after the hub has polled. */
+		h->preempt_poll = 1;
+		if (h->ready_tail)
+			h->ready_tail->next_ready = self;
+		else
+			h->ready_head = self;
+		h->ready_tail = self;
 	}
 	check_stack(self);
 	switch_why(self, &h->sched, GS_PW_PREEMPT);
@@ -596,6 +611,8 @@ static void after_fork_in_child(void)
 	h->root = self;
 	h->sched.sigmask = self->sigmask;
 	h->preempt_poll = 0;
+	h->prio_wanted = 0;
+	h->rt_threads = self->prio > 0; /* the only thread left */
 	gs__preempt_after_fork(h);
 	/* Syscall User Dispatch is not inherited: armed again at the child's
 	 * second thread. */
@@ -658,7 +675,21 @@ static void hub_main(void *arg)
 		ev_run(h->loop, h->ready_head || preempted ? EVRUN_NOWAIT : EVRUN_ONCE);
 		drain_remote(h);
 		gs__deliver_signals(h);
-		if (had_head) {
+		if (had_head && gs_unlikely(h->rt_threads)) {
+			/* By priority, each behind its equals that the poll woke;
+			 * the preempted one (last) behind everything. */
+			while (had_head != had_tail) {
+				struct gs_thread *t = had_head;
+				had_head = t->next_ready;
+				insert_ready(h, t, 0);
+			}
+			had_tail->next_ready = NULL;
+			if (h->ready_tail)
+				h->ready_tail->next_ready = had_tail;
+			else
+				h->ready_head = had_tail;
+			h->ready_tail = had_tail;
+		} else if (had_head) {
 			if (h->ready_tail)
 				h->ready_tail->next_ready = had_head;
 			else

@@ -65,9 +65,8 @@ struct gs_thread {
 	int prio;                      /* real-time priority: 1..99 under SCHED_FIFO or
 					* SCHED_RR, else 0.  The ready queue and every
 					* wait queue keep higher first, arrival order
-					* among equals (gs_thread_set_sched) */
-	int fifo;                      /* SCHED_FIFO: a tick does not pass it over
-					* for an equal */
+					* among equals (gs_thread_set_sched); a thread
+					* whose slice is spent goes to the very back */
 	_Atomic int park_token;        /* GS_PARK_*: see gs__ready and wait_green */
 	unsigned fork_gen;             /* gs__fork_gen when it was made: older ones
 					* exist only in a parent process */
@@ -164,6 +163,9 @@ struct gs_hub {
 	unsigned pre_seen;
 	int pre_stale;
 	int preempt_wanted;
+	int prio_wanted;               /* a thread of higher priority than the running
+					* one was made ready (note_priority) */
+	unsigned rt_threads;           /* its threads with a priority above 0 */
 	int preempt_poll;
 	unsigned live;                 /* green threads not yet exited, root included */
 	struct gs_thread *dead;        /* exited thread whose stack is freed by the next context */

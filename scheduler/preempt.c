@@ -152,6 +152,22 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* Where the named allocator function's code is.  A non-PIE executable
+ * that takes the function's address (python3.11 does) has a canonical PLT
+ * entry for it: an undefined symbol with a value, which is what dlsym
+ * finds.  That stub is not the allocator (the executable's whole text
+ * would count as such, and nothing in it could ever be preempted): the
+ * definition is the next one after that executable, and this library. */
+static void *allocator_entry(const char *name)
+{
+	void *a = dlsym(RTLD_DEFAULT, name);
+	const ElfW(Sym) *sym = NULL;
+	Dl_info di;
+	if (a && dladdr1(a, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx == SHN_UNDEF)
+		a = dlsym(RTLD_NEXT, name);
+	return a;
+}
+
 void gs_preempt_setup(void)
 {
 	static int done;
@@ -165,7 +181,7 @@ void gs_preempt_setup(void)
 	p.addr[p.n++] = (uintptr_t)getauxval(AT_BASE);  /* ld.so's first page */
 	/* Whoever provides malloc (libasan, jemalloc, tcmalloc): its locks
 	 * may be spinlocks or raw futexes a waiter blocks the OS thread on. */
-	void *m = dlsym(RTLD_DEFAULT, "malloc"), *f = dlsym(RTLD_DEFAULT, "free");
+	void *m = allocator_entry("malloc"), *f = allocator_entry("free");
 	if (m)
 		p.addr[p.n++] = (uintptr_t)m;
 	if (f)

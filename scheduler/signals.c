@@ -94,11 +94,17 @@ uint64_t gs_sig_handler_enter(uint64_t extra)
 	return saved;
 }
 
+/* What became pending during the handler for a signal it blocked (its
+ * own, raised again after signal(sig, SIG_DFL), say) is sent now: the
+ * kernel delivers it as the handler returns and its mask comes off. */
 void gs_sig_handler_leave(uint64_t saved)
 {
 	struct gs_thread *t = gs__os_current;
-	if (t)
-		t->sigmask = saved;
+	if (!t)
+		return;
+	t->sigmask = saved;
+	if (gs_unlikely(atomic_load_explicit(&t->sigpending, memory_order_relaxed) & ~saved))
+		gs__deliver_pending(t);
 }
 
 /* The kernel never lets SIGKILL or SIGSTOP be blocked, and drops them
@@ -264,6 +270,12 @@ void gs__deliver_signals(struct gs_hub *h)
 
 /* The signals pending for this OS thread alone, not the process: the
  * SigPnd line of /proc/thread-self/status (ShdPnd is the process's). */
+static uint64_t status_hex(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
 static uint64_t os_thread_pending(void)
 {
 	char buf[2048];
@@ -275,8 +287,8 @@ static uint64_t os_thread_pending(void)
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	const char *p = strstr(buf, "\nSigPnd:");
-	return p ? strtoull(p + 8, NULL, 16) : 0;
+	/* what is pending for the process too is everyone's */
+	return status_hex(buf, "\nSigPnd:") & ~status_hex(buf, "\nShdPnd:");
 }
 
 /* What the kernel holds pending for the OS thread itself (a tgkill from

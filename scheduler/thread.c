@@ -140,8 +140,10 @@ void gs_thread_start(struct gs_thread *t)
 {
 	struct gs_thread *self = gs_self();
 	struct gs_hub *h = t->hub;
-	/* ...unless its priority is lower: then it waits for the CPU. */
-	if (self->hub != h || (self->flags & GS_TF_HUB) || t->prio < self->prio) {
+	/* ...unless its priority is lower, or real-time and the same: then it
+	 * waits for the CPU behind its creator. */
+	if (self->hub != h || (self->flags & GS_TF_HUB) || t->prio < self->prio ||
+	    (t->prio && t->prio == self->prio)) {
 		gs__ready(t);
 		return;
 	}
@@ -175,6 +177,8 @@ _Noreturn void gs_thread_exit(void *retval)
 	if (!h)
 		gs__exit_os_thread(retval);
 	gs__hub_remove(h, self);
+	if (self->prio > 0)
+		h->rt_threads--;
 	if (--h->live == 0) {
 		if (h->draining) { /* the OS thread's own ending waits for us */
 			gs__ready(h->draining);

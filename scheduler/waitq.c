@@ -168,12 +168,12 @@ void gs_waiter_init(struct gs_waiter *w)
 	w->native = (gs__os.hub == NULL);
 }
 
-void gs_waiter_wake(struct gs_waiter *w, int how)
+int gs_waiter_wake(struct gs_waiter *w, int how)
 {
 	struct gs_thread *t = w->thread;
 	int native = w->native;
 	if (!gs_cas(&w->state, GS_WAITING, how))
-		return;
+		return 0;
 	/* From here on w may be gone (its owner may have returned). */
 	if (native)
 		gs__futex_wake(&w->state, 1);
@@ -181,6 +181,7 @@ void gs_waiter_wake(struct gs_waiter *w, int how)
 		gs__trace_ready(t); /* gs__ready, and who woke whom for the trace */
 	else
 		gs__ready(t);
+	return 1;
 }
 
 /* The timer, a signal or a cancellation ends w's wait with `how`, unless a

@@ -249,6 +249,9 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("posix_sigwait_handler"),  /* sigwaitinfo takes an unblocked signal, no handler */
 	COMPARE("posix_sched_priority"),   /* SCHED_FIFO order: ready queue, mutex, cond, sem */
 	COMPARE("posix_pshared"),          /* process-shared mutex/sem/barrier: park, own, glibc peer */
+	COMPARE("posix_signal_edges"),     /* re-raise in a handler, handler wakes, cancel in relock */
+	COMPARE("vfork_child"),            /* a vfork child's mask, close, sigaction stay its own */
+	COMPARE("preempt_nopie"),          /* preemption in a non-PIE executable taking &free */
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
 	COMPARE("tls_cxx"),        /* thread_local: one per thread, destructors at each thread's exit */
