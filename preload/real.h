@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -218,6 +219,10 @@
 #define GS_REAL_IO_FUNCTIONS(X)                                                                 \
 	X(ssize_t, read, (int, void *, size_t), NULL)                                            \
 	X(ssize_t, write, (int, const void *, size_t), NULL)                                     \
+	X(ssize_t, sendfile, (int, int, off_t *, size_t), NULL)                                  \
+	X(ssize_t, splice, (int, off_t *, int, off_t *, size_t, unsigned), NULL)                 \
+	X(ssize_t, tee, (int, int, size_t, unsigned), NULL)                                      \
+	X(ssize_t, copy_file_range, (int, off_t *, int, off_t *, size_t, unsigned), NULL)        \
 	X(ssize_t, readv, (int, const struct iovec *, int), NULL)                                \
 	X(ssize_t, writev, (int, const struct iovec *, int), NULL)                               \
 	X(ssize_t, preadv2, (int, const struct iovec *, int, off_t, int), NULL)                  \

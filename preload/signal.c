@@ -260,10 +260,20 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 		wrapper(sig, si, uc);
 		return;
 	}
+	/* A SIGSEGV that was sent (raise, kill, pthread_kill: si_code <= 0),
+	 * not a fault: SIG_IGN discards it, and the default action needs it
+	 * sent again, since no instruction will fault again (CPython's
+	 * faulthandler re-raises so after its traceback). */
+	int sent = si->si_code <= 0;
+	if (sent && fn == (void *)SIG_IGN)
+		return;
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	GS_REAL(sigaction)(sig, &dfl, NULL);
+	if (sent)
+		gs__sys(SYS_rt_tgsigqueueinfo, gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0),
+			gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, (long)si, 0, 0);
 }
 
 void gs__segv_install(void)

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 
 #include "config.h"
+#include "fdkind.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -28,6 +29,7 @@ __thread int gs__vforked __attribute__((tls_model("initial-exec")));
 
 __attribute__((used)) void gs__vfork_enter(void)
 {
+	gs_fd_shared_all(); /* the child may change a shared description (posix_spawn too) */
 	gs__vforked = 1;
 }
 
