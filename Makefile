@@ -73,7 +73,7 @@ MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 MAN_PAGES   := man/greenshim.1 man/libgreenshim.7
 
-.PHONY: all check memcheck unit programs bench example install clean deps mancheck FORCE
+.PHONY: all check check-cpython memcheck unit programs bench example install clean deps mancheck FORCE
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim
 
 # pthread_once must undo itself when its init routine is unwound through.
@@ -178,6 +178,13 @@ check: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; timeout 120 $$t; done
 	$(BUILD)/tests/run_programs $(BUILD) tests/programs
 	$(MAKE) --no-print-directory memcheck
+	$(MAKE) --no-print-directory check-cpython
+
+# CPython 3.11's own regression tests for the thread, socket, signal,
+# subprocess and I/O modules, natively and under the preload: what passes
+# natively must pass under the shim (tests/cpython/regrtest.sh).
+check-cpython: all
+	bash tests/cpython/regrtest.sh $(BUILD)
 
 # The scheduler's unit tests again, under ASan+UBSan and under valgrind
 # (stack switching hides memory bugs from ordinary runs), and a 60 s soak
