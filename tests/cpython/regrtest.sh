@@ -32,24 +32,26 @@ fi
 # Left out in both runs, each for a limit of this machine, not of the shim
 # (README, "CPython's regression tests"):
 ignore=(-i '*VSOCK*') # no vsock transport here: ThreadedVSOCKSocketStreamTest hangs natively
-# run NAME "ENV..." ARGS...: one regrtest run, its report in NAME.xml
+# run NAME LIMIT "ENV..." ARGS...: one regrtest run of at most LIMIT
+# seconds (each test at most 300), its report in NAME.xml.  The limits
+# keep the worst case (everything hanging) within CI's time.
 run() {
-	local name=$1 envs=$2
-	shift 2
+	local name=$1 limit=$2 envs=$3
+	shift 3
 	local t0=$SECONDS
 	# shellcheck disable=SC2086 # envs is a list of VAR=value words
-	timeout -k 30 1800 env $envs "$py" -m test -j2 --timeout 600 -w --junit-xml "$out/$name.xml" \
+	timeout -k 30 "$limit" env $envs "$py" -m test -j2 --timeout 300 -w --junit-xml "$out/$name.xml" \
 		"${ignore[@]}" "$@" > "$out/$name.log" 2>&1
 	echo "regrtest: $name run: status $?, $((SECONDS - t0)) s (log: $out/$name.log)"
 }
 rm -f "$out"/*.xml
 status=0
-run native PYTHONDONTWRITEBYTECODE=1 "${modules[@]}"
-run preload "PYTHONDONTWRITEBYTECODE=1 LD_PRELOAD=$lib" "${modules[@]}"
+run native 900 PYTHONDONTWRITEBYTECODE=1 "${modules[@]}"
+run preload 900 "PYTHONDONTWRITEBYTECODE=1 LD_PRELOAD=$lib" "${modules[@]}"
 "$py" "$here/compare.py" "$out/native.xml" "$out/preload.xml" || status=1
 if [ ${#net_modules[@]} -gt 0 ]; then
-	run native-net PYTHONDONTWRITEBYTECODE=1 -u network "${net_modules[@]}"
-	run preload-net "PYTHONDONTWRITEBYTECODE=1 LD_PRELOAD=$lib" -u network "${net_modules[@]}"
+	run native-net 300 PYTHONDONTWRITEBYTECODE=1 -u network "${net_modules[@]}"
+	run preload-net 300 "PYTHONDONTWRITEBYTECODE=1 LD_PRELOAD=$lib" -u network "${net_modules[@]}"
 	"$py" "$here/compare.py" "$out/native-net.xml" "$out/preload-net.xml" || status=1
 fi
 exit $status
