@@ -156,8 +156,9 @@ int gs_helper_call(struct helper_call *c, int interruptible, unsigned describe_k
 	} else if (start_helper(c) != 0) {
 		return -1;
 	}
-	/* A cancellation may end the wait first: a cancellable one comes
-	 * back here, an asynchronous one unwinds out of it (waitq.c). */
+	/* A cancellation or a signal (as interruptible says) may end the
+	 * wait first: it comes back here; an asynchronous cancellation
+	 * unwinds out of it (waitq.c). */
 	int how;
 	pthread_cleanup_push(abandon, c);
 	how = gs_wait(&c->w, NULL, interruptible);
@@ -165,5 +166,5 @@ int gs_helper_call(struct helper_call *c, int interruptible, unsigned describe_k
 	if (how == GS_WOKEN)
 		return 0;
 	abandon(c);
-	return GS_CANCELED;
+	return how;
 }

@@ -313,18 +313,23 @@ leave:;
 
 /* glibc's condvar and rwlock protocols are long; rather than keep a copy
  * of them, a helper OS thread (helper_call.c) makes glibc's own call while
- * the green thread parks.  The helper waits in slices of SLICE_MS, so that
- * it sees a caller that left (a cancellation) soon; between two slices it
- * holds the mutex, or has not got the rwlock, so no signal or hand-over
- * can be missed.  The green thread's deadline, on its own clock, decides
- * when the wait is over: never early. */
-#define SLICE_MS 20
+ * the green thread parks.  The helper waits in slices, so that it sees a
+ * caller that left (a cancellation) soon.  A condvar wait's slice
+ * (COND_SLICE_MS) that ends is a spurious wakeup (POSIX allows them):
+ * glibc stops counting the helper as a waiter before it relocks the mutex,
+ * so a signal sent meanwhile would go to nobody if the helper waited
+ * again; the program, back from its wait, looks at its predicate first.
+ * An rwlock slice (RWLOCK_SLICE_MS) that ends has not got the lock, and
+ * the helper asks again.  The green thread's deadline, on its own clock,
+ * decides when a wait is over: never early. */
+#define COND_SLICE_MS 1000
+#define RWLOCK_SLICE_MS 20
 
 /* The end of the next slice on CLOCK_MONOTONIC; 0 when the deadline has
  * passed. */
-static int next_slice(const struct gs_deadline *d, struct timespec *end)
+static int next_slice(const struct gs_deadline *d, long slice_ms, struct timespec *end)
 {
-	long long ns = SLICE_MS * 1000000LL;
+	long long ns = slice_ms * 1000000LL;
 	if (d) {
 		struct timespec left;
 		gs_deadline_left(d, &left);
@@ -359,17 +364,20 @@ static void cond_on_helper(struct helper_call *hc)
 {
 	struct cond_call *k = (struct cond_call *)hc;
 	k->m->__data.__owner = kernel_tid(); /* what glibc's unlock inside checks */
-	for (;;) {
-		struct timespec end;
-		if (!next_slice(k->d, &end)) {
-			k->rc = ETIMEDOUT;
-			break;
-		}
+	struct timespec end;
+	if (!next_slice(k->d, COND_SLICE_MS, &end)) {
+		k->rc = ETIMEDOUT;
+	} else {
 		int r = GS_REAL(pthread_cond_clockwait)(k->cv, k->m, CLOCK_MONOTONIC, &end);
-		if (r != ETIMEDOUT || atomic_load_explicit(&k->c.abandoned, memory_order_acquire)) {
-			k->rc = r == ETIMEDOUT ? 0 : r;
-			break;
-		}
+		if (r == ETIMEDOUT && k->d && !next_slice(k->d, COND_SLICE_MS, &end))
+			k->rc = ETIMEDOUT; /* the caller's own time is up */
+		else
+			k->rc = r == ETIMEDOUT ? 0 : r; /* a slice's end: spurious */
+		/* Woken for a caller that was cancelled meanwhile: the signal
+		 * was someone else's (POSIX: a cancelled waiter consumes none),
+		 * as glibc's own cancellation cleanup passes it on. */
+		if (r == 0 && atomic_load_explicit(&k->c.abandoned, memory_order_acquire))
+			GS_REAL(pthread_cond_signal)(k->cv);
 	}
 	k->m->__data.__owner = k->owner; /* the green thread holds it again */
 }
@@ -412,7 +420,7 @@ static void rwlock_on_helper(struct helper_call *hc)
 	struct rwlock_call *k = (struct rwlock_call *)hc;
 	for (;;) {
 		struct timespec end;
-		if (!next_slice(k->d, &end)) {
+		if (!next_slice(k->d, RWLOCK_SLICE_MS, &end)) {
 			k->rc = ETIMEDOUT;
 			return;
 		}

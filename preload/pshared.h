@@ -28,10 +28,11 @@ struct helper_call {
 	_Atomic int abandoned;            /* the caller left: fn gives back what it got */
 	_Atomic int done;                 /* set by the helper if the caller left first */
 };
-/* 0 once fn has run; GS_CANCELED when a cancellation ended the wait (fn
- * has returned all the same, and saw `abandoned`); -1 when no helper could
- * be started (the caller makes the call itself).  interruptible: 0, or
- * GS_WAIT_CANCELLABLE for a cancellation point. */
+/* 0 once fn has run; GS_CANCELED or GS_INTERRUPTED when a cancellation
+ * or a signal ended the wait first (fn has returned all the same, and saw
+ * `abandoned`; c->w.interrupted is the waiter's mark); -1 when no helper
+ * could be started (the caller makes the call itself).  interruptible: as
+ * gs_wait's (GS_INTR_* | GS_WAIT_CANCELLABLE). */
 int gs_helper_call(struct helper_call *c, int interruptible, unsigned describe_kind, const void *object);
 
 /* 1 when pshared.c runs this process-shared mutex for a green thread:

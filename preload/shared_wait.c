@@ -26,7 +26,9 @@
  * A watcher with no slots leaves after IDLE_MS (glibc counts real
  * threads: an idle one must not keep alive a process whose main thread
  * called pthread_exit).  Watchers block every signal.  A fork child has
- * none: the table is forgotten there. */
+ * none: the table is forgotten there.  Past 256 watchers, or where the
+ * kernel has no FUTEX_WAITV, a waiter gets a helper thread of its own
+ * (wait_on_helper). */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -48,7 +50,8 @@
 #define WAITV_U32 0x02      /* FUTEX2_SIZE_U32 */
 #define WAITV_PRIVATE 128   /* FUTEX2_PRIVATE */
 #define SLOTS 127           /* FUTEX_WAITV_MAX (128) less the control word */
-#define WATCHERS 64
+#define WATCHERS 256 /* 32,512 waiters; more wait on helper_call.c's threads */
+#define SLICE_MS 20
 #define IDLE_MS 200
 
 struct waitv { /* the kernel's struct futex_waitv */
@@ -76,6 +79,9 @@ struct watcher {
 
 static struct watcher watchers[WATCHERS];
 static _Atomic int atfork_registered;
+/* The kernel refused FUTEX_WAITV (older than 5.16, a seccomp filter,
+ * valgrind): every wait goes to a helper thread of its own instead. */
+static _Atomic int waitv_missing;
 
 static void forget_watchers(void)
 {
@@ -137,6 +143,15 @@ static void *watch(void *arg)
 		idle_out = r == -ETIMEDOUT;
 		int pass_on = 0;
 		gs_spin_lock(&h->lock);
+		if (r == -ENOSYS || r == -EPERM) { /* no FUTEX_WAITV: every waiter looks again */
+			atomic_store(&waitv_missing, 1);
+			while (h->n > 0) {
+				struct slot_waiter *s = h->slot[0];
+				drop(h, 0);
+				gs_waiter_wake(&s->w, GS_WOKEN);
+			}
+			break;
+		}
 		if (r >= 1 && r <= n) {
 			int k = find(h, snap[r]);
 			if (k >= 0)
@@ -241,9 +256,58 @@ static void leave(void *arg)
 		wake_word(&l->h->control, 1, 1);
 }
 
+/* Without a watcher slot (no FUTEX_WAITV, or every watcher full): a helper
+ * thread of helper_call.c waits on the word itself, in the kernel, for at
+ * most SLICE_MS, and the caller looks again (a spurious wake-up to it).
+ * A signal or cancellation ends the wait as gs_wait's would, once the
+ * helper is out of the kernel's wait (within SLICE_MS). */
+struct word_call {
+	struct helper_call c; /* first */
+	const void *addr;
+	unsigned val;
+	int private;
+	const struct gs_deadline *d;
+};
+
+static void word_on_helper(struct helper_call *hc)
+{
+	struct word_call *k = (struct word_call *)hc;
+	struct timespec rel = { 0, SLICE_MS * 1000000L };
+	if (k->d) {
+		struct timespec left;
+		gs_deadline_left(k->d, &left);
+		if (left.tv_sec == 0 && left.tv_nsec < rel.tv_nsec)
+			rel = left;
+	}
+	gs__sys(SYS_futex, (long)k->addr, FUTEX_WAIT | (k->private ? FUTEX_PRIVATE_FLAG : 0), k->val,
+		(long)&rel, 0, 0);
+}
+
+static int wait_on_helper(const void *addr, unsigned val, int private, const struct gs_deadline *d,
+			  int interruptible, int *interrupted)
+{
+	struct word_call k = { .c.fn = word_on_helper, .addr = addr, .val = val, .private = private, .d = d };
+	int r = gs_helper_call(&k.c, interruptible, GS_PW_FUTEX, addr);
+	if (r == GS_INTERRUPTED && interrupted)
+		*interrupted = k.c.w.interrupted;
+	if (r == -1 || r == GS_CANCELED || r == GS_INTERRUPTED)
+		return r;
+	if (d) {
+		struct timespec left;
+		gs_deadline_left(d, &left);
+		if (!left.tv_sec && !left.tv_nsec)
+			return GS_TIMEDOUT;
+	}
+	return GS_WOKEN;
+}
+
 int gs_shared_wait(const void *addr, unsigned val, int private, const struct gs_deadline *d,
 		   int interruptible, int *interrupted)
 {
+	if (interrupted)
+		*interrupted = 0;
+	if (atomic_load_explicit(&waitv_missing, memory_order_relaxed))
+		return wait_on_helper(addr, val, private, d, interruptible, interrupted);
 	struct slot_waiter s;
 	gs_waiter_init(&s.w);
 	gs_waiter_describe(&s.w, GS_PW_FUTEX, addr, 0);
@@ -252,7 +316,7 @@ int gs_shared_wait(const void *addr, unsigned val, int private, const struct gs_
 	s.flags = WAITV_U32 | (private ? WAITV_PRIVATE : 0);
 	struct leaving l = { take_slot(&s), &s };
 	if (!l.h)
-		return -1;
+		return wait_on_helper(addr, val, private, d, interruptible, interrupted);
 	int how;
 	/* An asynchronous cancellation unwinds out of the wait itself. */
 	pthread_cleanup_push(leave, &l);

@@ -11,6 +11,7 @@
  * call goes on (it is not ended with EINTR or a short count). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,8 +54,11 @@ static void on_helper(struct helper_call *hc)
 static long call(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	struct kernel_call k = { .c.fn = on_helper, .nr = nr, .a = { a0, a1, a2, a3, a4, a5 } };
-	if (gs_helper_call(&k.c, 0, GS_PW_OFFLOAD, (const void *)(uintptr_t)nr) == -1)
+	int here = gs_helper_call(&k.c, 0, GS_PW_OFFLOAD, (const void *)(uintptr_t)nr) == -1;
+	if (here)
 		k.r = gs__sys(nr, a0, a1, a2, a3, a4, a5);
+	else if (k.r == -EPIPE)
+		raise(SIGPIPE); /* the kernel sent it to the helper, which blocks it */
 	if (k.r < 0 && k.r > -4096) {
 		errno = (int)-k.r;
 		return -1;

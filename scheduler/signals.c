@@ -244,6 +244,13 @@ void gs_signal_ran(int thread_directed, int restart)
 	 * if it was aimed at this OS thread, nobody else is interrupted. */
 	if (thread_directed && gs__os_current != &h->sched)
 		return;
+	/* A process-directed one goes to the main thread natively when main
+	 * does not block it; if main itself ran the handler, or was not in an
+	 * interruptible wait when it ran (it computed: natively it took the
+	 * signal there), no later wait of main's may end for it. */
+	struct gs_thread *r = h->root;
+	if (gs__os_current == r || !r || !r->waiting || !GS_INTR_MODE(r->interruptible))
+		return;
 	atomic_store_explicit(&h->signal_restart, restart, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->signal_gen, 1, memory_order_release);
 	ev_async_send(h->loop, &h->remote_wake); /* async-signal-safe, says libev */

@@ -249,9 +249,11 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("posix_sigwait_handler"),  /* sigwaitinfo takes an unblocked signal, no handler */
 	COMPARE("posix_sched_priority"),   /* SCHED_FIFO order: ready queue, mutex, cond, sem */
 	COMPARE("posix_pshared"),          /* process-shared mutex/sem/barrier: park, own, glibc peer */
+	COMPARE("posix_pshared", .env = { "PSHARED_NOWAITV=1" }), /* a kernel without FUTEX_WAITV */
 	COMPARE("posix_signal_edges"),     /* re-raise in a handler, handler wakes, cancel in relock */
 	COMPARE("vfork_child"),            /* a vfork child's mask, close, sigaction stay its own */
 	COMPARE("io_sendfile"),            /* sendfile/splice/tee into a socket or pipe a thread reads */
+	COMPARE("signal_stale_pause"),     /* a handler main ran itself ends none of its later waits */
 	COMPARE("preempt_nopie"),          /* preemption in a non-PIE executable taking &free */
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */

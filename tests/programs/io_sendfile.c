@@ -9,7 +9,9 @@
  *  3. tee of what is in a pipe into a second pipe, read by a thread after
  *     it fills (1 MiB through a 64 KiB pipe, in a loop);
  *  4. copy_file_range into a pipe (Linux 5.19+ allows it; else EINVAL/
- *     EXDEV as natively: the result is printed as it comes).
+ *     EXDEV as natively: the result is printed as it comes);
+ *  5. sendfile into a pipe whose reader is gone raises SIGPIPE in the
+ *     caller (a child, with a thread alive, dies of it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
 
@@ -141,5 +145,26 @@ int main(void)
 	lseek(file, 0, SEEK_SET);
 	ssize_t c = copy_file_range(file, NULL, q[1], NULL, 4096, 0);
 	printf("4. copy_file_range into a pipe: %s\n", c >= 0 ? "copied" : en(errno));
+
+	/* 5 */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int b[2];
+		if (pipe(b) != 0)
+			_exit(3);
+		close(b[0]);
+		s = (struct sink){ sv[1], 1, 0, 0 };
+		must(pthread_create(&t, NULL, drain, &s), "pthread_create"); /* a second thread */
+		lseek(file, 0, SEEK_SET);
+		sendfile(b[1], file, NULL, 4096);
+		_exit(0);
+	}
+	if (write(sv[0], "x", 1) != 1) /* lets the child's thread end */
+		die("write");
+	int st = 0;
+	waitpid(pid, &st, 0);
+	printf("5. sendfile into a broken pipe: the child %s\n",
+	       WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE ? "died of SIGPIPE" : "did not die of SIGPIPE");
 	return 0;
 }

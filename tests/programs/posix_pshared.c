@@ -21,7 +21,12 @@
  *     condvar, main signals it; W waits again, the peer signals it;
  *  6. rwlocks: main holds the write lock, W's read lock waits (it is not
  *     EDEADLK: W is another thread) until main unlocks; W's write lock
- *     waits for the peer's read lock; a timed write lock times out.
+ *     waits for the peer's read lock; a timed write lock times out;
+ *  7. W waits on the condvar; main holds the mutex 60 ms (across the
+ *     shim's 20 ms wait slices) before it signals: W still wakes.
+ * With PSHARED_NOWAITV=1 in the environment it first makes the kernel
+ * refuse FUTEX_WAITV (a seccomp filter, as on kernels before 5.16), then
+ * runs the same.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,8 +187,25 @@ static pthread_t start(void *(*fn)(void *), void *arg)
 	return t;
 }
 
+/* The kernel answers FUTEX_WAITV (449) with ENOSYS from now on, in this
+ * thread and the threads it makes. */
+static void refuse_futex_waitv(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 449, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		die("seccomp");
+}
+
 int main(int argc, char **argv)
 {
+	if (getenv("PSHARED_NOWAITV"))
+		refuse_futex_waitv();
 	if (argc == 4 && strcmp(argv[1], "peer") == 0) {
 		snprintf(sem_name, sizeof sem_name, "%s", argv[3]);
 		return peer(atoi(argv[2]));
@@ -323,6 +349,16 @@ int main(int argc, char **argv)
 	int status = 0;
 	waitpid(pid, &status, 0);
 	printf("peer exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	/* 7. */
+	t = start(cond_waiter, (void *)(intptr_t)3);
+	sleep_ms(50);
+	pthread_mutex_lock(&sh->cv_m);
+	sleep_ms(60);
+	sh->flag = 3;
+	pthread_cond_signal(&sh->cv);
+	pthread_mutex_unlock(&sh->cv_m);
+	must(pthread_join(t, NULL), "join");
+	printf("cond signalled after holding the mutex 60 ms: wait %s\n", en(w_result));
 	sem_close(named);
 	sem_unlink(sem_name);
 	return 0;
