@@ -190,7 +190,7 @@ static inline void push_ready(struct gs_hub *h, struct gs_thread *t)
 		return;
 	t->state = GS_T_READY;
 	t->next_ready = NULL;
-	if (gs_unlikely(t->prio) || (h->ready_tail && gs_unlikely(h->ready_tail->prio))) {
+	if (gs_unlikely(h->rt_threads)) { /* a real-time thread on the hub: by priority */
 		insert_ready(h, t, 0);
 		note_priority(h, t);
 		return;
