@@ -139,6 +139,8 @@ static int shared_greened(pthread_mutex_t *m)
 		int rc_ = (call);                               \
 		if (ours_shared)                                \
 			gs_pshared_mutex_from_glibc(m);         \
+		else if (((struct gs_mutex *)(m))->kind & GS_MUTEX_ROBUST) \
+			gs_tls_robust_adopt(m); /* relocked by glibc */ \
 		return rc_;                                     \
 	} while (0)
 

@@ -32,6 +32,16 @@ static struct gs_mutex *gm(pthread_mutex_t *m)
 	return (struct gs_mutex *)m;
 }
 
+/* glibc's lock of a robust process-shared mutex (those stay glibc's):
+ * once it is the caller's, it goes on the robust list the kernel walks
+ * when the process dies (gs_tls_robust_adopt). */
+static int robust_locked(pthread_mutex_t *m, int rc)
+{
+	if ((rc == 0 || rc == EOWNERDEAD) && (gm(m)->kind & GS_MUTEX_ROBUST) && gs_thread_on())
+		gs_tls_robust_adopt(m);
+	return rc;
+}
+
 /* Whether this mutex is ours (1) or glibc's (0). */
 static int ours(pthread_mutex_t *m)
 {
@@ -158,7 +168,7 @@ GS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 		return 0;
 	if (!ours(m))
 		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_lock(m, NULL, 0)
-							      : GS_REAL(pthread_mutex_lock)(m);
+							      : robust_locked(m, GS_REAL(pthread_mutex_lock)(m));
 	return gs__mutex_lock(g, NULL);
 }
 
@@ -167,7 +177,7 @@ GS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 	gs_safe_point(); /* a call that never waits yields a spent slice */
 	if (!ours(m))
 		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_lock(m, NULL, 1)
-							      : GS_REAL(pthread_mutex_trylock)(m);
+							      : robust_locked(m, GS_REAL(pthread_mutex_trylock)(m));
 	struct gs_mutex *g = gm(m);
 	int kind = g->kind, type = kind & GS_MUTEX_KIND_MASK;
 	int self = gs_thread_id(gs_self());
@@ -215,14 +225,14 @@ static int timed_lock(pthread_mutex_t *m, clockid_t clock, const struct timespec
 GS_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
 	if (!ours(m) && !(gs_thread_on() && gs_pshared_mutex(m)))
-		return GS_REAL(pthread_mutex_timedlock)(m, abstime);
+		return robust_locked(m, GS_REAL(pthread_mutex_timedlock)(m, abstime));
 	return timed_lock(m, CLOCK_REALTIME, abstime);
 }
 
 GS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
 	if (!ours(m) && !(gs_thread_on() && gs_pshared_mutex(m)))
-		return GS_REAL(pthread_mutex_clocklock)(m, clock, abstime);
+		return robust_locked(m, GS_REAL(pthread_mutex_clocklock)(m, clock, abstime));
 	return timed_lock(m, clock, abstime);
 }
 

@@ -403,6 +403,11 @@ void gs_tls_dlopen_coming(void);
  * the green TCBs must say "multiple threads" before it runs (glibc's x86
  * atomics skip the lock prefix when the running TCB says otherwise). */
 void gs_tls_real_thread_coming(void);
+/* A robust mutex glibc has just locked for the running green thread (or
+ * handed over with EOWNERDEAD) is moved from its own TCB's robust list to
+ * the one the kernel knows, its OS thread's: so the process's death marks
+ * it OWNER_DIED for the other processes, as natively. */
+void gs_tls_robust_adopt(void *mutex);
 
 /* ---- the syscall trap (preload/trap.c) ------------------------------ */
 

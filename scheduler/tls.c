@@ -725,6 +725,43 @@ void gs__tls_init(void)
 	gs__tls_on = 1;
 }
 
+/* glibc's robust list (descr.h, with prev pointers on x86_64): each
+ * entry is a mutex's __list {__prev, __next}; the pointers point at the
+ * __next fields, the head is the TCB's robust_head.list with robust_prev
+ * the word before, and the low bit of a pointer to an entry marks a PI
+ * mutex.  The kernel walks the list registered for the OS thread (the
+ * root's TCB: the original one, or in a fork child the one glibc
+ * registered again there). */
+struct robust_node {
+	void *prev, *next;
+};
+
+static struct robust_node *node_of(void *p)
+{
+	return (struct robust_node *)(((uintptr_t)p & ~(uintptr_t)1) - offsetof(struct robust_node, next));
+}
+
+void gs_tls_robust_adopt(void *mutex)
+{
+	struct gs_hub *h = gs__os.hub;
+	if (!gs__tls_on || !h || !h->root->tcb || off_robust <= 0)
+		return;
+	char *mine = gs__tp_get(), *os = h->root->tcb;
+	void **my_list = (void **)(mine + off_robust), **os_list = (void **)(os + off_robust);
+	struct robust_node *self = (struct robust_node *)&((pthread_mutex_t *)mutex)->__data.__list;
+	/* glibc just put it first on our list; anything else is left alone */
+	if (mine == os || node_of(*my_list) != self)
+		return;
+	uintptr_t pi = (uintptr_t)*my_list & 1;
+	node_of(self->next)->prev = self->prev; /* off our list */
+	node_of(self->prev)->next = self->next;
+	node_of(*os_list)->prev = &self->next;  /* first on the kernel's */
+	self->next = *os_list;
+	self->prev = os_list;
+	__asm__ volatile("" ::: "memory"); /* the entry is whole before the kernel can see it */
+	*os_list = (void *)((uintptr_t)&self->next | pi);
+}
+
 #else /* !__x86_64__ */
 
 /* Elsewhere (aarch64: TPIDR_EL0, with the TCB below the thread pointer
@@ -739,6 +776,7 @@ void gs__tls_release(void *tcb) { (void)tcb; }
 void gs__tls_check_threads(struct gs_hub *h) { (void)h; }
 void gs__tls_dlopened(struct gs_hub *h) { h->tls_dlopened = 0; }
 void gs_tls_dlopen_coming(void) {}
+void gs_tls_robust_adopt(void *mutex) { (void)mutex; }
 void gs__tls_init(void) {}
 
 #endif

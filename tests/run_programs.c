@@ -250,6 +250,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("posix_sched_priority"),   /* SCHED_FIFO order: ready queue, mutex, cond, sem */
 	COMPARE("posix_pshared"),          /* process-shared mutex/sem/barrier: park, own, glibc peer */
 	COMPARE("posix_pshared", .env = { "PSHARED_NOWAITV=1" }), /* a kernel without FUTEX_WAITV */
+	COMPARE("posix_pshared_robust"),   /* EOWNERDEAD when a process's non-main holder dies */
 	COMPARE("posix_signal_edges"),     /* re-raise in a handler, handler wakes, cancel in relock */
 	COMPARE("vfork_child"),            /* a vfork child's mask, close, sigaction stay its own */
 	COMPARE("io_sendfile"),            /* sendfile/splice/tee into a socket or pipe a thread reads */
