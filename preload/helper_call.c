@@ -49,12 +49,18 @@ static void forget_helpers(void)
 
 /* On the helper: the call, then the caller is woken; from then on the
  * call's record may be gone.  A caller that left the wait first (it was
- * cancelled) waits for `done` instead, our last touch of the record. */
+ * cancelled) waits for `done` instead, our last touch of the record, and
+ * what the call got is given back (undo): whether the caller left is
+ * known for sure only here, by the failed wake, not by `abandoned`, which
+ * the caller sets only once it runs again. */
 static void run(struct helper_call *c)
 {
 	c->fn(c);
-	if (!gs_waiter_wake(&c->w, GS_WOKEN))
+	if (!gs_waiter_wake(&c->w, GS_WOKEN)) {
+		if (c->undo)
+			c->undo(c);
 		atomic_store_explicit(&c->done, 1, memory_order_release);
+	}
 }
 
 static void *helper_main(void *arg)

@@ -358,6 +358,7 @@ struct cond_call {
 	const struct gs_deadline *d;
 	int owner; /* the green thread's owner id, to hand the mutex back */
 	int rc;
+	int signalled; /* glibc's wait returned 0 */
 };
 
 static void cond_on_helper(struct helper_call *hc)
@@ -373,13 +374,19 @@ static void cond_on_helper(struct helper_call *hc)
 			k->rc = ETIMEDOUT; /* the caller's own time is up */
 		else
 			k->rc = r == ETIMEDOUT ? 0 : r; /* a slice's end: spurious */
-		/* Woken for a caller that was cancelled meanwhile: the signal
-		 * was someone else's (POSIX: a cancelled waiter consumes none),
-		 * as glibc's own cancellation cleanup passes it on. */
-		if (r == 0 && atomic_load_explicit(&k->c.abandoned, memory_order_acquire))
-			GS_REAL(pthread_cond_signal)(k->cv);
+		k->signalled = r == 0;
 	}
 	k->m->__data.__owner = k->owner; /* the green thread holds it again */
+}
+
+/* Woken for a caller that was cancelled meanwhile: the signal was someone
+ * else's (POSIX: a cancelled waiter consumes none), and goes on, as
+ * glibc's own cancellation cleanup passes it. */
+static void cond_undo(struct helper_call *hc)
+{
+	struct cond_call *k = (struct cond_call *)hc;
+	if (k->signalled)
+		GS_REAL(pthread_cond_signal)(k->cv);
 }
 
 int gs_pshared_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
@@ -389,7 +396,7 @@ int gs_pshared_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs
 	if ((type == PTHREAD_MUTEX_ERRORCHECK || type == PTHREAD_MUTEX_RECURSIVE) &&
 	    m->__data.__owner != me)
 		return EPERM; /* glibc's unlock inside the wait says so */
-	struct cond_call k = { .c.fn = cond_on_helper, .cv = cv, .m = m, .d = d, .owner = me };
+	struct cond_call k = { .c.fn = cond_on_helper, .c.undo = cond_undo, .cv = cv, .m = m, .d = d, .owner = me };
 	int how = gs_helper_call(&k.c, GS_WAIT_CANCELLABLE, GS_PW_COND, cv);
 	if (how == GS_CANCELED)
 		gs_testcancel(); /* with the mutex held, as POSIX says */
@@ -426,19 +433,25 @@ static void rwlock_on_helper(struct helper_call *hc)
 		}
 		int r = k->write ? GS_REAL(pthread_rwlock_clockwrlock)(k->rw, CLOCK_MONOTONIC, &end)
 				 : GS_REAL(pthread_rwlock_clockrdlock)(k->rw, CLOCK_MONOTONIC, &end);
-		int left = atomic_load_explicit(&k->c.abandoned, memory_order_acquire);
-		if (r == 0 && left) { /* got it for nobody: give it back */
-			GS_REAL(pthread_rwlock_unlock)(k->rw);
-			k->rc = 0;
-			return;
-		}
-		if (r != ETIMEDOUT || left) {
-			k->rc = r == ETIMEDOUT ? 0 : r;
+		if (r != ETIMEDOUT || atomic_load_explicit(&k->c.abandoned, memory_order_acquire)) {
+			k->rc = r == ETIMEDOUT ? -1 : r; /* -1: left without it */
 			if (r == 0 && k->write)
 				CUR_WRITER(k->rw) = k->owner;
 			return;
 		}
 	}
+}
+
+/* Got for a caller that had left (an asynchronous cancellation): given
+ * back, as the helper's own. */
+static void rwlock_undo(struct helper_call *hc)
+{
+	struct rwlock_call *k = (struct rwlock_call *)hc;
+	if (k->rc != 0)
+		return;
+	if (k->write)
+		CUR_WRITER(k->rw) = kernel_tid();
+	GS_REAL(pthread_rwlock_unlock)(k->rw);
 }
 
 int gs_pshared_rwlock_lock(pthread_rwlock_t *rw, int write, int try, const struct gs_deadline *d)
@@ -451,7 +464,8 @@ int gs_pshared_rwlock_lock(pthread_rwlock_t *rw, int write, int try, const struc
 		CUR_WRITER(rw) = me;
 	if (try || r != EBUSY)
 		return r;
-	struct rwlock_call k = { .c.fn = rwlock_on_helper, .rw = rw, .write = write, .d = d, .owner = me };
+	struct rwlock_call k = { .c.fn = rwlock_on_helper, .c.undo = rwlock_undo, .rw = rw, .write = write,
+				 .d = d, .owner = me };
 	if (gs_helper_call(&k.c, 0, GS_PW_RWLOCK, rw) == -1) { /* no helper: glibc's wait, here */
 		struct timespec end;
 		if (d)

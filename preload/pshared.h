@@ -24,6 +24,8 @@ void gs_shared_wake(const void *addr, int n, int private);
  * thread parks (helper_call.c).  Embed it first in the call's arguments. */
 struct helper_call {
 	void (*fn)(struct helper_call *); /* runs on the helper */
+	void (*undo)(struct helper_call *); /* on the helper, NULL or: fn's result
+					     * is nobody's (the caller had left) */
 	struct gs_waiter w;               /* the caller parks on it */
 	_Atomic int abandoned;            /* the caller left: fn gives back what it got */
 	_Atomic int done;                 /* set by the helper if the caller left first */
