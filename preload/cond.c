@@ -4,10 +4,10 @@
  * release the mutex, so a signal sent by a thread holding the mutex can
  * never miss them; signal wakes the oldest, broadcast all.  The mutex is
  * taken again before returning, after a timeout too.  A process-shared
- * condvar stays glibc's, its waits made on a helper thread (pshared.c).  Layout: our fields in the first 24 bytes,
- * glibc's __wrefs (bit 0: shared, bit 1: CLOCK_MONOTONIC) kept at its
- * offset because pthread_cond_init by glibc and the static initialiser
- * agree on it. */
+ * condvar stays glibc's, its waits made on a helper thread (pshared.c).
+ * Layout: our fields in the first 24 bytes, glibc's __wrefs (bit 0:
+ * shared, bit 1: CLOCK_MONOTONIC) kept at its offset because
+ * pthread_cond_init by glibc and the static initialiser agree on it. */
 #include <errno.h>
 
 #include "config.h"
@@ -40,28 +40,19 @@ static int ours(pthread_cond_t *c)
 }
 
 /* The condvar's own unlock and relock: the mutex's fast paths, then its
- * general ones (glibc's for a process-shared mutex). */
+ * general ones (mutex.c), without the unlock's safe point: the waiter is
+ * queued and about to park. */
 static int mutex_unlock(pthread_mutex_t *m)
 {
-	struct gs_mutex *g = (struct gs_mutex *)m;
-	if (gs__mutex_unlock_fast(g))
+	if (gs__mutex_unlock_fast((struct gs_mutex *)m))
 		return 0;
-	if (g->kind & GS_MUTEX_PSHARED)
-		return gs_pshared_mutex(m) ? gs_pshared_mutex_unlock(m) : GS_REAL(pthread_mutex_unlock)(m);
-	return gs__mutex_unlock(g);
+	return gs__mutex_unlock_any(m);
 }
 
 static void mutex_lock(pthread_mutex_t *m)
 {
-	struct gs_mutex *g = (struct gs_mutex *)m;
-	if (gs__mutex_lock_fast(g))
-		return;
-	if (!(g->kind & GS_MUTEX_PSHARED))
-		gs__mutex_lock(g, NULL);
-	else if (gs_pshared_mutex(m))
-		gs_pshared_mutex_lock(m, NULL, 0);
-	else
-		GS_REAL(pthread_mutex_lock)(m);
+	if (!gs__mutex_lock_fast((struct gs_mutex *)m))
+		gs__mutex_lock_any(m);
 }
 
 static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
@@ -133,7 +124,7 @@ static int shared_greened(pthread_mutex_t *m)
 
 #define GLIBC_WAIT(m, call)                                     \
 	do {                                                    \
-		int ours_shared = gs_thread_on() && gs_pshared_mutex(m); \
+		int ours_shared = shared_greened(m);            \
 		if (ours_shared)                                \
 			gs_pshared_mutex_to_glibc(m);           \
 		int rc_ = (call);                               \

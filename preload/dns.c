@@ -45,6 +45,7 @@
 #include "config.h"
 #include "rawsys.h"
 #include "real.h"
+#include "real_thread.h"
 
 #define IDLE_MS 200
 
@@ -138,17 +139,7 @@ static void *worker(void *unused)
 
 static int start_worker(void)
 {
-	pthread_attr_t a;
-	sigset_t all;
-	pthread_t t;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_attr_setsigmask_np(&a, &all);
-	gs_tls_real_thread_coming();
-	int e = GS_REAL(pthread_create)(&t, &a, worker, NULL);
-	pthread_attr_destroy(&a);
-	return e;
+	return gs_start_real_thread(worker, NULL, 0);
 }
 
 /* No worker could be started.  If none is left, nobody would ever take
@@ -183,9 +174,7 @@ static int start_failed(struct job *mine)
 static int submit(struct job *j)
 {
 	int size = gs_tpool_threads > 0 ? gs_tpool_threads : GS_TPOOL_DEFAULT;
-	if (!atomic_load_explicit(&atfork_registered, memory_order_relaxed) &&
-	    gs_cas(&atfork_registered, 0, 1))
-		pthread_atfork(NULL, NULL, forget_pool);
+	gs_atfork_child_once(&atfork_registered, forget_pool);
 	j->next = NULL;
 	gs_spin_lock(&pool.lock);
 	if (pool.tail)

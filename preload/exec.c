@@ -16,63 +16,60 @@
 
 extern char **environ;
 
-GS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/* Around every exec: the process's records end, the preemption timer
+ * stops (and starts again if the exec failed).  A vfork child's exec ends
+ * nothing of its parent's. */
+static void exec_begin(void)
 {
-	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
+	if (!gs__vforked) {
 		gs_process_ending();
 		gs_preempt_exec_begin();
 	}
-	int rc = GS_REAL(execve)(path, argv, envp);
+}
+
+static void exec_failed(void)
+{
 	if (!gs__vforked)
 		gs_preempt_exec_failed();
+}
+
+GS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	exec_begin();
+	int rc = GS_REAL(execve)(path, argv, envp);
+	exec_failed();
 	return rc;
 }
 
 GS_EXPORT int execv(const char *path, char *const argv[])
 {
-	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
-		gs_process_ending();
-		gs_preempt_exec_begin();
-	}
+	exec_begin();
 	int rc = GS_REAL(execv)(path, argv);
-	if (!gs__vforked)
-		gs_preempt_exec_failed();
+	exec_failed();
 	return rc;
 }
 
 GS_EXPORT int execvp(const char *file, char *const argv[])
 {
-	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
-		gs_process_ending();
-		gs_preempt_exec_begin();
-	}
+	exec_begin();
 	int rc = GS_REAL(execvp)(file, argv);
-	if (!gs__vforked)
-		gs_preempt_exec_failed();
+	exec_failed();
 	return rc;
 }
 
 GS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
-		gs_process_ending();
-		gs_preempt_exec_begin();
-	}
+	exec_begin();
 	int rc = GS_REAL(execvpe)(file, argv, envp);
-	if (!gs__vforked)
-		gs_preempt_exec_failed();
+	exec_failed();
 	return rc;
 }
 
 GS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	if (!gs__vforked) { /* a vfork child's exec ends nothing of the parent's */
-		gs_process_ending();
-		gs_preempt_exec_begin();
-	}
+	exec_begin();
 	int rc = GS_REAL(fexecve)(fd, argv, envp);
-	if (!gs__vforked)
-		gs_preempt_exec_failed();
+	exec_failed();
 	return rc;
 }
 

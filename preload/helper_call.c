@@ -13,7 +13,8 @@
  * a spinlock (never held across a system call).  A helper idle for
  * IDLE_MS leaves (glibc counts real threads: an idle one must not keep
  * alive a process whose main thread called pthread_exit).  Helpers block
- * every signal.  A fork child has none: the stack is forgotten there. */
+ * every signal (real_thread.c).  A fork child has none: the stack is
+ * forgotten there. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include "pshared.h"
 #include "rawsys.h"
 #include "real.h"
+#include "real_thread.h"
 
 #define IDLE_MS 200
 
@@ -106,17 +108,7 @@ static int start_helper(struct helper_call *c)
 	if (!h)
 		return -1;
 	h->call = c;
-	pthread_attr_t a;
-	sigset_t all;
-	pthread_t t;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_attr_setsigmask_np(&a, &all);
-	gs_tls_real_thread_coming();
-	int e = GS_REAL(pthread_create)(&t, &a, helper_main, h);
-	pthread_attr_destroy(&a);
-	if (e) {
+	if (gs_start_real_thread(helper_main, h, 0) != 0) {
 		free(h);
 		return -1;
 	}
@@ -143,9 +135,7 @@ static void abandon(void *arg)
 
 int gs_helper_call(struct helper_call *c, int interruptible, unsigned describe_kind, const void *object)
 {
-	if (!atomic_load_explicit(&atfork_registered, memory_order_relaxed) &&
-	    gs_cas(&atfork_registered, 0, 1))
-		pthread_atfork(NULL, NULL, forget_helpers);
+	gs_atfork_child_once(&atfork_registered, forget_helpers);
 	gs_waiter_init(&c->w);
 	gs_waiter_describe(&c->w, describe_kind, object, 0);
 	atomic_store_explicit(&c->abandoned, 0, memory_order_relaxed);

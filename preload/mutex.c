@@ -161,15 +161,29 @@ GS_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 	return 0;
 }
 
+int gs__mutex_lock_any(pthread_mutex_t *m)
+{
+	if (ours(m))
+		return gs__mutex_lock(gm(m), NULL);
+	if (gs_thread_on() && gs_pshared_mutex(m))
+		return gs_pshared_mutex_lock(m, NULL, 0);
+	return robust_locked(m, GS_REAL(pthread_mutex_lock)(m));
+}
+
+int gs__mutex_unlock_any(pthread_mutex_t *m)
+{
+	if (ours(m))
+		return gs__mutex_unlock(gm(m));
+	if (gs_thread_on() && gs_pshared_mutex(m))
+		return gs_pshared_mutex_unlock(m);
+	return GS_REAL(pthread_mutex_unlock)(m);
+}
+
 GS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	struct gs_mutex *g = gm(m);
-	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_lock_fast(g)))
+	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_lock_fast(gm(m))))
 		return 0;
-	if (!ours(m))
-		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_lock(m, NULL, 0)
-							      : robust_locked(m, GS_REAL(pthread_mutex_lock)(m));
-	return gs__mutex_lock(g, NULL);
+	return gs__mutex_lock_any(m);
 }
 
 GS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -242,8 +256,7 @@ GS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	if (gs_likely(gs_cfg.thread > 0 && gs__mutex_unlock_fast(g)))
 		return 0;
 	if (!ours(m))
-		return gs_thread_on() && gs_pshared_mutex(m) ? gs_pshared_mutex_unlock(m)
-							      : GS_REAL(pthread_mutex_unlock)(m);
+		return gs__mutex_unlock_any(m);
 	int rc = gs__mutex_unlock(gm(m));
 	gs_safe_point(); /* a higher-priority thread it handed the lock to runs now */
 	return rc;

@@ -30,6 +30,10 @@ struct gs_mutex {
 
 int gs__mutex_lock(struct gs_mutex *m, const struct gs_deadline *d);
 int gs__mutex_unlock(struct gs_mutex *m);
+/* Any mutex past the fast paths: ours, a process-shared one pshared.c
+ * runs, or glibc's (a robust one then goes on the kernel's robust list). */
+int gs__mutex_lock_any(pthread_mutex_t *m);
+int gs__mutex_unlock_any(pthread_mutex_t *m);
 
 /* Fast paths first (STYLE.md): a default private mutex, free, taken by a
  * thread that already has a record; released with nobody waiting.  1 when

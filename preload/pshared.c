@@ -37,6 +37,7 @@
 #include "pshared.h"
 #include "rawsys.h"
 #include "real.h"
+#include "real_thread.h"
 
 /* ---- owners ------------------------------------------------------------ */
 
@@ -51,9 +52,7 @@ static void new_salt(void)
 static int owner_id(void)
 {
 	if (gs_unlikely(!salt)) {
-		if (!atomic_load_explicit(&atfork_registered, memory_order_relaxed) &&
-		    gs_cas(&atfork_registered, 0, 1))
-			pthread_atfork(NULL, NULL, new_salt);
+		gs_atfork_child_once(&atfork_registered, new_salt);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		unsigned s = ((unsigned)getpid() * 2654435761u) ^ (unsigned)now.tv_nsec ^ (unsigned)now.tv_sec;

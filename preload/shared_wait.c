@@ -43,6 +43,7 @@
 #include "pshared.h"
 #include "rawsys.h"
 #include "real.h"
+#include "real_thread.h"
 
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv 449
@@ -183,27 +184,14 @@ static void *watch(void *arg)
 
 static int start_watcher(struct watcher *h)
 {
-	pthread_attr_t a;
-	sigset_t all;
-	pthread_t t;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 64 << 10);
-	sigfillset(&all);
-	pthread_attr_setsigmask_np(&a, &all);
-	gs_tls_real_thread_coming();
-	int e = GS_REAL(pthread_create)(&t, &a, watch, h);
-	pthread_attr_destroy(&a);
-	return e;
+	return gs_start_real_thread(watch, h, 64 << 10);
 }
 
 /* A slot for s on a running watcher with room, or on one started for it;
  * NULL if none could be started. */
 static struct watcher *take_slot(struct slot_waiter *s)
 {
-	if (!atomic_load_explicit(&atfork_registered, memory_order_relaxed) &&
-	    gs_cas(&atfork_registered, 0, 1))
-		pthread_atfork(NULL, NULL, forget_watchers);
+	gs_atfork_child_once(&atfork_registered, forget_watchers);
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < WATCHERS; i++) {
 			struct watcher *h = &watchers[i];

@@ -5,28 +5,30 @@
  * the kernel call is made as it is, on a helper OS thread (helper_call.c),
  * while the green thread parks: the reader or writer at the other end may
  * be another green thread of this OS thread (CPython's test_socket sends
- * 10 MiB to its own reader so).  Calls on regular files, on fds the program
- * made non-blocking, or from a context that cannot park go straight to the
- * kernel.  A signal handler runs at once in the waiting thread, and the
+ * 10 MiB to its own reader so).  Calls on regular files (and directories,
+ * block devices: fdkind.c's FILE), on fds the program made non-blocking,
+ * or from a context that cannot park go straight to the kernel.  A signal handler runs at once in the waiting thread, and the
  * call goes on (it is not ended with EINTR or a short count). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/sendfile.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "config.h"
+#include "fdkind.h"
 #include "pshared.h"
 #include "rawsys.h"
 #include "real.h"
 
+/* Not a regular file (the kind cached by fdkind.c), and blocking by the
+ * program's own flag, looked at now. */
 static int may_block(int fd)
 {
-	struct stat st;
-	if (fd < 0 || gs__sys(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0)
+	if (fd < 0)
 		return 0;
-	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+	int kind = gs_fd_kind(fd);
+	if (kind == GS_FDK_FILE || kind == GS_FDK_UNKNOWN)
 		return 0;
 	long fl = gs__sys(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
 	return fl >= 0 && !(fl & O_NONBLOCK);
