@@ -170,6 +170,11 @@ $(BUILD)/tests/run_programs: tests/run_programs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASE) -o $@ $< -lcmocka
 
+# The bare register swap links the shim's own switch (x86_64 only).
+$(BUILD)/bench/swap: bench/swap.c scheduler/ctx.h scheduler/ctx_x86_64.S
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=gnu11 -Wall -D_GNU_SOURCE -I. -o $@ bench/swap.c scheduler/ctx_x86_64.S
+
 $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lev -lm
