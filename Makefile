@@ -179,6 +179,9 @@ $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lev -lm
 
+# The test programs and their runner, without running them.
+programs: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
+
 check: all $(UNIT_BINS) $(PROG_BINS) $(BUILD)/tests/run_programs
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; timeout 120 $$t; done
 	$(BUILD)/tests/run_programs $(BUILD) tests/programs

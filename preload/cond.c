@@ -55,7 +55,7 @@ static void mutex_lock(pthread_mutex_t *m)
 		gs__mutex_lock_any(m);
 }
 
-static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
+static GS_INLINE_HOT int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, const struct gs_deadline *d)
 {
 	struct gs_cond *c = gc(cv);
 	gs_testcancel(); /* a cancellation point */
@@ -137,11 +137,11 @@ static int shared_greened(pthread_mutex_t *m)
 
 GS_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 {
-	if (!ours(cv) && shared_greened(m))
+	if (gs_likely(ours(cv)))
+		return cond_wait(cv, m, NULL);
+	if (shared_greened(m))
 		return gs_pshared_cond_wait(cv, m, NULL);
-	if (!ours(cv))
-		GLIBC_WAIT(m, GS_REAL(pthread_cond_wait)(cv, m));
-	return cond_wait(cv, m, NULL);
+	GLIBC_WAIT(m, GS_REAL(pthread_cond_wait)(cv, m));
 }
 
 GS_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)

@@ -59,6 +59,7 @@
 	X(int, pthread_setname_np, (pthread_t, const char *), NULL)                              \
 	X(int, pthread_getname_np, (pthread_t, char *, size_t), NULL)                            \
 	X(int, pthread_getattr_np, (pthread_t, pthread_attr_t *), NULL)                          \
+	X(int, pthread_setattr_default_np, (const pthread_attr_t *), NULL)                       \
 	X(int, pthread_getcpuclockid, (pthread_t, clockid_t *), NULL)                            \
 	X(int, pthread_kill, (pthread_t, int), NULL)                                             \
 	X(int, raise, (int), NULL)                                                               \

@@ -82,14 +82,71 @@ static void apply_sched(struct gs_thread *t)
 	gs_thread_set_sched(t, rt ? x->priority : 0);
 }
 
+static int read_attr_from(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio);
+
+/* What a NULL attr means: glibc's default attributes, read once (glibc
+ * takes a lock and copies them: ~180 instructions a create) and again
+ * after each pthread_setattr_default_np, the only call that changes them.
+ * Under lock: valid says the copy is that of the current defaults;
+ * changes counts pthread_setattr_default_np calls, so that a read that
+ * raced with one is not kept. */
+static struct {
+	_Atomic int lock;
+	int valid;
+	unsigned changes;
+	struct gs_thread_attr a;
+	int policy, prio;
+} default_attr;
+
+static int read_default_attr(struct gs_thread_attr *a, int *policy, int *prio)
+{
+	gs_spin_lock(&default_attr.lock);
+	if (gs_likely(default_attr.valid)) {
+		*a = default_attr.a;
+		*policy = default_attr.policy;
+		*prio = default_attr.prio;
+		gs_spin_unlock(&default_attr.lock);
+		return 0;
+	}
+	unsigned changes = default_attr.changes;
+	gs_spin_unlock(&default_attr.lock);
+	pthread_attr_t def;
+	if (pthread_getattr_default_np(&def) != 0)
+		return EAGAIN;
+	int rc = read_attr_from(&def, a, policy, prio);
+	pthread_attr_destroy(&def);
+	if (rc)
+		return rc;
+	gs_spin_lock(&default_attr.lock);
+	if (default_attr.changes == changes) {
+		default_attr.a = *a;
+		default_attr.policy = *policy;
+		default_attr.prio = *prio;
+		default_attr.valid = 1;
+	}
+	gs_spin_unlock(&default_attr.lock);
+	return 0;
+}
+
+GS_EXPORT int pthread_setattr_default_np(const pthread_attr_t *attr)
+{
+	int rc = GS_REAL(pthread_setattr_default_np)(attr);
+	gs_spin_lock(&default_attr.lock);
+	default_attr.changes++;
+	default_attr.valid = 0;
+	gs_spin_unlock(&default_attr.lock);
+	return rc;
+}
+
 static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio)
 {
-	pthread_attr_t def;
-	if (!attr) {
-		if (pthread_getattr_default_np(&def) != 0)
-			return EAGAIN;
-		attr = &def;
-	}
+	if (!attr)
+		return read_default_attr(a, policy, prio);
+	return read_attr_from(attr, a, policy, prio);
+}
+
+static int read_attr_from(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio)
+{
 	void *lo = NULL;
 	size_t size = 0;
 	int detach = 0, inherit_sched = PTHREAD_INHERIT_SCHED;
@@ -109,8 +166,6 @@ static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *
 		pthread_attr_getschedparam(attr, &sp);
 		*prio = sp.sched_priority;
 	}
-	if (attr == &def)
-		pthread_attr_destroy(&def);
 	return 0;
 }
 

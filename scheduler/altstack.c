@@ -34,11 +34,20 @@ static const stack_t *effective(struct gs_hub *h, const struct gs_thread *t)
 	return t->alt_set ? &t->alt : &h->altstack;
 }
 
-void gs__altstack_switch(struct gs_hub *h, struct gs_thread *next)
+/* Keeps gs__altstack_switch's one-test fast path true: alt_not_hubs is 0
+ * exactly when the kernel has the hub's own stack installed. */
+static void note_installed(struct gs_hub *h)
+{
+	h->alt_not_hubs = !(h->alt_installed == h->altstack.ss_sp &&
+			    h->alt_installed_size == h->altstack.ss_size &&
+			    h->alt_installed_flags == h->altstack.ss_flags);
+}
+
+void gs__altstack_switch_slow(struct gs_hub *h, struct gs_thread *next)
 {
 	const stack_t *want = effective(h, next);
-	if (gs_likely(want->ss_sp == h->alt_installed && want->ss_size == h->alt_installed_size &&
-		      want->ss_flags == h->alt_installed_flags))
+	if (want->ss_sp == h->alt_installed && want->ss_size == h->alt_installed_size &&
+	    want->ss_flags == h->alt_installed_flags)
 		return;
 	stack_t ss = *want;
 	if (!ss.ss_sp)
@@ -47,6 +56,7 @@ void gs__altstack_switch(struct gs_hub *h, struct gs_thread *next)
 		h->alt_installed = want->ss_sp;
 		h->alt_installed_size = want->ss_size;
 		h->alt_installed_flags = want->ss_flags;
+		note_installed(h);
 	}
 }
 
@@ -94,6 +104,7 @@ void gs__altstack_adopt(struct gs_hub *h, struct gs_thread *root)
 	h->alt_installed = cur.ss_sp;
 	h->alt_installed_size = cur.ss_size;
 	h->alt_installed_flags = cur.ss_flags & SS_AUTODISARM;
+	note_installed(h);
 	if (cur.ss_sp == h->altstack.ss_sp)
 		return;
 	/* The program's, set before the hub existed: the root thread's. */

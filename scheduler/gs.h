@@ -17,6 +17,12 @@
 #define GS_EXPORT __attribute__((visibility("default")))
 #define gs_likely(x) __builtin_expect(!!(x), 1)
 #define gs_unlikely(x) __builtin_expect(!!(x), 0)
+/* On a function of the hand-off path (queue, wake, park) that other files
+ * call: the link-time optimiser inlines it into the condvar, mutex and
+ * semaphore paths, which saves ~90 instructions of calls and register
+ * saves a condvar round trip (bench/pingpong).  The file still exports it
+ * for everyone else. */
+#define GS_INLINE_HOT __attribute__((always_inline)) inline
 
 struct gs_thread;
 struct gs_hub;

@@ -295,7 +295,7 @@ void gs__release_dead_slow(struct gs_hub *h)
 	}
 }
 
-static void check_stack(struct gs_thread *t)
+static inline void check_stack(struct gs_thread *t)
 {
 	/* Below its stack, but near: the guard page and what a frame may
 	 * skip.  Farther away the thread runs on a stack of the program's
@@ -336,7 +336,7 @@ static inline void set_current(struct gs_thread *next)
 	}
 }
 
-static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, unsigned why)
+static GS_INLINE_HOT void switch_why(struct gs_thread *prev, struct gs_thread *next, unsigned why)
 {
 	struct gs_hub *h = prev->hub;
 	if (gs_unlikely(h->tls_dlopened))
@@ -373,12 +373,12 @@ static inline void switch_why(struct gs_thread *prev, struct gs_thread *next, un
 		gs__deliver_pending(prev);
 }
 
-static inline void switch_to(struct gs_thread *prev, struct gs_thread *next)
+static GS_INLINE_HOT void switch_to(struct gs_thread *prev, struct gs_thread *next)
 {
 	switch_why(prev, next, prev->state == GS_T_READY ? GS_PW_YIELD : GS_PW_NONE);
 }
 
-void gs__ready(struct gs_thread *t)
+GS_INLINE_HOT void gs__ready(struct gs_thread *t)
 {
 	struct gs_hub *h = t->hub;
 	struct gs_thread *cur = gs__os_current;
@@ -413,7 +413,7 @@ static struct gs_thread *pick_next(struct gs_hub *h)
 	return &h->sched;
 }
 
-void gs__park(void)
+GS_INLINE_HOT void gs__park(void)
 {
 	struct gs_thread *self = gs__os_current;
 	struct gs_hub *h = self->hub;

@@ -141,6 +141,7 @@ struct gs_hub {
 	void *alt_installed;           /* the kernel's for this OS thread (altstack.c) */
 	size_t alt_installed_size;
 	int alt_installed_flags;
+	int alt_not_hubs;              /* 1 unless alt_installed* is altstack (altstack.c) */
 	struct ev_loop *loop;
 	struct gs_pub_hub *pub;        /* its published record (never NULL) */
 	int pub_index;                 /* index in the published hubs, -1: none */
@@ -261,7 +262,14 @@ void gs__block_check(struct gs_thread *prev);
 void gs__altstack(void);
 /* altstack.c: the OS thread's alternate stack becomes next's (or the
  * hub's); the one there when the hub was made is its root's. */
-void gs__altstack_switch(struct gs_hub *h, struct gs_thread *next);
+void gs__altstack_switch_slow(struct gs_hub *h, struct gs_thread *next);
+static inline void gs__altstack_switch(struct gs_hub *h, struct gs_thread *next)
+{
+	/* Neither thread has its own: the hub's stays installed. */
+	if (gs_likely(!(next->alt_set | h->alt_not_hubs)))
+		return;
+	gs__altstack_switch_slow(h, next);
+}
 void gs__altstack_adopt(struct gs_hub *h, struct gs_thread *root);
 
 /* fdwait.c: a fork child drops another thread's fd watches. */

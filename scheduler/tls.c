@@ -252,7 +252,8 @@ static void renew(char *tcb)
 	} *dtv = AT(tcb, TCB_DTV, struct dtv_entry *);
 	size_t n = dtv[-1].counter;
 	for (size_t i = 0; i < n; i++)
-		free(dtv[1 + i].to_free);
+		if (dtv[1 + i].to_free) /* most modules' blocks are static: nothing to free */
+			free(dtv[1 + i].to_free);
 	memset(dtv, 0, (n + 1) * sizeof *dtv);
 	dl_allocate_tls_init(tcb, 1);
 	if (tp_tcache)

@@ -51,7 +51,7 @@ static int prio_of(const struct gs_waiter *w)
 /* Behind every waiter of the same or a higher priority: a release goes to
  * the highest-priority waiter, the longest-waiting among equals, as the
  * kernel's futex queues order them. */
-void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w)
+GS_INLINE_HOT void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w)
 {
 	w->q = q;
 	w->qlock = qlock;
@@ -72,7 +72,7 @@ void gs_waitq_push(struct gs_waitq *q, _Atomic int *qlock, struct gs_waiter *w)
 		q->head = w;
 }
 
-void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w)
+GS_INLINE_HOT void gs_waitq_remove(struct gs_waitq *q, struct gs_waiter *w)
 {
 	if (w->prev)
 		w->prev->next = w->next;
@@ -92,7 +92,7 @@ static int ghost(const struct gs_waiter *w)
 	return gs_unlikely(w->thread && w->thread->fork_gen != gs__fork_gen);
 }
 
-struct gs_waiter *gs_waitq_first(struct gs_waitq *q)
+GS_INLINE_HOT struct gs_waiter *gs_waitq_first(struct gs_waitq *q)
 {
 	struct gs_waiter *w;
 	while ((w = q->head) && ghost(w))
@@ -100,7 +100,7 @@ struct gs_waiter *gs_waitq_first(struct gs_waitq *q)
 	return w;
 }
 
-struct gs_waiter *gs_waitq_pop(struct gs_waitq *q)
+GS_INLINE_HOT struct gs_waiter *gs_waitq_pop(struct gs_waitq *q)
 {
 	struct gs_waiter *w = gs_waitq_first(q);
 	if (w)
@@ -149,7 +149,7 @@ void gs__futex_wake(_Atomic int *addr, int n)
 
 /* ---- waking ---------------------------------------------------------- */
 
-void gs_waiter_init(struct gs_waiter *w)
+GS_INLINE_HOT void gs_waiter_init(struct gs_waiter *w)
 {
 	struct gs_thread *t = gs_self();
 	w->next = w->prev = NULL;
@@ -168,7 +168,7 @@ void gs_waiter_init(struct gs_waiter *w)
 	w->native = (gs__os.hub == NULL);
 }
 
-int gs_waiter_wake(struct gs_waiter *w, int how)
+GS_INLINE_HOT int gs_waiter_wake(struct gs_waiter *w, int how)
 {
 	struct gs_thread *t = w->thread;
 	int native = w->native;
@@ -331,7 +331,7 @@ static int wait_native(struct gs_waiter *w, const struct gs_deadline *d, int int
 
 /* Leaves errno as it found it: pthread functions never touch errno, and
  * the futex and clock calls below may. */
-int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
+GS_INLINE_HOT int gs_wait(struct gs_waiter *w, const struct gs_deadline *d, int interruptible)
 {
 	if (gs_likely(!w->native && !d))
 		return wait_green(w, NULL, interruptible); /* no system call: errno is safe */

@@ -171,6 +171,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("thread_exit_main"),
 	COMPARE("thread_exit_status", .status = 3), /* exit(3) from a thread */
 	COMPARE("thread_stack"),
+	COMPARE("thread_default_attr"), /* NULL attr follows pthread_setattr_default_np */
 	COMPARE("thread_many", .timeout = 30),
 	COMPARE("thread_count"), /* fails with a do-nothing stand-in library */
 	COMPARE("thread_misc"),
