@@ -336,7 +336,7 @@ GS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 			return rc;
 	}
 	memcpy(extra_of(t)->name, name, len + 1);
-	gs_thread_publish_name(t, name);
+	gs_thread_publish_name(t, extra_of(t)->name);
 	return 0;
 }
 

@@ -11,7 +11,8 @@
  * - and always on a timer that looks again after 1 ms, backing off to
  *   50 ms: stops, continues and ptrace stops are not seen on a pidfd, nor
  *   children made while the wait is on.
- * A tracer's waits (__WALL, __WCLONE) go straight to the kernel.
+ * A tracer's waits (__WALL, __WCLONE) go straight to the kernel, and so
+ * does the wait of a process's only thread.
  * Nothing about SIGCHLD changes: the program's handler and disposition are
  * its own.  Like the native calls, a handler without SA_RESTART ends the
  * wait with EINTR, one with SA_RESTART lets it go on. */
@@ -37,9 +38,12 @@
 /* __WALL and __WCLONE are a tracer's options (strace, gdb): ptrace stops
  * are not seen on a pidfd, and a tracer is a single-threaded event loop
  * that blocks natively anyway, so its waits are left to the kernel. */
+/* A process with one thread (a shell, make) waits in the kernel as
+ * natively: there is nothing else to run meanwhile (gs_alone). */
 static int greened(int options)
 {
-	return !(options & (WNOHANG | __WALL | __WCLONE)) && gs_os_on() && gs_can_park();
+	return !(options & (WNOHANG | __WALL | __WCLONE)) && gs_os_on() && gs_can_park() &&
+	       !gs_alone();
 }
 
 static int pidfd_open(pid_t pid)

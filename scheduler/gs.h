@@ -69,6 +69,13 @@ static inline struct gs_thread *gs_self(void)
 extern __thread int gs__current_id __attribute__((tls_model("initial-exec")));
 /* 1 when the caller may park: it is not the hub's own context. */
 int gs_can_park(void);
+/* 1 when the caller is the only thread of the process that could run: one
+ * OS thread, and no other living green thread on its hub.  A blocking call
+ * may then block in the kernel as it would natively (no hub needed): there
+ * is nobody to switch to, and the kernel's own EINTR, SA_RESTART and
+ * timeout rules apply as they are.  A thread a signal handler creates
+ * meanwhile runs once the call returns. */
+int gs_alone(void);
 /* Owner id of a thread: unique, never 0, stable for its life. */
 int gs_thread_id(const struct gs_thread *t);
 /* The living (not exited) thread with owner id `id` on the calling OS
@@ -109,8 +116,10 @@ struct gs_thread_info {
 	int detached, exited, is_root;
 };
 void gs_thread_info(const struct gs_thread *t, struct gs_thread_info *out);
-/* The name the inspector shows for t (pthread_setname_np). */
-void gs_thread_publish_name(struct gs_thread *t, const char *name);
+/* The name the inspector shows for t (pthread_setname_np): the 16 bytes
+ * at name, a NUL-terminated string padded to 16 bytes (thread names are
+ * at most 15 characters). */
+void gs_thread_publish_name(struct gs_thread *t, const char name[16]);
 /* A small per-thread area that preload/ owns (names, sched params). */
 void *gs_thread_extra(struct gs_thread *t);
 #define GS_THREAD_EXTRA_SIZE 192

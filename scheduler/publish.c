@@ -274,14 +274,14 @@ void gs__pub_thread_release(struct gs_thread *t)
 	gs_spin_unlock(&pub_lock);
 }
 
-void gs_thread_publish_name(struct gs_thread *t, const char *name)
+void gs_thread_publish_name(struct gs_thread *t, const char name[16])
 {
 	struct gs_pub_thread *s = t->pub;
 	if (s == &gs__pub_nobody)
 		return;
-	size_t n = strnlen(name, sizeof s->name - 1);
-	memcpy(s->name, name, n);
-	s->name[n] = 0;
+	_Static_assert(sizeof s->name == 16, "a thread name is 16 bytes");
+	memcpy(s->name, name, sizeof s->name);
+	s->name[sizeof s->name - 1] = 0;
 }
 
 void gs__pub_hub_new(struct gs_hub *h)
