@@ -82,6 +82,10 @@ $(BUILD)/obj/preload/once.o: LIBFLAGS += -fexceptions
 # The GS_REAL stubs name gs_real from assembly, which LTO cannot see.
 $(BUILD)/obj/preload/real_allow.o: LIBFLAGS += -fno-lto
 
+# The forwarders for libgcc_s's _Unwind_Resume and personality routine are
+# named by code the compiler writes after LTO would have dropped them.
+$(BUILD)/obj/scheduler/libgcc.o: LIBFLAGS += -fno-lto
+
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<
