@@ -391,15 +391,19 @@ enum gs_real_index {
 	GS_REAL_COUNT
 };
 
-/* Resolves one entry and returns it (init.c): the slow path of the macros
+/* Resolves one entry and returns it (real.c): the slow path of the macros
  * below, taken once per entry and process.  The first call of any entry
  * also runs gs_init(), as every interposer's first call did when the whole
  * table was filled at once. */
 void *gs__real_resolve(enum gs_real_index i);
 
-/* The real function, resolved on first use: most programs call a handful
- * of the table's entries, and a dlsym for each of the others cost every
- * exec under the preload ~50 us (issue 15).  An interposer may be called
+/* Resolves, once, every entry a signal handler, the syscall trap's handler
+ * or a vfork child may call first (real.c): asked for before a handler is
+ * installed other than through sigaction, signal or sysv_signal (whose
+ * own resolution asks for it), and before a vfork. */
+void gs_real_resolve_handler_set(void);
+
+/* The real function, resolved on first use (real.c).  An interposer may be called
  * before our constructor has run (another library's constructor: say
  * libselinux's fopen and getline), and from several OS threads at once:
  * racing resolutions store the same pointer.  One load and a predictable
