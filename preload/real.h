@@ -403,11 +403,11 @@ void *gs__real_resolve(enum gs_real_index i);
  * own resolution asks for it), and before a vfork. */
 void gs_real_resolve_handler_set(void);
 
-/* The real function, resolved on first use (real.c).  An interposer may be called
- * before our constructor has run (another library's constructor: say
- * libselinux's fopen and getline), and from several OS threads at once:
- * racing resolutions store the same pointer.  One load and a predictable
- * branch.
+/* The real function, resolved on first use (real.c).  An interposer may
+ * be called before our constructor has run (another library's
+ * constructor: say libselinux's fopen and getline), and from several OS
+ * threads at once: racing resolutions store the same pointer.  One load
+ * and a predictable branch.
  *
  * Two ways to call it.  GS_REAL(name) is the shim calling libc on purpose:
  * where the syscall trap is on (scheduler/trap.c), the call runs with the
@@ -418,19 +418,21 @@ void gs_real_resolve_handler_set(void);
  * would: its system calls trap like the program's own, so a blocking one
  * parks the green thread (stdio writes, pclose's wait). */
 void gs_init(void);
-#define GS_REAL_TRAPPED(name)                                                                \
-	({                                                                                   \
-		__typeof__(gs_real.name) gs_real_fn_ = __atomic_load_n(&gs_real.name, __ATOMIC_RELAXED); \
-		__builtin_expect(gs_real_fn_ != NULL, 1)                                     \
-			? gs_real_fn_                                                        \
-			: (__typeof__(gs_real_fn_))gs__real_resolve(GS_REAL_INDEX_##name);   \
+#define GS_REAL_TRAPPED(name)                                                              \
+	({                                                                                 \
+		__typeof__(gs_real.name) gs_real_fn_ =                                     \
+			__atomic_load_n(&gs_real.name, __ATOMIC_RELAXED);                  \
+		__builtin_expect(gs_real_fn_ != NULL, 1)                                   \
+			? gs_real_fn_                                                      \
+			: (__typeof__(gs_real_fn_))gs__real_resolve(GS_REAL_INDEX_##name); \
 	})
 #if defined(__x86_64__)
 #define GS_ALLOW_STUB_DECL(ret, name, params, version) void gs__allow_##name(void);
 GS_REAL_FUNCTIONS(GS_ALLOW_STUB_DECL)
 #undef GS_ALLOW_STUB_DECL
 /* The stub reads the entry again: it is resolved by then. */
-#define GS_REAL(name) ((__typeof__(gs_real.name))((void)GS_REAL_TRAPPED(name), (void *)gs__allow_##name))
+#define GS_REAL(name) \
+	((__typeof__(gs_real.name))((void)GS_REAL_TRAPPED(name), (void *)gs__allow_##name))
 #else
 #define GS_REAL(name) GS_REAL_TRAPPED(name)
 #endif

@@ -7,10 +7,11 @@
  * jump buffer with __pthread_register_cancel; we keep each green thread's
  * chain of them (linked through the buffer's spare words).  Frames compiled
  * with unwind tables are walked by libgcc's _Unwind_ForcedUnwind, loaded on
- * first use as glibc does (libgcc.c); our stop function jumps into the innermost
- * cleanup buffer once its frame is reached, and into thread_entry's own
- * buffer at the end of the stack (the trampoline marks it).  The handler
- * then calls __pthread_unwind_next, which goes on with the next buffer.
+ * first use as glibc does (libgcc.c); our stop function jumps into the
+ * innermost cleanup buffer once its frame is reached, and into
+ * thread_entry's own buffer at the end of the stack (the trampoline marks
+ * it).  The handler then calls __pthread_unwind_next, which goes on with
+ * the next buffer.
  * Without libgcc_s, and for root threads (their stack ends in libc's
  * start-up code, not in ours), only the C cleanup buffers are run. */
 #include <setjmp.h>
