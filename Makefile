@@ -12,7 +12,7 @@ BASE    := -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -Ischeduler -Ipreload
 # Link-time optimisation lets the hot paths inline across the files of
 # scheduler/ and preload/ (condvar wait -> park -> switch): ~5 ns a round trip.
 LIBFLAGS := $(BASE) -fPIC -fvisibility=hidden -fno-strict-aliasing -flto=auto
-LDLIBS_SHIM := -lev -ldl -lm
+LDLIBS_SHIM := -ldl -lm
 
 # Context switch: hand-written assembly where we have it, ucontext elsewhere
 # (or when GS_CTX=ucontext is given, to test the fallback).
@@ -82,6 +82,10 @@ $(BUILD)/obj/preload/once.o: LIBFLAGS += -fexceptions
 # The GS_REAL stubs name gs_real from assembly, which LTO cannot see.
 $(BUILD)/obj/preload/real_allow.o: LIBFLAGS += -fno-lto
 
+# The forwarders for libgcc_s's _Unwind_Resume and personality routine are
+# named by code the compiler writes after LTO would have dropped them.
+$(BUILD)/obj/scheduler/libgcc.o: LIBFLAGS += -fno-lto
+
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<
@@ -122,7 +126,7 @@ $(BUILD)/greenshim: $(TOOL_OBJS)
 UNIT_OBJS := $(filter $(BUILD)/obj/scheduler/%,$(LIB_OBJS))
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BASE) -o $@ $< $(UNIT_OBJS) -lcmocka -lev -ldl -lm
+	$(CC) $(CFLAGS) $(BASE) -o $@ $< $(UNIT_OBJS) -lcmocka -ldl -lm
 
 # Targets of the tool's tests (test_tool runs them): fake_pub publishes a
 # made-up state through published.h; the others are plain pthread programs.

@@ -10,8 +10,7 @@
 
 static void ending(void)
 {
-	if (!gs_real._exit)
-		gs_init();
+	gs_init(); /* at once if done: GREENSHIM_TRACE must have been read */
 	gs_process_ending();
 }
 

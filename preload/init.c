@@ -1,10 +1,9 @@
-/* First-use initialisation: the real-function table and the environment.
+/* First-use initialisation: the environment (GREENSHIM_*).
  *
  * gs_init may run on the first interposed call, which can come from another
  * library's constructor before ours, and is not protected by a lock (we
  * interpose the locks): every step is idempotent and a second, racing
  * call writes the same values. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,29 +11,10 @@
 
 #include "config.h"
 #include "fdkind.h"
-#include "real.h"
 
-struct gs_real_table gs_real;
 struct gs_config gs_cfg = { -1, -1, -1, -1, -1, -1 };
 int gs_tpool_threads;
 static _Atomic int init_state; /* 0: not yet, 1: running, 2: done */
-
-/* version: a symbol version, or GS_SYMBOL("name") when the field's name
- * is not the symbol's. */
-static void *lookup(const char *name, const char *version)
-{
-	if (version && version[0] == '=')
-		return dlsym(RTLD_NEXT, version + 1);
-	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
-	return p ? p : dlsym(RTLD_NEXT, name);
-}
-
-static void resolve(void)
-{
-#define GS_RESOLVE(ret, name, params, version) gs_real.name = (ret(*) params)lookup(#name, version);
-	GS_REAL_FUNCTIONS(GS_RESOLVE)
-#undef GS_RESOLVE
-}
 
 struct flag {
 	const char *name; /* after GREENSHIM_ */
@@ -144,14 +124,22 @@ static void read_environment(void)
 	gs_tls_request = gs_cfg.tls > 0 && gs_cfg.thread > 0;
 }
 
+/* Set while this thread runs gs_init: should anything it calls resolve a
+ * real-function entry (real.c runs gs_init first), that must not wait for
+ * this very call to finish. */
+static __thread int initialising __attribute__((tls_model("initial-exec")));
+
 void gs_init(void)
 {
+	if (initialising)
+		return;
 	int expected = 0;
 	if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
-		resolve();
+		initialising = 1;
 		read_environment();
 		gs_trap_setup();
 		gs_fd_table_init();
+		initialising = 0;
 		atomic_store(&init_state, 2);
 		return;
 	}

@@ -1,10 +1,11 @@
-/* The real libc functions behind every interposer: one table, filled once.
+/* The real libc functions behind every interposer: one table, each entry
+ * filled once.
  *
  * Each entry is resolved with dlsym(RTLD_NEXT) (dlvsym where glibc keeps
  * an older version of the same name).  Tests can swap an entry to inject a
  * fault (SQLite's os_unix.c does the same).  Interposers are called before
  * any constructor of ours may have run (other libraries' constructors lock
- * mutexes), so the table fills itself on first use: gs_init(). */
+ * mutexes), so each entry fills itself on first use (GS_REAL below). */
 #ifndef GS_REAL_H
 #define GS_REAL_H
 
@@ -383,9 +384,31 @@ extern struct gs_real_table gs_real;
  * __*_chk function we interpose (exported by libc, declared nowhere). */
 extern void __chk_fail(void) __attribute__((noreturn));
 
-/* The real function, resolving the table first if nobody has yet: another
- * library's constructor may call an interposer (libselinux's fopen and
- * getline, say) before ours has run.  One load and a predictable branch.
+/* Each entry's place in GS_REAL_FUNCTIONS: what gs__real_resolve takes. */
+enum gs_real_index {
+#define GS_REAL_INDEX(ret, name, params, version) GS_REAL_INDEX_##name,
+	GS_REAL_FUNCTIONS(GS_REAL_INDEX)
+#undef GS_REAL_INDEX
+	GS_REAL_COUNT
+};
+
+/* Resolves one entry and returns it (real.c): the slow path of the macros
+ * below, taken once per entry and process.  The first call of any entry
+ * also runs gs_init(), as every interposer's first call did when the whole
+ * table was filled at once. */
+void *gs__real_resolve(enum gs_real_index i);
+
+/* Resolves, once, every entry a signal handler, the syscall trap's handler
+ * or a vfork child may call first (real.c): asked for before a handler is
+ * installed other than through sigaction, signal or sysv_signal (whose
+ * own resolution asks for it), and before a vfork. */
+void gs_real_resolve_handler_set(void);
+
+/* The real function, resolved on first use (real.c).  An interposer may
+ * be called before our constructor has run (another library's
+ * constructor: say libselinux's fopen and getline), and from several OS
+ * threads at once: racing resolutions store the same pointer.  One load
+ * and a predictable branch.
  *
  * Two ways to call it.  GS_REAL(name) is the shim calling libc on purpose:
  * where the syscall trap is on (scheduler/trap.c), the call runs with the
@@ -396,16 +419,21 @@ extern void __chk_fail(void) __attribute__((noreturn));
  * would: its system calls trap like the program's own, so a blocking one
  * parks the green thread (stdio writes, pclose's wait). */
 void gs_init(void);
-#define GS_REAL_TRAPPED(name) \
-	(__builtin_expect(gs_real.name != NULL, 1) ? gs_real.name : (gs_init(), gs_real.name))
+#define GS_REAL_TRAPPED(name)                                                              \
+	({                                                                                 \
+		__typeof__(gs_real.name) gs_real_fn_ =                                     \
+			__atomic_load_n(&gs_real.name, __ATOMIC_RELAXED);                  \
+		__builtin_expect(gs_real_fn_ != NULL, 1)                                   \
+			? gs_real_fn_                                                      \
+			: (__typeof__(gs_real_fn_))gs__real_resolve(GS_REAL_INDEX_##name); \
+	})
 #if defined(__x86_64__)
 #define GS_ALLOW_STUB_DECL(ret, name, params, version) void gs__allow_##name(void);
 GS_REAL_FUNCTIONS(GS_ALLOW_STUB_DECL)
 #undef GS_ALLOW_STUB_DECL
-#define GS_REAL(name)                                                                  \
-	((__typeof__(gs_real.name))(__builtin_expect(gs_real.name != NULL, 1)           \
-					    ? (void *)gs__allow_##name                  \
-					    : (gs_init(), (void *)gs__allow_##name)))
+/* The stub reads the entry again: it is resolved by then. */
+#define GS_REAL(name) \
+	((__typeof__(gs_real.name))((void)GS_REAL_TRAPPED(name), (void *)gs__allow_##name))
 #else
 #define GS_REAL(name) GS_REAL_TRAPPED(name)
 #endif

@@ -116,6 +116,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv);
 /* Ours, with our restorer (allowed text: returning never traps). */
 static int install_handler(void)
 {
+	gs_real_resolve_handler_set(); /* what the handler calls: no lookup in it */
 	struct kernel_sigaction k = {
 		.handler = (void *)on_sigsys,
 		.flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK | KERNEL_SA_RESTORER,

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "fdkind.h"
+#include "real.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -29,6 +30,7 @@ __thread int gs__vforked __attribute__((tls_model("initial-exec")));
 
 __attribute__((used)) void gs__vfork_enter(void)
 {
+	gs_real_resolve_handler_set(); /* the child calls libc through the table */
 	gs_fd_shared_all(); /* the child may change a shared description (posix_spawn too) */
 	gs__vforked = 1;
 }

@@ -230,6 +230,23 @@ int gs__next_id(void);
 /* hub.c: bumped in a fork child; threads of older generations are gone. */
 extern unsigned gs__fork_gen;
 
+/* libgcc.c: libgcc_s.so.1, loaded on first use (the shim does not link
+ * it); NULL if it or one of these is missing. */
+typedef _Unwind_Reason_Code (*gs__forced_unwind_fn)(struct _Unwind_Exception *, _Unwind_Stop_Fn,
+						    void *);
+typedef _Unwind_Word (*gs__get_cfa_fn)(struct _Unwind_Context *);
+struct gs__libgcc {
+	gs__forced_unwind_fn forced_unwind; /* _Unwind_ForcedUnwind */
+	gs__get_cfa_fn get_cfa;             /* _Unwind_GetCFA */
+	void *raise_exception;              /* _Unwind_RaiseException: a point in its text */
+};
+const struct gs__libgcc *gs__libgcc(void);
+
+/* libev.c: libev.so.4, loaded when the first loop is made (the shim does
+ * not link it); an address in its text, loading it now if need be (NULL
+ * if it cannot be). */
+void *gs__libev_text(void);
+
 /* signals.c */
 void gs__poke(struct gs_thread *t);          /* from another OS thread: look at t's requests */
 void gs__drain_pokes(struct gs_hub *h);      /* on t's hub */

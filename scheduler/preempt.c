@@ -175,9 +175,15 @@ void gs_preempt_setup(void)
 		return;
 	struct probe p = { .tid = (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0) };
 	p.addr[p.n++] = (uintptr_t)&gs_preempt_setup;   /* the shim */
-	p.addr[p.n++] = (uintptr_t)&ev_run;             /* libev */
+	void *ev = gs__libev_text(); /* libev: loaded now if no hub has yet */
+	if (ev)
+		p.addr[p.n++] = (uintptr_t)ev;
 	p.addr[p.n++] = (uintptr_t)&gnu_get_libc_version; /* libc */
-	p.addr[p.n++] = (uintptr_t)&_Unwind_RaiseException; /* libgcc_s */
+	/* libgcc_s: the shim does not link it (libgcc.c); it is loaded here
+	 * if nothing has yet, so that its text is known before any tick. */
+	const struct gs__libgcc *g = gs__libgcc();
+	if (g)
+		p.addr[p.n++] = (uintptr_t)g->raise_exception;
 	p.addr[p.n++] = (uintptr_t)getauxval(AT_BASE);  /* ld.so's first page */
 	/* Whoever provides malloc (libasan, jemalloc, tcmalloc): its locks
 	 * may be spinlocks or raw futexes a waiter blocks the OS thread on. */

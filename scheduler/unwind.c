@@ -7,13 +7,13 @@
  * jump buffer with __pthread_register_cancel; we keep each green thread's
  * chain of them (linked through the buffer's spare words).  Frames compiled
  * with unwind tables are walked by libgcc's _Unwind_ForcedUnwind, loaded on
- * first use as glibc does; our stop function jumps into the innermost
- * cleanup buffer once its frame is reached, and into thread_entry's own
- * buffer at the end of the stack (the trampoline marks it).  The handler
- * then calls __pthread_unwind_next, which goes on with the next buffer.
+ * first use as glibc does (libgcc.c); our stop function jumps into the
+ * innermost cleanup buffer once its frame is reached, and into
+ * thread_entry's own buffer at the end of the stack (the trampoline marks
+ * it).  The handler then calls __pthread_unwind_next, which goes on with
+ * the next buffer.
  * Without libgcc_s, and for root threads (their stack ends in libc's
  * start-up code, not in ours), only the C cleanup buffers are run. */
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,28 +29,6 @@ struct unwind_buf {
 	} cancel_jmp_buf[1];
 	void *pad[4]; /* pad[0]: our link to the next outer buffer */
 };
-
-typedef _Unwind_Reason_Code (*forced_unwind_fn)(struct _Unwind_Exception *, _Unwind_Stop_Fn, void *);
-typedef _Unwind_Word (*get_cfa_fn)(struct _Unwind_Context *);
-static forced_unwind_fn forced_unwind;
-static get_cfa_fn get_cfa;
-static _Atomic int unwinder_state; /* 0 unknown, 1 loaded, -1 unavailable */
-
-static int load_unwinder(void)
-{
-	int st = atomic_load(&unwinder_state);
-	if (st)
-		return st > 0;
-	void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
-	void *f = h ? dlsym(h, "_Unwind_ForcedUnwind") : NULL;
-	void *c = h ? dlsym(h, "_Unwind_GetCFA") : NULL;
-	if (f && c) {
-		forced_unwind = (forced_unwind_fn)f;
-		get_cfa = (get_cfa_fn)c;
-	}
-	atomic_store(&unwinder_state, f && c ? 1 : -1);
-	return f && c;
-}
 
 void gs_cleanup_register(void *buf)
 {
@@ -88,7 +66,8 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 {
 	struct gs_thread *t = arg;
 	struct unwind_buf *b = t->cleanup;
-	if (b && (uintptr_t)b < (uintptr_t)get_cfa(ctx))
+	/* libgcc_s is loaded: this runs inside its forced unwind. */
+	if (b && (uintptr_t)b < (uintptr_t)gs__libgcc()->get_cfa(ctx))
 		jump(b->cancel_jmp_buf[0].jmp_buf); /* its frame is next: run its handler */
 	if (actions & _UA_END_OF_STACK)
 		jump(t->exit_jb);
@@ -98,10 +77,11 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 /* Runs the next cleanup handler, or finishes the exit. */
 static _Noreturn void unwind_on(struct gs_thread *t)
 {
-	if (!(t->flags & GS_TF_ROOT) && t->exit_jb && load_unwinder()) {
+	const struct gs__libgcc *g;
+	if (!(t->flags & GS_TF_ROOT) && t->exit_jb && (g = gs__libgcc())) {
 		memset(&t->exc, 0, sizeof t->exc); /* not catchable: no class */
 		t->exc.exception_cleanup = exception_dropped;
-		forced_unwind(&t->exc, stop, t);
+		g->forced_unwind(&t->exc, stop, t);
 		/* The unwinder gave up (a frame without unwind tables): fall
 		 * back to the C handlers only. */
 	}
