@@ -152,6 +152,30 @@ int gs_io_wait(struct gs_io *io)
 	}
 }
 
+/* ---- a lone thread's call, made in the kernel --------------------------- *
+ *
+ * With green threads (the thread subsystem), a thread with nobody else on
+ * its hub makes its call as the program wrote it, blocking in the kernel
+ * (scheduler/direct.c): a pipe hand-off then costs the reader's read and
+ * the writer's write, nothing else.  Everything the program sees is the
+ * kernel's own answer: the description's O_NONBLOCK (set by whoever, in
+ * any process), a socket's timeouts, partial transfers, SIGPIPE, EINTR
+ * and SA_RESTART; a cancellation, a pthread_kill or a close through us
+ * while it is in the kernel act as on a parked thread.  With real threads
+ * (GREENSHIM_THREAD=0) glibc's pthread_cancel must find the call inside
+ * glibc's own cancellable wrapper, so they keep the parked way.
+ *
+ * Returns GS_DIRECT_NOT_ALONE when the call was not made and takes the
+ * parked way (someone else on the OS thread, or made while the caller's
+ * handler interrupted its own call in the kernel). */
+static long direct(int fd, int w, long nr, long a, long b, long c)
+{
+	if (!gs_thread_on() || !gs_direct_possible())
+		return GS_DIRECT_NOT_ALONE;
+	gs__urg_install(); /* the kicks' handler (once) */
+	return gs_direct_call(nr, a, b, c, fd, w ? GS_PW_WRITE : GS_PW_READ);
+}
+
 /* ---- attempts ---------------------------------------------------------- */
 
 /* One non-blocking attempt to move m's data (recvmsg/sendmsg semantics;
@@ -226,6 +250,9 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 	gs_io_init(&io, fd, GS_FD_READ, kind);
 	io.any_kind = 1;
 	gs_testcancel();
+	long d = direct(fd, 0, SYS_readv, fd, (long)iov, iovcnt);
+	if (d != GS_DIRECT_NOT_ALONE)
+		return gs_sysret(d);
 	int saved = errno; /* a success leaves errno alone, whatever was tried */
 	for (;;) {
 		ssize_t r = attempt(&io, &m, 0);
@@ -295,6 +322,12 @@ static ssize_t send_all(int fd, int kind, const struct msghdr *msg, int flags, i
 	gs_io_init(&io, fd, GS_FD_WRITE, kind);
 	io.any_kind = any_kind;
 	gs_testcancel();
+	/* A write of the write family is writev of the message's vector; a
+	 * send family's is sendmsg with the program's flags. */
+	long d = any_kind ? direct(fd, 1, SYS_writev, fd, (long)msg->msg_iov, (long)msg->msg_iovlen)
+			  : direct(fd, 1, SYS_sendmsg, fd, (long)msg, flags);
+	if (d != GS_DIRECT_NOT_ALONE)
+		return gs_sysret(d);
 	int saved = errno; /* a success leaves errno alone, whatever was tried */
 	ssize_t r = attempt(&io, msg, flags);
 	size_t total = gs_io_msg_size(msg);

@@ -290,6 +290,12 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("io_pipe_relay"), /* 16 MiB through two pipes and three threads; a FIFO */
 	COMPARE("io_fork_wait"),  /* waitpid family, SIGCHLD handler, a child's pipe */
 	COMPARE("io_signals"),    /* pthread_kill vs blocked I/O, SA_RESTART, SO_RCVTIMEO */
+	/* a process's only thread blocks in the kernel itself: O_NONBLOCK set by
+	 * another process, SIGALRM, pthread_kill and pthread_cancel from a
+	 * glibc-made timer thread, a thread started by a handler */
+	COMPARE("io_lone"),
+	ENTRY("io_lone", "compare GREENSHIM_THREAD=0", .mode = M_COMPARE,
+	      .env = { "GREENSHIM_THREAD=0" }),
 	COMPARE("io_udp"),        /* recvfrom, sendmmsg/recvmmsg, MSG_PEEK, MSG_TRUNC */
 	COMPARE("io_python_http", .timeout = 60), /* CPython's ThreadingHTTPServer, C clients */
 	/* Closing an fd another thread waits on (close, dup2 onto it,
