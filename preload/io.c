@@ -68,16 +68,17 @@ static int wait_natively(struct gs_io *io)
  *   can: ENOTSOCK from sendmsg/recvmsg on what is no socket now;
  *   EOPNOTSUPP or EINVAL from RWF_NOWAIT on what is no pipe now;
  * - before the first wait of a call on an fd whose blocking mode is not
- *   vouched for (gs_fd_verified): so a stale kind never makes a call
- *   wait (a regular file is never waited on; a socket's SO_RCVTIMEO is
- *   honoured).
+ *   vouched for (gs_fd_verified) and whose number no interposer of ours
+ *   handed out (gs_fd_made: its kind was learnt for the file it names):
+ *   so a stale kind never makes a call wait (a regular file is never
+ *   waited on; a socket's SO_RCVTIMEO is honoured).
  * and then make the attempt again the new kind's way.  An error the
  * program's own call would give is never hidden: the relearnt kind is the
  * fd's real one, and the call made for it is the one that kind uses.
  * send, recv & co. keep ENOTSOCK: natively they fail so too.
  *
- * What is left (README): an fd that this process made, whose blocking
- * mode was verified, then closed and made again behind every interposer
+ * What is left (README): an fd that this process (or its parent before
+ * a fork) made, then closed and made again behind every interposer
  * (raw system calls: see the syscall-level greening) keeps its old kind
  * until it is closed through us; a regular file taken for a pipe then
  * polls as always ready, and a pipe taken for a file blocks the OS
@@ -103,7 +104,7 @@ int gs_io_wait(struct gs_io *io)
 		if (!gs_fd_verified(io->fd, bit)) {
 			/* About to wait on a kind nothing vouches for: the fd is
 			 * learnt again first (see relearn below). */
-			if (io->any_kind && relearn(io)) {
+			if (io->any_kind && !gs_fd_made(io->fd) && relearn(io)) {
 				io->checked = 0; /* the new kind's wait looks again */
 				return 0;
 			}
@@ -124,7 +125,7 @@ int gs_io_wait(struct gs_io *io)
 	/* signal(7): a call on a socket with a timeout is never restarted. */
 	int intr = (io->timed ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART) | GS_WAIT_CANCELLABLE;
 	int restart;
-	int events = io->events | (gs_fd_owned(io->fd) ? GS_FD_SAME_FILE : 0);
+	int events = io->events | (gs_fd_made(io->fd) ? GS_FD_SAME_FILE : 0);
 	int how = gs_fd_wait(io->fd, events, io->timed ? &io->d : NULL, intr, &restart);
 	switch (how) {
 	case GS_WOKEN:

@@ -285,6 +285,8 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("io_connect"),    /* ECONNREFUSED, EINPROGRESS, EISCONN, accept in a thread */
 	COMPARE("io_nonblock"),   /* the program's own O_NONBLOCK: EAGAIN, F_GETFL, dups */
 	COMPARE("io_nonblock_elsewhere"), /* O_NONBLOCK, SO_RCVTIMEO set via a dup, a child */
+	COMPARE("io_fork_family"), /* a pipe shared across fork: O_NONBLOCK by the parent, by an
+				    * executed or spawned program, while another thread runs */
 	COMPARE("io_timeouts"),   /* SO_RCVTIMEO / SO_SNDTIMEO while another thread runs */
 	COMPARE("io_poll"),       /* poll, ppoll, select, pselect, epoll_wait, epoll_pwait */
 	COMPARE("io_pipe_relay"), /* 16 MiB through two pipes and three threads; a FIFO */
