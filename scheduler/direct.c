@@ -95,9 +95,10 @@ int gs_direct_possible(void)
 	       !atomic_load_explicit(&t->direct_tid, memory_order_relaxed) && alone(gs__os.hub);
 }
 
-/* After a kick: what a parked thread would have been made to do.  1: make
- * the call again (AGAIN); leave it for the parked way (GS_DIRECT_NOT_ALONE);
- * be cancelled (CANCEL); or the call's result. */
+/* After a kick: what a parked thread would have been made to do.  Make
+ * the call again (AGAIN); leave it for the parked way (GS_DIRECT_NOT_ALONE:
+ * a request queued for the hub, or a thread to run); be cancelled
+ * (CANCEL); or the call's result (-EBADF, -EINTR). */
 static long act_on_kick(struct gs_thread *t)
 {
 	if (atomic_load_explicit(&t->direct_closed, memory_order_relaxed))
