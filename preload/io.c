@@ -177,6 +177,17 @@ static long direct(int fd, int w, long nr, long a, long b, long c)
 	return gs_direct_call(nr, a, b, c, fd, w ? GS_PW_WRITE : GS_PW_READ);
 }
 
+/* A vector of one buffer is the program's read or write (what read(2)
+ * and write(2) reach us as): made as that call, which the kernel serves
+ * without copying in a vector. */
+static long direct_rw(int fd, int w, const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt == 1)
+		return direct(fd, w, w ? SYS_write : SYS_read, fd, (long)iov[0].iov_base,
+			      (long)iov[0].iov_len);
+	return direct(fd, w, w ? SYS_writev : SYS_readv, fd, (long)iov, iovcnt);
+}
+
 /* ---- attempts ---------------------------------------------------------- */
 
 /* One non-blocking attempt to move m's data (recvmsg/sendmsg semantics;
@@ -251,7 +262,7 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 	gs_io_init(&io, fd, GS_FD_READ, kind);
 	io.any_kind = 1;
 	gs_testcancel();
-	long d = direct(fd, 0, SYS_readv, fd, (long)iov, iovcnt);
+	long d = direct_rw(fd, 0, iov, iovcnt);
 	if (d != GS_DIRECT_NOT_ALONE)
 		return gs_sysret(d);
 	int saved = errno; /* a success leaves errno alone, whatever was tried */
@@ -325,7 +336,7 @@ static ssize_t send_all(int fd, int kind, const struct msghdr *msg, int flags, i
 	gs_testcancel();
 	/* A write of the write family is writev of the message's vector; a
 	 * send family's is sendmsg with the program's flags. */
-	long d = any_kind ? direct(fd, 1, SYS_writev, fd, (long)msg->msg_iov, (long)msg->msg_iovlen)
+	long d = any_kind ? direct_rw(fd, 1, msg->msg_iov, (int)msg->msg_iovlen)
 			  : direct(fd, 1, SYS_sendmsg, fd, (long)msg, flags);
 	if (d != GS_DIRECT_NOT_ALONE)
 		return gs_sysret(d);
