@@ -88,11 +88,41 @@ static int wants_out(struct gs_thread *t)
 	       (atomic_load(&t->sigpending) & ~t->sigmask) || !alone(gs__os.hub);
 }
 
+/* The call in the kernel ends for good without returning: the caller's
+ * handler left it with a siglongjmp (or the thread ends). */
+static void abandon(struct gs_thread *t)
+{
+	gs__fd_unregister(&t->direct_reg);
+	gs__pub_direct_end(t, gs__os.hub);
+	atomic_store(&t->direct_tid, 0);
+}
+
+/* How far above a call's frame a stack pointer of the same stack can be:
+ * a handler that runs inside the call runs below its frame (or on an
+ * alternate stack, elsewhere). */
+#define SAME_STACK_SPAN ((uintptr_t)64 << 20)
+
 int gs_direct_possible(void)
 {
 	struct gs_thread *t = gs__os_current;
-	return HAVE_DIRECT && t && !(t->flags & GS_TF_HUB) &&
-	       !atomic_load_explicit(&t->direct_tid, memory_order_relaxed) && alone(gs__os.hub);
+	if (!HAVE_DIRECT || !t || (t->flags & GS_TF_HUB))
+		return 0;
+	if (gs_unlikely(atomic_load_explicit(&t->direct_tid, memory_order_relaxed))) {
+		/* A call is in the kernel still: this one is made by a handler
+		 * that interrupted it (below its frame: the parked way), or
+		 * that call was left by a siglongjmp to above it. */
+		uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+		if (sp < t->direct_sp || sp - t->direct_sp > SAME_STACK_SPAN)
+			return 0;
+		abandon(t);
+	}
+	return alone(gs__os.hub);
+}
+
+void gs__direct_gone(struct gs_thread *t)
+{
+	if (atomic_load_explicit(&t->direct_tid, memory_order_relaxed))
+		abandon(t);
 }
 
 /* After a kick: what a parked thread would have been made to do.  Make
@@ -127,12 +157,13 @@ long gs_direct_call(long nr, long a, long b, long c, int fd, unsigned kind)
 	/* The hub is made as a parked call would make it: the process is
 	 * published, and the inspector sees the call (nothing else runs). */
 	gs__hub();
-	struct gs_fdwatch reg;
-	memset(&reg, 0, sizeof reg);
-	reg.io.fd = fd;
-	reg.direct = t;
+	struct gs_fdwatch *reg = &t->direct_reg;
+	memset(reg, 0, sizeof *reg);
+	reg->io.fd = fd;
+	reg->direct = t;
+	t->direct_sp = (uintptr_t)__builtin_frame_address(0);
 	atomic_store_explicit(&t->direct_closed, 0, memory_order_relaxed);
-	gs__fd_register(&reg); /* a close through us finds the call */
+	gs__fd_register(reg); /* a close through us finds the call */
 	long r;
 	for (;;) {
 		atomic_store_explicit(&t->direct_kick, 0, memory_order_relaxed);
@@ -151,7 +182,7 @@ long gs_direct_call(long nr, long a, long b, long c, int fd, unsigned kind)
 		if (r != AGAIN)
 			break;
 	}
-	gs__fd_unregister(&reg);
+	gs__fd_unregister(reg);
 	if (r == CANCEL) {
 		gs_testcancel(); /* does not return */
 		r = -EINTR;

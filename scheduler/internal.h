@@ -127,12 +127,16 @@ struct gs_thread {
 	 * (direct.c): the OS thread's id while it is in one (0: not), the
 	 * kick that ends it, and why: its fd was closed through us; while it
 	 * delivers the signals that kicked it, whether a handler without
-	 * SA_RESTART ran (then the call fails with EINTR). */
+	 * SA_RESTART ran (then the call fails with EINTR); its entry in the
+	 * fd registry, here and not on the stack (a handler's siglongjmp may
+	 * leave the call: gs_direct_possible), and the call's frame. */
 	_Atomic int direct_tid;
 	_Atomic int direct_kick;
 	_Atomic int direct_closed;
 	int direct_delivering;
 	int direct_eintr;
+	struct gs_fdwatch direct_reg;
+	uintptr_t direct_sp;
 	uintptr_t handler_sp;          /* the outermost running signal handler's
 					* frame (0: none; stale after a longjmp out
 					* of it, see preempt.c) */
@@ -290,6 +294,9 @@ void gs__direct_kick(struct gs_thread *t);
 void gs__direct_closing(struct gs_thread *t);
 /* direct.c: a program's handler ran (restart: it had SA_RESTART). */
 void gs__direct_handler_ran(int restart);
+/* direct.c: t ends (its record goes) while a call of its in the kernel was
+ * left by a siglongjmp: its fd registry entry goes first. */
+void gs__direct_gone(struct gs_thread *t);
 
 /* CLOCK_MONOTONIC in nanoseconds (published times, block warnings, traces). */
 static inline uint64_t gs__mono_ns(void)

@@ -17,7 +17,10 @@
  *   - that callback calls pthread_cancel(main): the read is a
  *     cancellation point, main's cleanup handler runs;
  *   - the SIGALRM handler starts a thread, which writes to the pipe: the
- *     read gets that.
+ *     read gets that;
+ *   - the SIGALRM handler leaves the read with siglongjmp; the pipe is
+ *     closed and made again (the same numbers), and read twice, each
+ *     time written 50 ms later by another process.
  * A call that should end but stays blocked is rescued by a process that
  * writes "rescued" 2 s later, so a wrong answer shows as that text, never
  * as a hang.
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +237,42 @@ static void case_thread_from_handler(void)
 	reap(w);
 }
 
+/* ---- a handler leaves the call ------------------------------------------ */
+
+static sigjmp_buf out_of_read;
+
+static void jump_out(int sig)
+{
+	handled++;
+	siglongjmp(out_of_read, 1);
+}
+
+static void case_longjmp(void)
+{
+	install(SIGALRM, jump_out, 0);
+	pid_t w = write_later(pipe_fds[1], 2000, "rescued");
+	if (sigsetjmp(out_of_read, 1) == 0) {
+		alarm_in(50);
+		report_read("read, left by siglongjmp: not left", pipe_fds[0]);
+	} else {
+		printf("read, left by siglongjmp from the SIGALRM handler\n");
+	}
+	reap(w);
+	int old[2] = { pipe_fds[0], pipe_fds[1] };
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+	if (pipe(pipe_fds) != 0)
+		die("pipe");
+	printf("the pipe made again, same numbers: %s\n",
+	       yesno(pipe_fds[0] == old[0] && pipe_fds[1] == old[1]));
+	handled = 0;
+	for (int i = 0; i < 2; i++) {
+		w = write_later(pipe_fds[1], 50, "again");
+		report_read("  read it, a process writes 50 ms later", pipe_fds[0]);
+		reap(w);
+	}
+}
+
 static void run(void (*fn)(void))
 {
 	fflush(stdout);
@@ -269,5 +309,6 @@ int main(void)
 	run(kill_restart);
 	run(case_cancel_from_thread);
 	run(case_thread_from_handler);
+	run(case_longjmp);
 	return 0;
 }
