@@ -105,6 +105,24 @@ static void check_table(void **state);
 	"recv on a socketpair, closed by close_range in another thread: -1 EBADF\n"          \
 	"recv on a socketpair, same number again: \"fresh\"\n"
 
+/* What io_lone prints with IO_LONE_LONGJMP set (natively, and under the
+ * shim with green threads). */
+#define IO_LONE_OUT                                                                          \
+	"read, a process writes 50 ms later: 5  \"hello\", handler ran: no\n"                     \
+	"write 4096 into a full pipe, a process drains it 50 ms later: 4096\n"                  \
+	"read, O_NONBLOCK set by another process: -1 EAGAIN \"\", handler ran: no\n"            \
+	"read, O_NONBLOCK cleared by another process: 6  \"waited\", handler ran: no\n"         \
+	"read, SIGALRM without SA_RESTART: -1 EINTR \"\", handler ran: yes\n"                   \
+	"read, SIGALRM with SA_RESTART: 15  \"after the alarm\", handler ran: yes\n"            \
+	"read, pthread_kill from a timer thread, no SA_RESTART: -1 EINTR \"\", handler ran: yes\n" \
+	"read, pthread_kill from a timer thread, SA_RESTART: 16  \"after the signal\", handler ran: yes\n" \
+	"read, pthread_cancel from a timer thread: cancelled, cleanup ran\n"                    \
+	"read, the SIGALRM handler starts a writer thread: 13  \"from a thread\", handler ran: yes\n" \
+	"read, left by siglongjmp from the SIGALRM handler\n"                                   \
+	"the pipe made again, same numbers: yes\n"                                              \
+	"  read it, a process writes 50 ms later: 5  \"again\", handler ran: no\n"              \
+	"  read it, a process writes 50 ms later: 5  \"again\", handler ran: no\n"
+
 /* What preempt_spin prints: a bad GREENSHIM_PREEMPT_MS keeps the default
  * slice, so the spinners still let main run. */
 #define PREEMPT_SPIN_OUT                                                                      \
@@ -296,8 +314,8 @@ static const struct CMUnitTest tests[] = {
 	 * another process, SIGALRM, pthread_kill and pthread_cancel from a
 	 * glibc-made timer thread, a thread started by a handler */
 	COMPARE("io_lone"),
-	ENTRY("io_lone", "compare GREENSHIM_THREAD=0", .mode = M_COMPARE,
-	      .env = { "GREENSHIM_THREAD=0" }),
+	/* ... and a siglongjmp out of the read (green threads only: README) */
+	SHIM_ONLY("io_lone", "shim-only IO_LONE_LONGJMP", IO_LONE_OUT, .env = { "IO_LONE_LONGJMP=1" }),
 	COMPARE("io_udp"),        /* recvfrom, sendmmsg/recvmmsg, MSG_PEEK, MSG_TRUNC */
 	COMPARE("io_python_http", .timeout = 60), /* CPython's ThreadingHTTPServer, C clients */
 	/* Closing an fd another thread waits on (close, dup2 onto it,
