@@ -179,10 +179,12 @@ static long direct(int fd, int w, long nr, long a, long b, long c)
 
 /* A vector of one buffer is the program's read or write (what read(2)
  * and write(2) reach us as): made as that call, which the kernel serves
- * without copying in a vector. */
+ * without copying in a vector.  The same answer as readv/writev's for
+ * every buffer of at most SSIZE_MAX bytes (a longer one is readv's
+ * EINVAL, but read's clamped count). */
 static long direct_rw(int fd, int w, const struct iovec *iov, int iovcnt)
 {
-	if (iovcnt == 1)
+	if (iovcnt == 1 && iov[0].iov_len <= SSIZE_MAX)
 		return direct(fd, w, w ? SYS_write : SYS_read, fd, (long)iov[0].iov_base,
 			      (long)iov[0].iov_len);
 	return direct(fd, w, w ? SYS_writev : SYS_readv, fd, (long)iov, iovcnt);
