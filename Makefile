@@ -28,9 +28,10 @@ endif
 
 SCHED_SRC   := $(filter-out scheduler/ctx_ucontext.c,$(wildcard scheduler/*.c)) $(filter %.c,$(CTX_SRC))
 SCHED_ASM   := $(filter %.S,$(CTX_SRC))
-# The syscall trap's machine side (scheduler/trap.c): x86_64 only.
+# The syscall trap's machine side (scheduler/trap.c) and the system call a
+# lone green thread blocks in (scheduler/direct.c): x86_64 only.
 ifeq ($(ARCH),x86_64)
-SCHED_ASM   += scheduler/trap_x86_64.S
+SCHED_ASM   += scheduler/trap_x86_64.S scheduler/direct_x86_64.S
 endif
 PRELOAD_SRC := $(wildcard preload/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SCHED_SRC) $(PRELOAD_SRC)) \

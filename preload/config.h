@@ -62,5 +62,8 @@ void gs_trap_setup(void);
 #include <stdint.h>
 void gs_sig_trap_installed(void *handler, int flags, uint64_t mask);
 void gs_sig_to_program(int sig, siginfo_t *si, void *uc);
+/* signal.c: the shim's SIGURG handler (preemption ticks, and the kicks
+ * that end a lone thread's call in the kernel), installed once. */
+void gs__urg_install(void);
 
 #endif

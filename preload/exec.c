@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdkind.h"
 #include "real.h"
 
 extern char **environ;
@@ -21,6 +22,7 @@ extern char **environ;
  * nothing of its parent's. */
 static void exec_begin(void)
 {
+	gs_fd_leaked(); /* the new program holds our descriptions (fdkind.h) */
 	if (!gs__vforked) {
 		gs_process_ending();
 		gs_preempt_exec_begin();

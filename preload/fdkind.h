@@ -31,18 +31,28 @@ void gs_fd_set_kind(int fd, int kind);
 int gs_fd_relearn(int fd);
 /* "A wait on this fd may block": the program's O_NONBLOCK is clear and the
  * socket has no SO_RCVTIMEO (GS_FDV_READ) / SO_SNDTIMEO (GS_FDV_WRITE),
- * as last looked up.  Remembered only for fds this process made itself
- * (GS_FDV_OWN: socket, accept, pipe, ... since the last fork): any other
- * fd may share its file description with another process, which can
- * change the flags at any time, so it is looked at on every wait.  Valid
- * until the fd is forgotten or any fcntl F_SETFL, ioctl FIONBIO or timeout
- * setsockopt passes through us (which may reach this fd's description
- * through a dup): then every fd is looked at again. */
+ * as last looked up.  Remembered only for descriptions that nobody can
+ * change behind our back: ours alone (GS_FDV_OWN: socket, accept, pipe,
+ * ... made by this process since its last fork), or made by one of our
+ * interposers (GS_FDV_MADE) and since shared only with fork children and
+ * parents, which run this shim and tell each other of every change (the
+ * family, fdkind.c).  Any other fd may share its file description with a
+ * process that can change the flags at any time, so it is looked at on
+ * every wait.  Valid until the fd is forgotten, or any fcntl F_SETFL,
+ * ioctl FIONBIO or timeout setsockopt passes through any process of the
+ * family (which may reach this fd's description through a dup or a
+ * fork), or the description may have left the family (SCM_RIGHTS, exec,
+ * spawn: gs_fd_shared, gs_fd_leaked): then every fd is looked at again. */
 #define GS_FDV_READ 8u
 #define GS_FDV_WRITE 16u
 #define GS_FDV_OWN 32u
+#define GS_FDV_MADE 64u
 /* fd was made by this process since its last fork (GS_FDV_OWN). */
 int gs_fd_owned(int fd);
+/* fd's number was handed out by one of our interposers, in this process
+ * or before a fork in its parent (GS_FDV_MADE): its kind was learnt for
+ * that very file, and a close of it passes through us. */
+int gs_fd_made(int fd);
 /* fd was just made by this process (socket, accept, pipe, ...); kind
  * GS_FDK_UNKNOWN leaves it to be learnt on first use (fdmake.c). */
 void gs_fd_created(int fd, int kind);
@@ -54,9 +64,11 @@ void gs_fd_duplicated(int old, int fd);
 void gs_fd_table_init(void);
 /* fd's description is now shared with another process (sent with
  * SCM_RIGHTS); every fd's is (a child was started without fork: spawn,
- * popen, system, which run no fork handler). */
+ * popen, system, which run no fork handler); every description may have
+ * left the family (exec: the new program holds what is not close-on-exec). */
 void gs_fd_shared(int fd);
 void gs_fd_shared_all(void);
+void gs_fd_leaked(void);
 int gs_fd_verified(int fd, unsigned bit);
 /* Records bit as verified in epoch, read before the flags were looked at:
  * if a change came meanwhile (the epoch moved), nothing is recorded. */

@@ -68,16 +68,17 @@ static int wait_natively(struct gs_io *io)
  *   can: ENOTSOCK from sendmsg/recvmsg on what is no socket now;
  *   EOPNOTSUPP or EINVAL from RWF_NOWAIT on what is no pipe now;
  * - before the first wait of a call on an fd whose blocking mode is not
- *   vouched for (gs_fd_verified): so a stale kind never makes a call
- *   wait (a regular file is never waited on; a socket's SO_RCVTIMEO is
- *   honoured).
+ *   vouched for (gs_fd_verified) and whose number no interposer of ours
+ *   handed out (gs_fd_made: its kind was learnt for the file it names):
+ *   so a stale kind never makes a call wait (a regular file is never
+ *   waited on; a socket's SO_RCVTIMEO is honoured).
  * and then make the attempt again the new kind's way.  An error the
  * program's own call would give is never hidden: the relearnt kind is the
  * fd's real one, and the call made for it is the one that kind uses.
  * send, recv & co. keep ENOTSOCK: natively they fail so too.
  *
- * What is left (README): an fd that this process made, whose blocking
- * mode was verified, then closed and made again behind every interposer
+ * What is left (README): an fd that this process (or its parent before
+ * a fork) made, then closed and made again behind every interposer
  * (raw system calls: see the syscall-level greening) keeps its old kind
  * until it is closed through us; a regular file taken for a pipe then
  * polls as always ready, and a pipe taken for a file blocks the OS
@@ -103,7 +104,7 @@ int gs_io_wait(struct gs_io *io)
 		if (!gs_fd_verified(io->fd, bit)) {
 			/* About to wait on a kind nothing vouches for: the fd is
 			 * learnt again first (see relearn below). */
-			if (io->any_kind && relearn(io)) {
+			if (io->any_kind && !gs_fd_made(io->fd) && relearn(io)) {
 				io->checked = 0; /* the new kind's wait looks again */
 				return 0;
 			}
@@ -124,7 +125,7 @@ int gs_io_wait(struct gs_io *io)
 	/* signal(7): a call on a socket with a timeout is never restarted. */
 	int intr = (io->timed ? GS_INTR_ALWAYS : GS_INTR_UNLESS_RESTART) | GS_WAIT_CANCELLABLE;
 	int restart;
-	int events = io->events | (gs_fd_owned(io->fd) ? GS_FD_SAME_FILE : 0);
+	int events = io->events | (gs_fd_made(io->fd) ? GS_FD_SAME_FILE : 0);
 	int how = gs_fd_wait(io->fd, events, io->timed ? &io->d : NULL, intr, &restart);
 	switch (how) {
 	case GS_WOKEN:
@@ -150,6 +151,43 @@ int gs_io_wait(struct gs_io *io)
 		errno = -how;
 		return -1;
 	}
+}
+
+/* ---- a lone thread's call, made in the kernel --------------------------- *
+ *
+ * With green threads (the thread subsystem), a thread with nobody else on
+ * its hub makes its call as the program wrote it, blocking in the kernel
+ * (scheduler/direct.c): a pipe hand-off then costs the reader's read and
+ * the writer's write, nothing else.  Everything the program sees is the
+ * kernel's own answer: the description's O_NONBLOCK (set by whoever, in
+ * any process), a socket's timeouts, partial transfers, SIGPIPE, EINTR
+ * and SA_RESTART; a cancellation, a pthread_kill or a close through us
+ * while it is in the kernel act as on a parked thread.  With real threads
+ * (GREENSHIM_THREAD=0) glibc's pthread_cancel must find the call inside
+ * glibc's own cancellable wrapper, so they keep the parked way.
+ *
+ * Returns GS_DIRECT_NOT_ALONE when the call was not made and takes the
+ * parked way (someone else on the OS thread, or made while the caller's
+ * handler interrupted its own call in the kernel). */
+static long direct(int fd, int w, long nr, long a, long b, long c)
+{
+	if (!gs_thread_on() || !gs_direct_possible())
+		return GS_DIRECT_NOT_ALONE;
+	gs__urg_install(); /* the kicks' handler (once) */
+	return gs_direct_call(nr, a, b, c, fd, w ? GS_PW_WRITE : GS_PW_READ);
+}
+
+/* A vector of one buffer is the program's read or write (what read(2)
+ * and write(2) reach us as): made as that call, which the kernel serves
+ * without copying in a vector.  The same answer as readv/writev's for
+ * every buffer of at most SSIZE_MAX bytes (a longer one is readv's
+ * EINVAL, but read's clamped count). */
+static long direct_rw(int fd, int w, const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt == 1 && iov[0].iov_len <= SSIZE_MAX)
+		return direct(fd, w, w ? SYS_write : SYS_read, fd, (long)iov[0].iov_base,
+			      (long)iov[0].iov_len);
+	return direct(fd, w, w ? SYS_writev : SYS_readv, fd, (long)iov, iovcnt);
 }
 
 /* ---- attempts ---------------------------------------------------------- */
@@ -226,6 +264,9 @@ ssize_t gs_io_readv(int fd, int kind, const struct iovec *iov, int iovcnt)
 	gs_io_init(&io, fd, GS_FD_READ, kind);
 	io.any_kind = 1;
 	gs_testcancel();
+	long d = direct_rw(fd, 0, iov, iovcnt);
+	if (d != GS_DIRECT_NOT_ALONE)
+		return gs_sysret(d);
 	int saved = errno; /* a success leaves errno alone, whatever was tried */
 	for (;;) {
 		ssize_t r = attempt(&io, &m, 0);
@@ -295,6 +336,12 @@ static ssize_t send_all(int fd, int kind, const struct msghdr *msg, int flags, i
 	gs_io_init(&io, fd, GS_FD_WRITE, kind);
 	io.any_kind = any_kind;
 	gs_testcancel();
+	/* A write of the write family is writev of the message's vector; a
+	 * send family's is sendmsg with the program's flags. */
+	long d = any_kind ? direct_rw(fd, 1, msg->msg_iov, (int)msg->msg_iovlen)
+			  : direct(fd, 1, SYS_sendmsg, fd, (long)msg, flags);
+	if (d != GS_DIRECT_NOT_ALONE)
+		return gs_sysret(d);
 	int saved = errno; /* a success leaves errno alone, whatever was tried */
 	ssize_t r = attempt(&io, msg, flags);
 	size_t total = gs_io_msg_size(msg);

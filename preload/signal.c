@@ -61,6 +61,9 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	gs_preempt_handler_leave(outer);
 	saved = errno;
 	gs_signal_ran(si && si->si_code == SI_TKILL, flags & SA_RESTART);
+	/* The handler may have asked for something (a cancel, a close, a
+	 * thread) a lone thread's call in the kernel must leave for. */
+	gs_direct_interrupted(uc);
 	errno = saved;
 }
 
@@ -94,16 +97,22 @@ static _Atomic int urg_installed;
 static void urg_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	if (gs_preempt_is_tick(si))
+	if (gs_direct_is_kick(si))
+		; /* the shim's own: gs_direct_interrupted below */
+	else if (gs_preempt_is_tick(si))
 		gs_preempt_tick(uc);
 	else
 		gs_sig_to_program(sig, si, uc);
+	/* A kick merged with a pending SIGURG of the program's (a standard
+	 * signal is pending once) arrives as that one: looked for anyway. */
+	gs_direct_interrupted(uc);
 	errno = saved;
 }
 
 void gs__urg_install(void)
 {
-	if (atomic_exchange(&urg_installed, 1))
+	if (atomic_load_explicit(&urg_installed, memory_order_relaxed) ||
+	    atomic_exchange(&urg_installed, 1))
 		return;
 	struct sigaction act, old;
 	memset(&act, 0, sizeof act);

@@ -171,7 +171,6 @@ static int read_attr_from(const pthread_attr_t *attr, struct gs_thread_attr *a, 
 
 void gs__segv_install(void); /* signal.c */
 static int valid_sched(int policy, int prio);
-void gs__urg_install(void);
 
 int gs__create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg, int c11)
 {

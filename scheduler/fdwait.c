@@ -19,6 +19,8 @@
  *   other hubs are stopped by their waiters as soon as they run.
  * - fds at or above GS_FD_REGISTRY_MAX are waited for but not registered:
  *   closing one does not wake its waiters (the kernel limit here is 20000).
+ * - A thread in the kernel on an fd (direct.c) is listed too, with a
+ *   watch that has no watcher (fw->direct): a close kicks it out.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -94,6 +96,16 @@ static void registry_remove(struct gs_fdwatch *fw)
 		fw->next->prev = fw->prev;
 	gs_spin_unlock(&s->lock);
 	fw->slot = NULL;
+}
+
+void gs__fd_register(struct gs_fdwatch *fw)
+{
+	registry_add(fw);
+}
+
+void gs__fd_unregister(struct gs_fdwatch *fw)
+{
+	registry_remove(fw);
 }
 
 /* Small waits keep their watches on the stack; poll() on many fds
@@ -216,6 +228,10 @@ void gs_fd_closing(int fd)
 	struct gs_hub *mine = gs__os.hub;
 	gs_spin_lock(&s->lock);
 	for (struct gs_fdwatch *fw = s->head; fw; fw = fw->next) {
+		if (fw->direct) { /* in the kernel on it (direct.c): kicked out */
+			gs__direct_closing(fw->direct);
+			continue;
+		}
 		if (gs_waiter_ghost(fw->waiter))
 			continue; /* a thread of our parent process: it never runs here */
 		if (fw->hub == mine)

@@ -280,6 +280,30 @@ void gs_wait_note(unsigned kind, int arg);
 void gs_fd_closing(int fd);
 void gs_fd_closing_range(unsigned lo, unsigned hi);
 
+/* ---- a lone thread blocks in the kernel (direct.c) -------------------- */
+
+/* Whether the calling green thread could make its blocking call in the
+ * kernel: nobody else on its OS thread would get the CPU meanwhile. */
+int gs_direct_possible(void);
+/* System call nr(a, b, c), a blocking call on fd shown as wait kind
+ * (GS_PW_READ, GS_PW_WRITE), made in the kernel while gs_direct_possible
+ * holds: the kernel's result (-errno), or -EBADF when the fd was closed
+ * through us meanwhile, or GS_DIRECT_NOT_ALONE when someone else on the OS
+ * thread must run first (the call then was not made: park instead).  A
+ * cancellation that comes meanwhile acts (never returns).  A signal
+ * delivered meanwhile runs its handler; the call fails with -EINTR unless
+ * the handler had SA_RESTART, as the kernel decides. */
+#define GS_DIRECT_KICKED (-5000)
+#define GS_DIRECT_NOT_ALONE (-5001)
+long gs_direct_call(long nr, long a, long b, long c, int fd, unsigned kind);
+/* From a signal handler of the shim's or a program's handler's wrapper,
+ * as it returns (uc: its ucontext): a thread kicked, or with a request,
+ * inside its direct call leaves it.  Async-signal-safe. */
+void gs_direct_interrupted(void *uc);
+/* The SIGURG handler's question: is this signal a kick (then the program
+ * never sees it). */
+int gs_direct_is_kick(const void *siginfo);
+
 /* ---- signals -------------------------------------------------------- */
 
 /* Called by the handler wrapper after a program's handler ran on this OS

@@ -95,6 +95,7 @@ static void os_thread_gone(void *arg)
 	}
 	gs__tsd_run_destructors(t);
 	gs__tsd_free(t);
+	gs__direct_gone(t);
 	if (gs__os.hub)
 		hub_destroy(gs__os.hub);
 	gs__os.hub = NULL;
@@ -437,6 +438,7 @@ GS_INLINE_HOT void gs__park(void)
 _Noreturn void gs__exit_switch(struct gs_thread *self)
 {
 	struct gs_hub *h = self->hub;
+	gs__direct_gone(self);
 	static __thread struct gs_ctx scratch; /* where the dead context "saves" */
 	if (gs_unlikely(gs_block_warn_ns))
 		gs__block_check(self);

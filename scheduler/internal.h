@@ -39,6 +39,8 @@ struct gs_fdwatch {
 	struct gs_fdwatch *next, *prev; /* other watches of the same fd */
 	int events;                    /* a thread's cached watch (fd_cached): */
 	unsigned gen;                  /* what it was set up for */
+	struct gs_thread *direct;      /* not a watch: this thread is in the kernel on
+					* the fd (direct.c); a close kicks it out */
 };
 
 /* A thread's park token.  A waiter sets PARKED before it switches out; a
@@ -121,6 +123,20 @@ struct gs_thread {
 	int preempt_holds;             /* FILE locks held and signal handlers running:
 					* never preempted meanwhile (preempt.c) */
 	int preempting;                /* inside the tick handler's switch */
+	/* A blocking call made in the kernel by a thread alone on its hub
+	 * (direct.c): the OS thread's id while it is in one (0: not), the
+	 * kick that ends it, and why: its fd was closed through us; while it
+	 * delivers the signals that kicked it, whether a handler without
+	 * SA_RESTART ran (then the call fails with EINTR); its entry in the
+	 * fd registry, here and not on the stack (a handler's siglongjmp may
+	 * leave the call: gs_direct_possible), and the call's frame. */
+	_Atomic int direct_tid;
+	_Atomic int direct_kick;
+	_Atomic int direct_closed;
+	int direct_delivering;
+	int direct_eintr;
+	struct gs_fdwatch direct_reg;
+	uintptr_t direct_sp;
 	uintptr_t handler_sp;          /* the outermost running signal handler's
 					* frame (0: none; stale after a longjmp out
 					* of it, see preempt.c) */
@@ -291,6 +307,21 @@ void gs__altstack_adopt(struct gs_hub *h, struct gs_thread *root);
 
 /* fdwait.c: a fork child drops another thread's fd watches. */
 void gs__fdwait_after_fork(struct gs_hub *h, struct gs_thread *t);
+/* fdwait.c: fw (fw->direct set) in the fd registry while its thread is
+ * in the kernel on the fd, so that gs_fd_closing finds it. */
+void gs__fd_register(struct gs_fdwatch *fw);
+void gs__fd_unregister(struct gs_fdwatch *fw);
+
+/* direct.c: t may be in the kernel (a request was just made of it): kick
+ * it out, before anything was transferred, to act on the request; and t's
+ * fd is being closed. */
+void gs__direct_kick(struct gs_thread *t);
+void gs__direct_closing(struct gs_thread *t);
+/* direct.c: a program's handler ran (restart: it had SA_RESTART). */
+void gs__direct_handler_ran(int restart);
+/* direct.c: t ends (its record goes) while a call of its in the kernel was
+ * left by a siglongjmp: its fd registry entry goes first. */
+void gs__direct_gone(struct gs_thread *t);
 
 /* CLOCK_MONOTONIC in nanoseconds (published times, block warnings, traces). */
 static inline uint64_t gs__mono_ns(void)
@@ -331,6 +362,27 @@ static inline void gs__pub_wait_end(struct gs_thread *t, const struct gs_deadlin
 	if (d)
 		atomic_store_explicit(&t->pub->wait_until_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&t->pub->wait_kind, GS_PW_NONE, memory_order_relaxed);
+#endif
+}
+/* direct.c's call in the kernel: shown as a wait on fd (kind: GS_PW_READ
+ * or GS_PW_WRITE) with the hub running nobody, as for a parked thread. */
+static inline void gs__pub_direct_begin(struct gs_thread *t, struct gs_hub *h, int fd,
+					unsigned kind)
+{
+#ifndef GS_NO_PUBLISH
+	atomic_store_explicit(&t->pub->wait_obj, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->pub->wait_arg, fd, memory_order_relaxed);
+	atomic_store_explicit(&t->pub->wait_kind, kind, memory_order_relaxed);
+	if (h)
+		atomic_store_explicit(&h->pub->running, 0, memory_order_relaxed);
+#endif
+}
+static inline void gs__pub_direct_end(struct gs_thread *t, struct gs_hub *h)
+{
+#ifndef GS_NO_PUBLISH
+	atomic_store_explicit(&t->pub->wait_kind, GS_PW_NONE, memory_order_relaxed);
+	if (h)
+		atomic_store_explicit(&h->pub->running, t->pub_id, memory_order_relaxed);
 #endif
 }
 /* trace.c: a switch while the hub is watched (measure, record). */

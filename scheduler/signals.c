@@ -207,6 +207,8 @@ int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 		return 0;
 	}
 	atomic_fetch_or(&t->sigpending, BIT(sig));
+	if (t != self)
+		gs__direct_kick(t); /* in the kernel (direct.c): out, to take it */
 	if (t != self && t->hub != gs__os.hub) {
 		gs__poke(t); /* its hub ends an interruptible wait */
 		return 1;
@@ -237,6 +239,7 @@ int gs_signal_thread(struct gs_thread *t, int sig, int disposition)
 
 void gs_signal_ran(int thread_directed, int restart)
 {
+	gs__direct_handler_ran(restart);
 	struct gs_hub *h = gs__os.hub;
 	if (!h)
 		return;

@@ -122,6 +122,7 @@ int gs_cancel(struct gs_thread *t)
 			gs_thread_exit_unwinding(GS_CANCELED_VALUE);
 		return 0;
 	}
+	gs__direct_kick(t); /* in the kernel (direct.c): out, to be cancelled */
 	if (t->hub != gs__os.hub)
 		gs__poke(t); /* its hub ends a cancellable wait, on its own thread */
 	else

@@ -105,6 +105,24 @@ static void check_table(void **state);
 	"recv on a socketpair, closed by close_range in another thread: -1 EBADF\n"          \
 	"recv on a socketpair, same number again: \"fresh\"\n"
 
+/* What io_lone prints with IO_LONE_LONGJMP set (natively, and under the
+ * shim with green threads). */
+#define IO_LONE_OUT                                                                          \
+	"read, a process writes 50 ms later: 5  \"hello\", handler ran: no\n"                     \
+	"write 4096 into a full pipe, a process drains it 50 ms later: 4096\n"                  \
+	"read, O_NONBLOCK set by another process: -1 EAGAIN \"\", handler ran: no\n"            \
+	"read, O_NONBLOCK cleared by another process: 6  \"waited\", handler ran: no\n"         \
+	"read, SIGALRM without SA_RESTART: -1 EINTR \"\", handler ran: yes\n"                   \
+	"read, SIGALRM with SA_RESTART: 15  \"after the alarm\", handler ran: yes\n"            \
+	"read, pthread_kill from a timer thread, no SA_RESTART: -1 EINTR \"\", handler ran: yes\n" \
+	"read, pthread_kill from a timer thread, SA_RESTART: 16  \"after the signal\", handler ran: yes\n" \
+	"read, pthread_cancel from a timer thread: cancelled, cleanup ran\n"                    \
+	"read, the SIGALRM handler starts a writer thread: 13  \"from a thread\", handler ran: yes\n" \
+	"read, left by siglongjmp from the SIGALRM handler\n"                                   \
+	"the pipe made again, same numbers: yes\n"                                              \
+	"  read it, a process writes 50 ms later: 5  \"again\", handler ran: no\n"              \
+	"  read it, a process writes 50 ms later: 5  \"again\", handler ran: no\n"
+
 /* What preempt_spin prints: a bad GREENSHIM_PREEMPT_MS keeps the default
  * slice, so the spinners still let main run. */
 #define PREEMPT_SPIN_OUT                                                                      \
@@ -286,11 +304,19 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("io_connect"),    /* ECONNREFUSED, EINPROGRESS, EISCONN, accept in a thread */
 	COMPARE("io_nonblock"),   /* the program's own O_NONBLOCK: EAGAIN, F_GETFL, dups */
 	COMPARE("io_nonblock_elsewhere"), /* O_NONBLOCK, SO_RCVTIMEO set via a dup, a child */
+	COMPARE("io_fork_family"), /* a pipe shared across fork: O_NONBLOCK by the parent, by an
+				    * executed or spawned program, while another thread runs */
 	COMPARE("io_timeouts"),   /* SO_RCVTIMEO / SO_SNDTIMEO while another thread runs */
 	COMPARE("io_poll"),       /* poll, ppoll, select, pselect, epoll_wait, epoll_pwait */
 	COMPARE("io_pipe_relay"), /* 16 MiB through two pipes and three threads; a FIFO */
 	COMPARE("io_fork_wait"),  /* waitpid family, SIGCHLD handler, a child's pipe */
 	COMPARE("io_signals"),    /* pthread_kill vs blocked I/O, SA_RESTART, SO_RCVTIMEO */
+	/* a process's only thread blocks in the kernel itself: O_NONBLOCK set by
+	 * another process, SIGALRM, pthread_kill and pthread_cancel from a
+	 * glibc-made timer thread, a thread started by a handler */
+	COMPARE("io_lone"),
+	/* ... and a siglongjmp out of the read (green threads only: README) */
+	SHIM_ONLY("io_lone", "shim-only IO_LONE_LONGJMP", IO_LONE_OUT, .env = { "IO_LONE_LONGJMP=1" }),
 	COMPARE("io_udp"),        /* recvfrom, sendmmsg/recvmmsg, MSG_PEEK, MSG_TRUNC */
 	COMPARE("io_python_http", .timeout = 60), /* CPython's ThreadingHTTPServer, C clients */
 	/* Closing an fd another thread waits on (close, dup2 onto it,
