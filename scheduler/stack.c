@@ -2,28 +2,46 @@
  *
  * Costs that shape this file (measured on the 2-core VM this project runs
  * on): a separate mmap + mprotect per stack costs ~17 us; carving stacks
- * from a chunk mapping with one mprotect each, ~6 us; and every mapping
- * counts against vm.max_map_count (65530 by default).  A stack with a
- * PROT_NONE guard below it costs two map entries, so guarded stacks alone
- * would stop near 30,000 threads.
+ * from a chunk mapping with one mprotect each, ~6 us, most of it the split
+ * of the chunk's map entry; and every mapping counts against
+ * vm.max_map_count (65530 by default).  A stack with a PROT_NONE guard
+ * below it costs two map entries, so guarded stacks alone would stop near
+ * 30,000 threads.
  *
  * So stacks of one (size, guard) class are carved from chunks of
- * CHUNK_STACKS slots.  While the guard budget lasts (half of what the map
- * limit leaves after MAP_RESERVE entries for the program), chunks are
- * mapped PROT_NONE and each slot's usable part is made read-write when
- * first handed out: the guard is the PROT_NONE page left below it.  Past
- * the budget, chunks are mapped read-write whole, with no guard (adjacent
- * slots merge into one map entry); the scheduler then checks each thread's
- * stack pointer against its bounds at every switch, so an overflow in
- * progress is reported by name.  (A canary word at the bottom would catch
- * more, but cost every thread a second page and page table.)
+ * CHUNK_STACKS slots, each slot its guard and then the stack.  How the
+ * guard is made is chosen once, at the first chunk:
  *
- * Freed stacks stay in their chunk for reuse: nothing is unmapped.  When
- * every slot of a chunk is free and more than TRIM_ABOVE stacks of the
- * class are idle, the chunk's memory is given back with one madvise.
- * Stacks are MAP_NORESERVE: a thread pays only for the pages it touches.
- * Sizes that do not fit in one of CLASSES classes get a mapping of their
- * own (SOLO), unmapped when freed.
+ * - Guard markers (Linux 6.13's MADV_GUARD_INSTALL), where the kernel has
+ *   them.  A chunk is mapped read-write whole and each slot's guard pages
+ *   are marked: touching one is a SIGSEGV, as a PROT_NONE page is, but the
+ *   mark lives in the page table, not in a map entry, so the chunk stays
+ *   one entry (neighbouring chunks merge) however many threads there are,
+ *   and every stack is guarded.  A mark also survives MADV_DONTNEED (the
+ *   trim below) and is inherited by a fork child.  The marks of a chunk
+ *   are made in growing batches (1, 1, 2, 4, ... slots ahead of the
+ *   handing out), each batch with one process_madvise where the kernel
+ *   takes a vector for the process itself, else one madvise per slot: a
+ *   program with two threads does not pay for 64 guards' page tables.
+ * - Otherwise, while the guard budget lasts (half of what the map limit
+ *   leaves after MAP_RESERVE entries for the program), chunks are mapped
+ *   PROT_NONE and each slot's usable part is made read-write when first
+ *   handed out: the guard is the PROT_NONE page left below it.  Past the
+ *   budget, chunks are mapped read-write whole, with no guard (adjacent
+ *   slots merge into one map entry); the scheduler then checks each
+ *   thread's stack pointer against its bounds at every switch, so an
+ *   overflow in progress is reported by name.  (A canary word at the
+ *   bottom would catch more, but cost every thread a second page and page
+ *   table.)
+ *
+ * Freed stacks stay in their chunk for reuse: nothing is unmapped, and a
+ * reused stack keeps the pages its last thread touched (no madvise: the
+ * next thread is likely to touch the same ones).  When every slot of a
+ * chunk is free and more than TRIM_ABOVE stacks of the class are idle,
+ * the chunk's memory is given back with one madvise.  Stacks are
+ * MAP_NORESERVE: a thread pays only for the pages it touches.  Sizes that
+ * do not fit in one of CLASSES classes get a mapping of their own (SOLO),
+ * unmapped when freed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gs.h"
@@ -51,10 +70,24 @@
 #define CLASSES 8
 #define TRIM_ABOVE 1024
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+#define PIDFD_SELF (-10000)    /* process_madvise on the caller itself (Linux 6.14) */
+
+/* How guards are made (see the top of the file); decided at the first chunk. */
+enum guard_way {
+	GUARD_UNDECIDED,
+	GUARD_MARKS,   /* read-write chunks, guard pages marked in the page table */
+	GUARD_PROTECT, /* PROT_NONE chunks while the map budget lasts, then none */
+};
+
 struct gs_chunk {
 	char *base;                /* the mapping */
 	size_t slot;               /* bytes per slot: guard + size */
-	int guarded;               /* slots have a PROT_NONE guard */
+	int guarded;               /* slots have a guard below them */
+	int marks;                 /* ... made with guard markers: read-write mapping */
+	unsigned marked;           /* slots whose guard is marked already (marks) */
 	unsigned handed;           /* slots handed out at least once (bump index) */
 	unsigned nfree;            /* entries in free_idx */
 	unsigned char free_idx[CHUNK_STACKS]; /* freed slots, LIFO */
@@ -70,7 +103,9 @@ struct stack_class {
 
 static _Atomic int lock;
 static struct stack_class classes[CLASSES];
-static long guard_budget = -1; /* guarded slots we may still hand out */
+static long guard_budget = -1; /* GUARD_PROTECT: guarded slots we may still hand out */
+static int guard_way;          /* enum guard_way */
+static int marks_by_vector = 1; /* process_madvise takes our own marks (until refused) */
 
 static size_t page_size(void)
 {
@@ -106,20 +141,70 @@ static struct stack_class *class_for(size_t size, size_t guard)
 	return NULL;
 }
 
+/* Whether the kernel marks guard pages: tried once on a page of our own. */
+static int guard_markers_work(void)
+{
+	size_t ps = page_size();
+	char *p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	int ok = gs__sys(SYS_madvise, (long)p, (long)ps, MADV_GUARD_INSTALL, 0, 0, 0) == 0;
+	munmap(p, 2 * ps);
+	return ok;
+}
+
+static void decide_guard_way(void)
+{
+	if (guard_markers_work()) {
+		guard_way = GUARD_MARKS;
+		return;
+	}
+	guard_way = GUARD_PROTECT;
+	guard_budget = (read_max_map_count() - MAP_RESERVE) / 2;
+}
+
+/* GUARD_MARKS: marks the guards of the chunk's slots from `from` on, a
+ * batch as large as the slots handed out so far (at least one); 0 or
+ * -EAGAIN (no memory for the page tables). */
+static int mark_guards(struct stack_class *c, struct gs_chunk *k, unsigned from)
+{
+	unsigned n = from ? from : 1;
+	if (n > CHUNK_STACKS - from)
+		n = CHUNK_STACKS - from;
+	struct iovec guards[CHUNK_STACKS];
+	for (unsigned i = 0; i < n; i++)
+		guards[i] = (struct iovec){ k->base + (size_t)(from + i) * k->slot, c->guard };
+	long done = -1;
+	if (marks_by_vector && n > 1) {
+		done = gs__sys(SYS_process_madvise, PIDFD_SELF, (long)guards, n, MADV_GUARD_INSTALL, 0, 0);
+		if (done < 0 && done != -ENOMEM && done != -EAGAIN)
+			marks_by_vector = 0; /* an older kernel: one madvise each from now on */
+	}
+	if (done != (long)(n * c->guard))
+		for (unsigned i = 0; i < n; i++)
+			if (gs__sys(SYS_madvise, (long)guards[i].iov_base, (long)c->guard, MADV_GUARD_INSTALL,
+				    0, 0, 0) != 0)
+				return -EAGAIN;
+	k->marked = from + n;
+	return 0;
+}
+
 static struct gs_chunk *new_chunk(struct stack_class *c)
 {
 	struct gs_chunk *k = calloc(1, sizeof *k);
 	if (!k)
 		return NULL;
-	k->guarded = guard_budget >= CHUNK_STACKS;
+	k->marks = guard_way == GUARD_MARKS;
+	k->guarded = k->marks || guard_budget >= CHUNK_STACKS;
 	k->slot = c->size + (k->guarded ? c->guard : 0);
-	k->base = mmap(NULL, k->slot * CHUNK_STACKS, k->guarded ? PROT_NONE : PROT_READ | PROT_WRITE,
+	int prot = k->guarded && !k->marks ? PROT_NONE : PROT_READ | PROT_WRITE;
+	k->base = mmap(NULL, k->slot * CHUNK_STACKS, prot,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (k->base == MAP_FAILED) {
 		free(k);
 		return NULL;
 	}
-	if (k->guarded)
+	if (k->guarded && !k->marks)
 		guard_budget -= CHUNK_STACKS;
 	k->next = c->avail;
 	k->listed = 1;
@@ -151,8 +236,13 @@ static int take(struct gs_stack *s, struct stack_class *c)
 		if (k->handed < CHUNK_STACKS) {
 			unsigned idx = k->handed;
 			fill(s, c, k, idx);
-			if (k->guarded && gs__sys(SYS_mprotect, (long)s->lo, (long)s->size, PROT_READ | PROT_WRITE, 0, 0, 0) != 0)
+			if (k->marks) {
+				if (c->guard && idx >= k->marked && mark_guards(c, k, idx) != 0)
+					return -EAGAIN;
+			} else if (k->guarded && gs__sys(SYS_mprotect, (long)s->lo, (long)s->size,
+						       PROT_READ | PROT_WRITE, 0, 0, 0) != 0) {
 				return -EAGAIN;
+			}
 			k->handed++;
 			return 0;
 		}
@@ -183,8 +273,8 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 	if (size < ps * 4)
 		size = ps * 4;
 	gs_spin_lock(&lock);
-	if (guard_budget < 0)
-		guard_budget = (read_max_map_count() - MAP_RESERVE) / 2;
+	if (guard_way == GUARD_UNDECIDED)
+		decide_guard_way();
 	struct stack_class *c = class_for(size, guard);
 	int rc = c ? take(s, c) : 1;
 	gs_spin_unlock(&lock);
