@@ -219,6 +219,7 @@ static void fill(struct gs_stack *s, struct stack_class *c, struct gs_chunk *k, 
 	s->guard = c->guard;
 	s->kind = k->guarded ? GS_STACK_GUARDED : GS_STACK_BARE;
 	s->chunk = k;
+	s->hosts_record = 0;
 }
 
 /* With the lock held: a slot of class c, or -EAGAIN. */
@@ -297,7 +298,7 @@ void gs__stack_adopt(struct gs_stack *s, void *lo, size_t size)
 	s->vg_id = GS_VG_STACK_REGISTER((char *)lo, (char *)lo + size);
 }
 
-void gs__stack_free(struct gs_stack *s)
+static void release(struct gs_stack *s)
 {
 	if (s->kind != GS_STACK_NONE)
 		GS_VG_STACK_DEREGISTER(s->vg_id);
@@ -313,6 +314,9 @@ void gs__stack_free(struct gs_stack *s)
 	gs_spin_lock(&lock);
 	struct stack_class *c = class_for(s->size, s->guard);
 	unsigned idx = (unsigned)(((char *)s->lo - k->base) / k->slot);
+	/* s may live in the slot (a hosted record): done with it before the
+	 * slot can be handed out again, under the lock. */
+	s->kind = GS_STACK_NONE;
 	k->free_idx[k->nfree++] = (unsigned char)idx;
 	c->idle++;
 	if (!k->listed) {
@@ -321,9 +325,21 @@ void gs__stack_free(struct gs_stack *s)
 		k->listed = 1;
 	}
 	/* Every slot of the chunk is idle: give its memory back (under the
-	 * lock, so no slot of it is handed out meanwhile). */
+	 * lock, so no slot of it is handed out meanwhile).  Guard markers
+	 * stay. */
 	if (k->nfree == k->handed && c->idle > TRIM_ABOVE)
 		gs__sys(SYS_madvise, (long)k->base, (long)(k->slot * CHUNK_STACKS), MADV_DONTNEED, 0, 0, 0);
 	gs_spin_unlock(&lock);
-	s->kind = GS_STACK_NONE;
+}
+
+void gs__stack_free(struct gs_stack *s)
+{
+	if (s->hosts_record)
+		return; /* its record's: freed with it */
+	release(s);
+}
+
+void gs__stack_free_hosting(struct gs_stack *s)
+{
+	release(s);
 }
