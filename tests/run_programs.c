@@ -187,6 +187,9 @@ static const struct CMUnitTest tests[] = {
 	/* a stack overflow is reported by name, then SIGSEGV as natively */
 	STDERR_CONTAINS("stack_overflow", "report", "started\n", "stack overflow in green thread",
 			.signal = 11),
+	/* ... also for a stack made after 40,000 others (past the old PROT_NONE budget) */
+	STDERR_CONTAINS("stack_overflow_crowd", "report", "started\n", "it ran into its guard page",
+			.signal = 11),
 	/* a deadlock is reported (natively it just hangs) */
 	STDERR_CONTAINS("deadlock", "cycle", "started\n", "wait-for cycle: thread", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),

@@ -1,0 +1,63 @@
+/*
+ * stack_overflow_crowd — a thread recurses without end after 40,000 other
+ * threads were made (greenshim only).  Natively it dies by SIGSEGV in its
+ * guard page; under the shim it must too, after the report naming it,
+ * however many stacks came before it (the map budget of PROT_NONE guards
+ * ran out near 28,600 stacks: a later one had no guard page and ran into
+ * the stack below it).  Expected: "started" on stdout, the report on
+ * stderr, signal 11.
+ *
+ * Guard: if after the first 100 threads /proc/self/status already shows
+ * more than one OS thread, threads are not green; the program then stops
+ * at once with status 1 instead of eating the system-wide pid space.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "testutil.h"
+
+#define CROWD 40000
+
+static volatile int forever = 1;
+
+static int depth(int n)
+{
+	volatile char pad[1024];
+	pad[0] = (char)n;
+	return forever ? depth(n + 1) + pad[0] : 0;
+}
+
+static void *recurse(void *arg)
+{
+	return (void *)(long)depth(0);
+}
+
+static void *waiting(void *arg)
+{
+	sleep(60); /* the process ends long before */
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	for (int i = 0; i < CROWD; i++) {
+		int e = pthread_create(&t, NULL, waiting, NULL);
+		if (e != 0) {
+			fprintf(stderr, "pthread_create #%d: %s\n", i, strerror(e));
+			return 1;
+		}
+		if (i == 99 && status_threads() > 1) {
+			fprintf(stderr, "stack_overflow_crowd: threads are real OS threads, "
+					"not creating %d of them\n", CROWD);
+			return 1;
+		}
+	}
+	printf("started\n");
+	fflush(stdout);
+	pthread_create(&t, NULL, recurse, NULL);
+	pthread_join(t, NULL);
+	printf("not reached\n");
+	return 0;
+}
