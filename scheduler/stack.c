@@ -157,6 +157,7 @@ static void decide_guard_way(void)
 {
 	if (guard_markers_work()) {
 		guard_way = GUARD_MARKS;
+		marks_by_vector = !GS_VG_RUNNING(); /* valgrind has no process_madvise (and warns) */
 		return;
 	}
 	guard_way = GUARD_PROTECT;
