@@ -17,12 +17,14 @@
  *   are marked: touching one is a SIGSEGV, as a PROT_NONE page is, but the
  *   mark lives in the page table, not in a map entry, so the chunk stays
  *   one entry (neighbouring chunks merge) however many threads there are,
- *   and every stack is guarded.  A mark also survives MADV_DONTNEED (the
- *   trim below) and is inherited by a fork child.  The marks of a chunk
- *   are made in growing batches (1, 1, 2, 4, ... slots ahead of the
- *   handing out), each batch with one process_madvise where the kernel
- *   takes a vector for the process itself, else one madvise per slot: a
- *   program with two threads does not pay for 64 guards' page tables.
+ *   and every stack is guarded.  A mark is inherited by a fork child.  The
+ *   marks of a chunk are made in growing batches (1, 1, 2, 4, ... slots
+ *   ahead of the handing out), each batch with one process_madvise where
+ *   the kernel takes a vector for the process itself, else one madvise per
+ *   slot: a program with two threads does not pay for 64 guards' page
+ *   tables.  A mark keeps its page table, which MADV_DONTNEED would free
+ *   otherwise: the trim below removes the chunk's marks first, and they are
+ *   made again as its slots are handed out again.
  * - Otherwise, while the guard budget lasts (half of what the map limit
  *   leaves after MAP_RESERVE entries for the program), chunks are mapped
  *   PROT_NONE and each slot's usable part is made read-write when first
@@ -72,6 +74,9 @@
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
 #endif
 #define PIDFD_SELF (-10000)    /* process_madvise on the caller itself (Linux 6.14) */
 
@@ -164,10 +169,8 @@ static void decide_guard_way(void)
 	guard_budget = (read_max_map_count() - MAP_RESERVE) / 2;
 }
 
-/* GUARD_MARKS: marks the guards of the chunk's slots from `from` on, a
- * batch as large as the slots handed out so far (at least one); 0 or
- * -EAGAIN (no memory for the page tables). */
-static int mark_guards(struct stack_class *c, struct gs_chunk *k, unsigned from)
+/* One batch of marks, for the slots from `from` on. */
+static int mark_batch(struct stack_class *c, struct gs_chunk *k, unsigned from)
 {
 	unsigned n = from ? from : 1;
 	if (n > CHUNK_STACKS - from)
@@ -187,6 +190,19 @@ static int mark_guards(struct stack_class *c, struct gs_chunk *k, unsigned from)
 				    0, 0, 0) != 0)
 				return -EAGAIN;
 	k->marked = from + n;
+	return 0;
+}
+
+/* GUARD_MARKS: marks the guards of the chunk's slots up to idx, in
+ * batches from the first unmarked one, each as large as the slots marked
+ * so far (at least one); 0 or -EAGAIN (no memory for the page tables). */
+static int mark_guards(struct stack_class *c, struct gs_chunk *k, unsigned idx)
+{
+	while (idx >= k->marked) {
+		int r = mark_batch(c, k, k->marked);
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -231,7 +247,12 @@ static int take(struct gs_stack *s, struct stack_class *c)
 		if (!k && !(k = new_chunk(c)))
 			return -EAGAIN;
 		if (k->nfree) {
-			fill(s, c, k, k->free_idx[--k->nfree]);
+			unsigned idx = k->free_idx[--k->nfree];
+			fill(s, c, k, idx);
+			if (k->marks && c->guard && idx >= k->marked && mark_guards(c, k, idx) != 0) {
+				k->nfree++; /* still free */
+				return -EAGAIN;
+			}
 			c->idle--;
 			return 0;
 		}
@@ -325,11 +346,17 @@ static void release(struct gs_stack *s)
 		c->avail = k;
 		k->listed = 1;
 	}
-	/* Every slot of the chunk is idle: give its memory back (under the
-	 * lock, so no slot of it is handed out meanwhile).  Guard markers
-	 * stay. */
-	if (k->nfree == k->handed && c->idle > TRIM_ABOVE)
-		gs__sys(SYS_madvise, (long)k->base, (long)(k->slot * CHUNK_STACKS), MADV_DONTNEED, 0, 0, 0);
+	/* Every slot of the chunk is idle: give its memory back, page tables
+	 * included, so its guard marks go first (under the lock, so no slot of
+	 * it is handed out meanwhile). */
+	if (k->nfree == k->handed && c->idle > TRIM_ABOVE) {
+		long len = (long)(k->slot * CHUNK_STACKS);
+		if (k->marks && k->marked) {
+			gs__sys(SYS_madvise, (long)k->base, len, MADV_GUARD_REMOVE, 0, 0, 0);
+			k->marked = 0;
+		}
+		gs__sys(SYS_madvise, (long)k->base, len, MADV_DONTNEED, 0, 0, 0);
+	}
 	gs_spin_unlock(&lock);
 }
 

@@ -190,6 +190,9 @@ static const struct CMUnitTest tests[] = {
 	/* ... also for a stack made after 40,000 others (past the old PROT_NONE budget) */
 	STDERR_CONTAINS("stack_overflow_crowd", "report", "started\n", "it ran into its guard page",
 			.signal = 11),
+	/* ... and on stacks reused after their memory was given back */
+	STDERR_CONTAINS("stack_overflow_crowd", "report after 5000 ended", "started\n",
+			"it ran into its guard page", .signal = 11, .env = { "CROWD_ENDED=1" }),
 	/* a deadlock is reported (natively it just hangs) */
 	STDERR_CONTAINS("deadlock", "cycle", "started\n", "wait-for cycle: thread", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),

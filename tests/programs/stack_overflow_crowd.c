@@ -5,7 +5,11 @@
  * however many stacks came before it (the map budget of PROT_NONE guards
  * ran out near 28,600 stacks: a later one had no guard page and ran into
  * the stack below it).  Expected: "started" on stdout, the report on
- * stderr, signal 11.  The shim guards every stack only with the kernel's
+ * stderr, signal 11.  With CROWD_ENDED=1 in the environment, 5,000 threads
+ * end and are joined instead, and the recursing thread reuses the stack
+ * the last of them had, whose memory (and guard mark) the shim gave back
+ * and must guard again.
+ * The shim guards every stack only with the kernel's
  * guard markers (Linux 6.13); on an older kernel the crowd is kept small,
  * within the budget of PROT_NONE guards.
  *
@@ -15,6 +19,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,6 +27,7 @@
 
 #define CROWD 40000
 #define SMALL_CROWD 1000
+#define ENDED 5000
 #define MADV_GUARD_INSTALL_ 102 /* Linux 6.13's MADV_GUARD_INSTALL */
 
 static volatile int forever = 1;
@@ -36,6 +42,11 @@ static int depth(int n)
 static void *recurse(void *arg)
 {
 	return (void *)(long)depth(0);
+}
+
+static void *quick(void *arg)
+{
+	return NULL;
 }
 
 static void *waiting(void *arg)
@@ -59,6 +70,16 @@ int main(void)
 {
 	pthread_t t;
 	int crowd = kernel_has_guard_markers() ? CROWD : SMALL_CROWD;
+	const char *ended = getenv("CROWD_ENDED");
+	if (ended && atoi(ended)) {
+		static pthread_t done[ENDED];
+		for (int i = 0; i < ENDED; i++)
+			if (pthread_create(&done[i], NULL, quick, NULL) != 0)
+				return 1;
+		for (int i = 0; i < ENDED; i++)
+			pthread_join(done[i], NULL);
+		crowd = 0;
+	}
 	for (int i = 0; i < crowd; i++) {
 		int e = pthread_create(&t, NULL, waiting, NULL);
 		if (e != 0) {
