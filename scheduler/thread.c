@@ -68,7 +68,10 @@ _Noreturn void gs__exit_os_thread(void *retval)
  * pthread_detach of a detached thread that has already ended (undefined,
  * but glibc answers EINVAL: its descriptor lives on in its stack cache)
  * reads a record, not freed memory, and gets EINVAL too.  As with glibc, a
- * handle whose record was taken again names the new thread. */
+ * handle whose record was taken again names the new thread.  (One case
+ * differs: when a chunk of idle stacks gives its memory back (stack.c),
+ * the records in it read as zeroes, and such a handle is no thread at all:
+ * ESRCH.  glibc, past its stack cache, unmaps the descriptor.) */
 _Static_assert(sizeof(struct gs_thread) <= GS_STACK_ROOM, "a thread record must fit in its stack's room");
 
 static _Atomic int pool_lock;
