@@ -169,26 +169,36 @@ static void decide_guard_way(void)
 	guard_budget = (read_max_map_count() - MAP_RESERVE) / 2;
 }
 
+/* Installs or removes (advice) the guard marks of the chunk's slots
+ * from..from+n-1: one process_madvise, else one madvise each; 0 or -EAGAIN.
+ * (Only where the guards are: a madvise over the whole chunk would walk
+ * every page-table entry of it.) */
+static int advise_guards(struct stack_class *c, struct gs_chunk *k, unsigned from, unsigned n, int advice)
+{
+	struct iovec guards[CHUNK_STACKS];
+	for (unsigned i = 0; i < n; i++)
+		guards[i] = (struct iovec){ k->base + (size_t)(from + i) * k->slot, c->guard };
+	long done = -1;
+	if (marks_by_vector && n > 1) {
+		done = gs__sys(SYS_process_madvise, PIDFD_SELF, (long)guards, n, advice, 0, 0);
+		if (done < 0 && done != -ENOMEM && done != -EAGAIN)
+			marks_by_vector = 0; /* an older kernel: one madvise each from now on */
+	}
+	if (done != (long)(n * c->guard))
+		for (unsigned i = 0; i < n; i++)
+			if (gs__sys(SYS_madvise, (long)guards[i].iov_base, (long)c->guard, advice, 0, 0, 0) != 0)
+				return -EAGAIN;
+	return 0;
+}
+
 /* One batch of marks, for the slots from `from` on. */
 static int mark_batch(struct stack_class *c, struct gs_chunk *k, unsigned from)
 {
 	unsigned n = from ? from : 1;
 	if (n > CHUNK_STACKS - from)
 		n = CHUNK_STACKS - from;
-	struct iovec guards[CHUNK_STACKS];
-	for (unsigned i = 0; i < n; i++)
-		guards[i] = (struct iovec){ k->base + (size_t)(from + i) * k->slot, c->guard };
-	long done = -1;
-	if (marks_by_vector && n > 1) {
-		done = gs__sys(SYS_process_madvise, PIDFD_SELF, (long)guards, n, MADV_GUARD_INSTALL, 0, 0);
-		if (done < 0 && done != -ENOMEM && done != -EAGAIN)
-			marks_by_vector = 0; /* an older kernel: one madvise each from now on */
-	}
-	if (done != (long)(n * c->guard))
-		for (unsigned i = 0; i < n; i++)
-			if (gs__sys(SYS_madvise, (long)guards[i].iov_base, (long)c->guard, MADV_GUARD_INSTALL,
-				    0, 0, 0) != 0)
-				return -EAGAIN;
+	if (advise_guards(c, k, from, n, MADV_GUARD_INSTALL) != 0)
+		return -EAGAIN;
 	k->marked = from + n;
 	return 0;
 }
@@ -350,12 +360,9 @@ static void release(struct gs_stack *s)
 	 * included, so its guard marks go first (under the lock, so no slot of
 	 * it is handed out meanwhile). */
 	if (k->nfree == k->handed && c->idle > TRIM_ABOVE) {
-		long len = (long)(k->slot * CHUNK_STACKS);
-		if (k->marks && k->marked) {
-			gs__sys(SYS_madvise, (long)k->base, len, MADV_GUARD_REMOVE, 0, 0, 0);
+		if (k->marks && k->marked && advise_guards(c, k, 0, k->marked, MADV_GUARD_REMOVE) == 0)
 			k->marked = 0;
-		}
-		gs__sys(SYS_madvise, (long)k->base, len, MADV_DONTNEED, 0, 0, 0);
+		gs__sys(SYS_madvise, (long)k->base, (long)(k->slot * CHUNK_STACKS), MADV_DONTNEED, 0, 0, 0);
 	}
 	gs_spin_unlock(&lock);
 }
