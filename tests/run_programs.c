@@ -193,6 +193,9 @@ static const struct CMUnitTest tests[] = {
 	/* ... and on stacks reused after their memory was given back */
 	STDERR_CONTAINS("stack_overflow_crowd", "report after 5000 ended", "started\n",
 			"it ran into its guard page", .signal = 11, .env = { "CROWD_ENDED=1" }),
+	/* ... but a program's SA_ONSTACK handler on the thread's own alternate
+	 * stack gets it, as natively: SEGV_ACCERR, the address in the guard */
+	COMPARE("stack_overflow_handler"),
 	/* a deadlock is reported (natively it just hangs) */
 	STDERR_CONTAINS("deadlock", "cycle", "started\n", "wait-for cycle: thread", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),
