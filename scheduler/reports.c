@@ -188,7 +188,7 @@ void gs__block_check(struct gs_thread *prev)
 int gs_stack_guard_hit(const void *addr)
 {
 	struct gs_thread *t = gs__os_current;
-	if (!t || t->stack.kind != GS_STACK_GUARDED)
+	if (!t || (t->stack.kind != GS_STACK_GUARDED && t->stack.kind != GS_STACK_SOLO))
 		return 0;
 	const char *lo = t->stack.lo;
 	return (const char *)addr < lo && (const char *)addr >= lo - t->stack.guard;

@@ -42,8 +42,9 @@
  * chunk is free and more than TRIM_ABOVE stacks of the class are idle,
  * the chunk's memory is given back with one madvise.  Stacks are
  * MAP_NORESERVE: a thread pays only for the pages it touches.  Sizes that
- * do not fit in one of CLASSES classes get a mapping of their own (SOLO),
- * unmapped when freed.
+ * do not fit in one of CLASSES classes, or whose guard is too large to
+ * mark (MARK_GUARD_MAX), get a mapping of their own (SOLO), unmapped when
+ * freed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +79,11 @@
 #ifndef MADV_GUARD_REMOVE
 #define MADV_GUARD_REMOVE 103
 #endif
+/* Guards larger than this are not marked: a mark costs a page-table entry
+ * per page (and the page tables to hold them: 1 GiB of guard, 2 MiB), a
+ * PROT_NONE page nothing.  Stacks with such a guard get a mapping of
+ * their own (SOLO), two map entries each, as glibc's threads cost. */
+#define MARK_GUARD_MAX (1024 * 1024)
 #define PIDFD_SELF (-10000)    /* process_madvise on the caller itself (Linux 6.14) */
 
 /* How guards are made (see the top of the file); decided at the first chunk. */
@@ -308,7 +314,7 @@ int gs__stack_alloc(struct gs_stack *s, size_t size, size_t guard)
 	gs_spin_lock(&lock);
 	if (guard_way == GUARD_UNDECIDED)
 		decide_guard_way();
-	struct stack_class *c = class_for(size, guard);
+	struct stack_class *c = guard_way == GUARD_MARKS && guard > MARK_GUARD_MAX ? NULL : class_for(size, guard);
 	int rc = c ? take(s, c) : 1;
 	gs_spin_unlock(&lock);
 	if (rc == 1)

@@ -196,6 +196,8 @@ static const struct CMUnitTest tests[] = {
 	/* ... but a program's SA_ONSTACK handler on the thread's own alternate
 	 * stack gets it, as natively: SEGV_ACCERR, the address in the guard */
 	COMPARE("stack_overflow_handler"),
+	/* a huge guard costs no page tables, as a PROT_NONE one natively */
+	COMPARE("thread_guard_large"),
 	/* a deadlock is reported (natively it just hangs) */
 	STDERR_CONTAINS("deadlock", "cycle", "started\n", "wait-for cycle: thread", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),

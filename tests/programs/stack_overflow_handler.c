@@ -7,7 +7,8 @@
  * shim guards with guard markers (which fault with SEGV_MAPERR) and
  * for every place a stack can come from: the first of its chunk, the
  * 64th and 65th, one taken in a fork child whose guard its parent marked,
- * a stack reused after thousands of threads ended, and a small one.
+ * a stack reused after thousands of threads ended, a small one and one
+ * with a 1 GiB guard.
  * Each case runs in a child process, which the handler ends with _exit.
  * Expected: one line per case, the same natively and under the shim.
  */
@@ -22,6 +23,7 @@
 
 static char *lo;
 static size_t guard;
+static size_t want_guard; /* pthread_attr_setguardsize for the next case (0: default) */
 static volatile int forever = 1;
 
 static int depth(int n)
@@ -76,6 +78,8 @@ static void overflow(size_t stacksize)
 	pthread_attr_init(&a);
 	if (stacksize)
 		pthread_attr_setstacksize(&a, stacksize);
+	if (want_guard)
+		pthread_attr_setguardsize(&a, want_guard);
 	must(pthread_create(&t, &a, recurse, NULL), "pthread_create");
 	pthread_join(t, NULL);
 	printf("not reached\n");
@@ -123,6 +127,9 @@ int main(void)
 	run_case("the 200th", 199, 0, 0);
 	run_case("after 5000 ended", 0, 5000, 0);
 	run_case("a 64 KiB stack", 0, 0, 65536);
+	want_guard = 1 << 30;
+	run_case("a stack with a 1 GiB guard", 0, 0, 0);
+	want_guard = 0;
 	/* The parent's threads mark guards ahead of the slots they take: the
 	 * child's next stack is one whose guard the parent marked. */
 	pthread_t t;
