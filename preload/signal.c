@@ -262,10 +262,30 @@ void gs_sig_to_program(int sig, siginfo_t *si, void *uc)
  * faulting instruction faults again). */
 static _Atomic int segv_installed;
 
+/* A fault in the running thread's guard page, natively: the kernel can
+ * deliver it only on the thread's own alternate stack, to a handler that
+ * asked for it (SA_ONSTACK), and says SEGV_ACCERR (the guard is a PROT_NONE
+ * page; a guard marker faults as unmapped memory, SEGV_MAPERR).  Otherwise
+ * the signal cannot be delivered and the process dies of it. */
+static int overflow_to_program(int sig, siginfo_t *si, void *uc, void *fn)
+{
+	stack_t own;
+	if (fn == (void *)SIG_DFL || fn == (void *)SIG_IGN || !(atomic_load(&handlers[sig].flags) & SA_ONSTACK) ||
+	    gs_sigaltstack(NULL, &own, (uintptr_t)__builtin_frame_address(0)) != 0 || (own.ss_flags & SS_DISABLE))
+		return 0;
+	si->si_code = SEGV_ACCERR;
+	to_program_on_altstack(sig, si, uc);
+	return 1;
+}
+
 static void segv_handler(int sig, siginfo_t *si, void *uc)
 {
 	void *fn = atomic_load(&handlers[sig].fn);
-	if (!gs_stack_overflow_report(si->si_addr) && fn != (void *)SIG_DFL && fn != (void *)SIG_IGN) {
+	if (si->si_code > 0 && gs_stack_guard_hit(si->si_addr)) {
+		if (overflow_to_program(sig, si, uc, fn))
+			return;
+		gs_stack_overflow_report(si->si_addr);
+	} else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN) {
 		wrapper(sig, si, uc);
 		return;
 	}

@@ -486,6 +486,8 @@ extern uint64_t gs_block_warn_ns;
 void gs_process_ending(void);
 /* GREENSHIM_TRACE: the file every switch is recorded to (JSON, at exit). */
 extern const char *gs_trace_path;
+/* Whether a SIGSEGV at addr hit the running green thread's guard page. */
+int gs_stack_guard_hit(const void *addr);
 /* A SIGSEGV at addr hit the running green thread's guard page: the report
  * is written to stderr and 1 returned. */
 int gs_stack_overflow_report(const void *addr);

@@ -759,8 +759,13 @@ static struct gs_hub *hub_create(void)
 	h->sched.pub_id = 0; /* the hub itself, in published records */
 	h->sched.pub = &gs__pub_nobody;
 	h->sched.sigmask = root->sigmask; /* the hub polls with main's mask */
-	gs__ctx_make(&h->sched.ctx, (char *)h->sched.stack.lo + h->sched.stack.size,
-		     h->sched.stack.size, hub_main, h);
+	/* Its frames start below the stack's room, as a thread's do: the slot
+	 * may have held a detached thread's record, which a stale handle of
+	 * the program's still reads (and writes: its lock). */
+	char *top = gs__stack_room(&h->sched.stack);
+	if (!top)
+		top = (char *)h->sched.stack.lo + h->sched.stack.size;
+	gs__ctx_make(&h->sched.ctx, top, (size_t)(top - (char *)h->sched.stack.lo), hub_main, h);
 	root->hub = h;
 	h->root = root;
 	gs__tls_init();

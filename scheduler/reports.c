@@ -185,14 +185,20 @@ void gs__block_check(struct gs_thread *prev)
 /* A SIGSEGV at addr: if it hit the guard page of the running green
  * thread's stack, say so by name (async-signal-safe enough: gs_warn formats
  * into a local buffer and writes with a system call).  1 if it did. */
-int gs_stack_overflow_report(const void *addr)
+int gs_stack_guard_hit(const void *addr)
 {
 	struct gs_thread *t = gs__os_current;
-	if (!t || t->stack.kind != GS_STACK_GUARDED)
+	if (!t || (t->stack.kind != GS_STACK_GUARDED && t->stack.kind != GS_STACK_SOLO))
 		return 0;
 	const char *lo = t->stack.lo;
-	if ((const char *)addr >= lo || (const char *)addr < lo - t->stack.guard)
+	return (const char *)addr < lo && (const char *)addr >= lo - t->stack.guard;
+}
+
+int gs_stack_overflow_report(const void *addr)
+{
+	if (!gs_stack_guard_hit(addr))
 		return 0;
+	struct gs_thread *t = gs__os_current;
 	char buf[200];
 	gs_warn("greenshim: stack overflow in green thread %s, stack %zu bytes: "
 		"it ran into its guard page", who(t, buf, sizeof buf), t->stack.size);

@@ -55,34 +55,64 @@ _Noreturn void gs__exit_os_thread(void *retval)
 
 /* ---- thread records ---------------------------------------------------
  *
- * A green thread's record is never given back to malloc: an ended one
- * goes to a pool, still saying "exited, detached", and the next create
- * takes it.  So a pthread_join or pthread_detach of a detached thread that
- * has already ended (undefined, but glibc answers EINVAL: its descriptor
- * lives on in its stack cache) reads a record, not freed memory, and gets
- * EINVAL too.  As with glibc, a handle whose record was taken again names
- * the new thread. */
-static _Atomic int pool_lock;
-static struct gs_thread *pool; /* linked through hub_next */
+ * A green thread's record lives at the top of its stack, in the room every
+ * pooled stack keeps for it (stack.h), like glibc's descriptor: it shares
+ * the page the thread's first frames touch, and its stack is held until
+ * the record is retired (joined, or ended detached), as glibc holds a
+ * joinable thread's stack.  A thread on a stack without room (the
+ * program's, or one of a rare size) has a record from malloc.
+ *
+ * Neither kind is ever given back: an ended record stays where it is (its
+ * stack back in its chunk's free list) or goes to a pool, still saying
+ * "exited, detached", and a later create takes it.  So a pthread_join or
+ * pthread_detach of a detached thread that has already ended (undefined,
+ * but glibc answers EINVAL: its descriptor lives on in its stack cache)
+ * reads a record, not freed memory, and gets EINVAL too.  As with glibc, a
+ * handle whose record was taken again names the new thread.  (One case
+ * differs: when a chunk of idle stacks gives its memory back (stack.c),
+ * the records in it read as zeroes, and such a handle is no thread at all:
+ * ESRCH.  glibc, past its stack cache, unmaps the descriptor.) */
+_Static_assert(sizeof(struct gs_thread) <= GS_STACK_ROOM, "a thread record must fit in its stack's room");
 
-static struct gs_thread *record_take(void)
+static _Atomic int pool_lock;
+static struct gs_thread *pool; /* records without a stack's room, linked through hub_next */
+
+/* A zeroed record for a thread that will run on st (whose description it
+ * takes), or NULL. */
+static struct gs_thread *record_take(const struct gs_stack *st)
 {
+	struct gs_thread *t = gs__stack_room(st);
+	if (t) {
+		memset(t, 0, sizeof *t);
+		t->stack = *st;
+		t->stack.hosts_record = 1;
+		return t;
+	}
 	gs_spin_lock(&pool_lock);
-	struct gs_thread *t = pool;
+	t = pool;
 	if (t)
 		pool = t->hub_next;
 	gs_spin_unlock(&pool_lock);
 	if (!t)
-		return calloc(1, sizeof *t);
-	memset(t, 0, sizeof *t);
+		t = calloc(1, sizeof *t);
+	else
+		memset(t, 0, sizeof *t);
+	if (t)
+		t->stack = *st;
 	return t;
 }
 
+/* The caller's last use of t: a record in its stack's room may be taken
+ * again by the next create at once. */
 void gs__thread_record_retire(struct gs_thread *t)
 {
 	t->state = GS_T_ZOMBIE;
 	t->flags = GS_TF_DETACHED;
 	t->joined = 1;
+	if (t->stack.hosts_record) {
+		gs__stack_free_hosting(&t->stack);
+		return;
+	}
 	gs_spin_lock(&pool_lock);
 	t->hub_next = pool;
 	pool = t;
@@ -95,13 +125,14 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	struct gs_hub *h = gs__hub();
 	if (!h)
 		return -EAGAIN;
-	struct gs_thread *t = record_take();
-	if (!t)
-		return -EAGAIN;
+	struct gs_stack st;
 	if (a->stackaddr)
-		gs__stack_adopt(&t->stack, a->stackaddr, a->stacksize);
-	else if (gs__stack_alloc(&t->stack, a->stacksize, a->guardsize) != 0) {
-		gs__thread_record_retire(t);
+		gs__stack_adopt(&st, a->stackaddr, a->stacksize);
+	else if (gs__stack_alloc(&st, a->stacksize, a->guardsize) != 0)
+		return -EAGAIN;
+	struct gs_thread *t = record_take(&st);
+	if (!t) {
+		gs__stack_free(&st);
 		return -EAGAIN;
 	}
 	t->magic = GS_THREAD_MAGIC;
@@ -118,7 +149,9 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	t->arg = arg;
 	t->flags = (a->detached ? GS_TF_DETACHED : 0) | (a->c11 ? GS_TF_C11 : 0);
 	t->sigmask = gs_self()->sigmask; /* a new thread inherits its creator's mask */
-	gs__ctx_make(&t->ctx, (char *)t->stack.lo + t->stack.size, t->stack.size, thread_entry, t);
+	/* The thread's frames start below its record, if that is on its stack. */
+	char *top = t->stack.hosts_record ? (char *)t : (char *)t->stack.lo + t->stack.size;
+	gs__ctx_make(&t->ctx, top, (size_t)(top - (char *)t->stack.lo), thread_entry, t);
 	gs__pub_thread_new(t, 1);
 	h->live++;
 	gs__hub_add(h, t);

@@ -66,12 +66,6 @@
 #include "tls.h"
 #include "valgrind_hooks.h"
 
-#if defined(__has_include) && __has_include(<valgrind/valgrind.h>)
-#define GS_ON_VALGRIND() RUNNING_ON_VALGRIND
-#else
-#define GS_ON_VALGRIND() 0
-#endif
-
 int gs__tls_on;
 int gs__tls_fsgsbase;
 int gs_tls_request;
@@ -717,7 +711,7 @@ void gs__tls_init(void)
 			"knows: thread-local storage stays per OS thread");
 		return;
 	}
-	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_ON_VALGRIND();
+	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_VG_RUNNING();
 	probe_tcache(tp);
 	find_stack_user(tp);
 	struct sync_arg arg = { NULL, tp };

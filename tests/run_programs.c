@@ -206,6 +206,17 @@ static const struct CMUnitTest tests[] = {
 	/* a stack overflow is reported by name, then SIGSEGV as natively */
 	STDERR_CONTAINS("stack_overflow", "report", "started\n", "stack overflow in green thread",
 			.signal = 11),
+	/* ... also for a stack made after 40,000 others (past the old PROT_NONE budget) */
+	STDERR_CONTAINS("stack_overflow_crowd", "report", "started\n", "it ran into its guard page",
+			.signal = 11),
+	/* ... and on stacks reused after their memory was given back */
+	STDERR_CONTAINS("stack_overflow_crowd", "report after 5000 ended", "started\n",
+			"it ran into its guard page", .signal = 11, .env = { "CROWD_ENDED=1" }),
+	/* ... but a program's SA_ONSTACK handler on the thread's own alternate
+	 * stack gets it, as natively: SEGV_ACCERR, the address in the guard */
+	COMPARE("stack_overflow_handler"),
+	/* a huge guard costs no page tables, as a PROT_NONE one natively */
+	COMPARE("thread_guard_large"),
 	/* a deadlock is reported (natively it just hangs) */
 	STDERR_CONTAINS("deadlock", "cycle", "started\n", "wait-for cycle: thread", .signal = 6,
 			.env = { "GREENSHIM_DEADLOCK=abort" }),
