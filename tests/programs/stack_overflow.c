@@ -7,18 +7,11 @@
 #include <pthread.h>
 #include <stdio.h>
 
-static volatile int forever = 1;
-
-static int depth(int n)
-{
-	volatile char pad[1024];
-	pad[0] = (char)n;
-	return forever ? depth(n + 1) + pad[0] : 0;
-}
+#include "testutil.h"
 
 static void *recurse(void *arg)
 {
-	return (void *)(long)depth(0);
+	return (void *)(long)recurse_forever(0);
 }
 
 int main(void)

@@ -30,18 +30,9 @@
 #define ENDED 5000
 #define MADV_GUARD_INSTALL_ 102 /* Linux 6.13's MADV_GUARD_INSTALL */
 
-static volatile int forever = 1;
-
-static int depth(int n)
-{
-	volatile char pad[1024];
-	pad[0] = (char)n;
-	return forever ? depth(n + 1) + pad[0] : 0;
-}
-
 static void *recurse(void *arg)
 {
-	return (void *)(long)depth(0);
+	return (void *)(long)recurse_forever(0);
 }
 
 static void *quick(void *arg)

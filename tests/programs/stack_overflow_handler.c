@@ -24,15 +24,6 @@
 static char *lo;
 static size_t guard;
 static size_t want_guard; /* pthread_attr_setguardsize for the next case (0: default) */
-static volatile int forever = 1;
-
-static int depth(int n)
-{
-	volatile char pad[1024];
-	pad[0] = (char)n;
-	return forever ? depth(n + 1) + pad[0] : 0;
-}
-
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	char *a = si->si_addr;
@@ -57,7 +48,7 @@ static void *recurse(void *arg)
 	pthread_attr_getstack(&a, &addr, &size);
 	pthread_attr_getguardsize(&a, &guard);
 	lo = addr;
-	return (void *)(long)depth(0);
+	return (void *)(long)recurse_forever(0);
 }
 
 static void *waiting(void *arg)

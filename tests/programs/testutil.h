@@ -20,6 +20,8 @@
  *   status_threads()   the Threads: line of /proc/self/status (-1 if
  *                      unreadable)
  *   status_threads_at(path)  the same of another /proc/PID/status
+ *   recurse_forever(n) recurses with 1 KiB frames until the stack
+ *                      overflows (never returns)
  *   raw_syscall(n, a..f)  system call n made by a syscall instruction of
  *                      the program's own (x86_64), not through libc: the
  *                      kernel's result, -errno on failure
@@ -122,6 +124,16 @@ static inline long raw_syscall(long n, long a, long b, long c, long d, long e, l
 	return ret;
 }
 #endif
+
+/* The flag is volatile so that the compiler can neither see the end
+ * coming nor turn the recursion into a loop. */
+static inline int recurse_forever(int n)
+{
+	static volatile int forever = 1;
+	volatile char pad[1024];
+	pad[0] = (char)n;
+	return forever ? recurse_forever(n + 1) + pad[0] : 0;
+}
 
 #ifdef ONCE_FLAG_INIT /* <threads.h> is included */
 static inline const char *thrd_str(int r)
