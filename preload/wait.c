@@ -37,9 +37,9 @@
 
 /* __WALL and __WCLONE are a tracer's options (strace, gdb): ptrace stops
  * are not seen on a pidfd, and a tracer is a single-threaded event loop
- * that blocks natively anyway, so its waits are left to the kernel. */
-/* A process with one thread (a shell, make) waits in the kernel as
- * natively: there is nothing else to run meanwhile (gs_alone). */
+ * that blocks natively anyway, so its waits are left to the kernel.  So is
+ * the wait of a process with one thread (a shell, make): there is nothing
+ * else to run meanwhile (gs_alone). */
 static int greened(int options)
 {
 	return !(options & (WNOHANG | __WALL | __WCLONE)) && gs_os_on() && gs_can_park() &&

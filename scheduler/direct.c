@@ -80,6 +80,14 @@ static int alone(const struct gs_hub *h)
 		      !atomic_load_explicit(&h->poke, memory_order_relaxed));
 }
 
+/* The same question for a wait the kernel could not be kicked out of
+ * (waitpid): with one OS thread, nobody can kick. */
+int gs_alone(void)
+{
+	/* glibc's flag, which green threads never clear: no other OS thread */
+	return gs_single() && gs_can_park() && alone(gs__os.hub);
+}
+
 /* Something the call must leave the kernel for (see the top). */
 static int wants_out(struct gs_thread *t)
 {

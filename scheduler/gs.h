@@ -70,7 +70,9 @@ extern __thread int gs__current_id __attribute__((tls_model("initial-exec")));
 /* 1 when the caller may park: it is not the hub's own context. */
 int gs_can_park(void);
 /* 1 when the caller is the only thread of the process that could run: one
- * OS thread, and no other living green thread on its hub.  A blocking call
+ * OS thread, and no other living green thread on its hub, nothing ready,
+ * timed or waited on (direct.c, which asks the same of its hub for a lone
+ * thread's read or write, where other OS threads can kick).  A blocking call
  * may then block in the kernel as it would natively (no hub needed): there
  * is nobody to switch to, and the kernel's own EINTR, SA_RESTART and
  * timeout rules apply as they are.  A thread a signal handler creates

@@ -160,14 +160,6 @@ int gs_can_park(void)
 	return !t || !(t->flags & GS_TF_HUB);
 }
 
-int gs_alone(void)
-{
-	if (!gs_single())
-		return 0; /* another OS thread: glibc's flag, which green threads never clear */
-	struct gs_hub *h = gs__os.hub;
-	return !h || (h->live <= 1 && !(gs__os_current && (gs__os_current->flags & GS_TF_HUB)));
-}
-
 int gs_thread_id(const struct gs_thread *t)
 {
 	return t->id;
