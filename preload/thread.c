@@ -82,7 +82,29 @@ static void apply_sched(struct gs_thread *t)
 	gs_thread_set_sched(t, rt ? x->priority : 0);
 }
 
-static int read_attr_from(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio);
+static int read_attr_from(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio)
+{
+	void *lo = NULL;
+	size_t size = 0;
+	int detach = 0, inherit_sched = PTHREAD_INHERIT_SCHED;
+	pthread_attr_getstacksize(attr, &a->stacksize);
+	pthread_attr_getguardsize(attr, &a->guardsize);
+	/* glibc keeps the stack's top, NULL when unset, and reports top - size. */
+	pthread_attr_getstack(attr, &lo, &size);
+	pthread_attr_getdetachstate(attr, &detach);
+	pthread_attr_getinheritsched(attr, &inherit_sched);
+	a->stackaddr = (uintptr_t)lo + size == 0 ? NULL : lo;
+	a->detached = detach == PTHREAD_CREATE_DETACHED;
+	a->c11 = 0;
+	*policy = -1;
+	if (inherit_sched == PTHREAD_EXPLICIT_SCHED) {
+		struct sched_param sp;
+		pthread_attr_getschedpolicy(attr, policy);
+		pthread_attr_getschedparam(attr, &sp);
+		*prio = sp.sched_priority;
+	}
+	return 0;
+}
 
 /* What a NULL attr means: glibc's default attributes, read once (glibc
  * takes a lock and copies them: ~180 instructions a create) and again
@@ -143,30 +165,6 @@ static int read_attr(const pthread_attr_t *attr, struct gs_thread_attr *a, int *
 	if (!attr)
 		return read_default_attr(a, policy, prio);
 	return read_attr_from(attr, a, policy, prio);
-}
-
-static int read_attr_from(const pthread_attr_t *attr, struct gs_thread_attr *a, int *policy, int *prio)
-{
-	void *lo = NULL;
-	size_t size = 0;
-	int detach = 0, inherit_sched = PTHREAD_INHERIT_SCHED;
-	pthread_attr_getstacksize(attr, &a->stacksize);
-	pthread_attr_getguardsize(attr, &a->guardsize);
-	/* glibc keeps the stack's top, NULL when unset, and reports top - size. */
-	pthread_attr_getstack(attr, &lo, &size);
-	pthread_attr_getdetachstate(attr, &detach);
-	pthread_attr_getinheritsched(attr, &inherit_sched);
-	a->stackaddr = (uintptr_t)lo + size == 0 ? NULL : lo;
-	a->detached = detach == PTHREAD_CREATE_DETACHED;
-	a->c11 = 0;
-	*policy = -1;
-	if (inherit_sched == PTHREAD_EXPLICIT_SCHED) {
-		struct sched_param sp;
-		pthread_attr_getschedpolicy(attr, policy);
-		pthread_attr_getschedparam(attr, &sp);
-		*prio = sp.sched_priority;
-	}
-	return 0;
 }
 
 void gs__segv_install(void); /* signal.c */
