@@ -258,11 +258,6 @@ struct gs__libgcc {
 };
 const struct gs__libgcc *gs__libgcc(void);
 
-/* libev.c: libev.so.4, loaded when the first loop is made (the shim does
- * not link it); an address in its text, loading it now if need be (NULL
- * if it cannot be). */
-void *gs__libev_text(void);
-
 /* signals.c */
 void gs__poke(struct gs_thread *t);          /* from another OS thread: look at t's requests */
 void gs__drain_pokes(struct gs_hub *h);      /* on t's hub */

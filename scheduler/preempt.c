@@ -174,10 +174,7 @@ void gs_preempt_setup(void)
 	if (done++ || !gs_preempt_ns)
 		return;
 	struct probe p = { .tid = (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0) };
-	p.addr[p.n++] = (uintptr_t)&gs_preempt_setup;   /* the shim */
-	void *ev = gs__libev_text(); /* libev: loaded now if no hub has yet */
-	if (ev)
-		p.addr[p.n++] = (uintptr_t)ev;
+	p.addr[p.n++] = (uintptr_t)&gs_preempt_setup;   /* the shim, libev with it */
 	p.addr[p.n++] = (uintptr_t)&gnu_get_libc_version; /* libc */
 	/* libgcc_s: the shim does not link it (libgcc.c); it is loaded here
 	 * if nothing has yet, so that its text is known before any tick. */

@@ -56,6 +56,7 @@
 #include <sys/mman.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -557,9 +558,14 @@ void gs__tls_dlopened(struct gs_hub *h)
 }
 
 /* libc's own TLS block in the calling thread, from its program header. */
+/* libc's TLS block in the OS thread's TCB, and whether the malloc that
+ * programs call is libc's own (the address is looked up in libc's loaded
+ * segments: dladdr would walk libc's symbol table, ~50 us). */
 struct libc_block {
 	char *lo;
 	size_t size;
+	uintptr_t malloc;
+	int malloc_in_libc;
 };
 
 static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
@@ -568,34 +574,92 @@ static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
 	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 	if (!name || strncmp(name, "/libc.so", 8) != 0)
 		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t at = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && b->malloc >= at && b->malloc - at < ph->p_memsz)
+			b->malloc_in_libc = 1;
+		if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
 			b->lo = info->dlpi_tls_data;
-			b->size = info->dlpi_phdr[i].p_memsz;
-			return 1;
+			b->size = ph->p_memsz;
 		}
-	return 0;
+	}
+	return 1;
 }
 
-/* Finds where in libc's TLS malloc keeps its per-thread cache: run one
- * malloc/free pair on a fresh TCB and look for the word that now points
- * at a cache holding exactly that chunk (tcache_perthread_struct: 64
- * uint16_t counts, then 64 list heads; 40 bytes fall in bin 1).  The
- * probe's TCB stays in the pool, its cache with it. */
+/* tcache_perthread_struct: 64 uint16_t counts, then 64 list heads; a
+ * 40-byte chunk falls in bin 1. */
+#define TCACHE_COUNT1 2
+#define TCACHE_HEAD1 (128 + sizeof(void *))
+
+/* Whether the cache at `cache` has `chunk` at the head of bin 1 (and,
+ * if `only`, nothing else there). */
+static int holds_first(const unsigned char *cache, const void *chunk, int only)
+{
+	uint16_t count;
+	void *head;
+	memcpy(&count, cache + TCACHE_COUNT1, sizeof count);
+	memcpy(&head, cache + TCACHE_HEAD1, sizeof head);
+	return (only ? count == 1 : count >= 1) && head == chunk;
+}
+
+/* Copies n bytes at a, or says -1 if they are not all readable (the
+ * kernel reads them for us: no fault). */
+static int peek(long pid, const void *a, void *to, size_t n)
+{
+	struct iovec local = { to, n }, remote = { (void *)a, n };
+	return gs__sys(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0) == (long)n ? 0 : -1;
+}
+
+/* The cheap way, on the OS thread's own TCB, whose cache exists (the shim
+ * has allocated by now): free a chunk and look for the one word of libc's
+ * block that points at a cache now holding it first.  No fresh TCB, so
+ * no malloc arena of its own is made for the probe (one mmap of 64 MiB
+ * and three more calls, two thirds of a lone program's first wait). */
+static int probe_tcache_here(char *os_tp, ptrdiff_t lo, size_t words)
+{
+	void *(*volatile do_malloc)(size_t) = malloc;
+	void (*volatile do_free)(void *) = free;
+	void *p = do_malloc(40);
+	if (!p)
+		return 0;
+	do_free(p);
+	void *const *blk = (void *const *)(os_tp + lo);
+	long pid = gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	int found = 0;
+	ptrdiff_t at = 0;
+	for (size_t i = 0; i < words; i++) {
+		unsigned char cache[TCACHE_HEAD1 + sizeof(void *)];
+		if (!blk[i] || ((uintptr_t)blk[i] & 15) || peek(pid, blk[i], cache, sizeof cache))
+			continue;
+		if (holds_first(cache, p, 0)) {
+			found++;
+			at = lo + (ptrdiff_t)(i * sizeof(void *));
+		}
+	}
+	if (found != 1)
+		return 0;
+	tp_tcache = at;
+	return 1;
+}
+
+/* Finds where in libc's TLS malloc keeps its per-thread cache.  If the
+ * cheap way above finds no single word, a malloc/free pair runs on a
+ * fresh TCB and the word that now points at a cache holding exactly that
+ * chunk is the one; the probe's TCB stays in the pool, its cache with it. */
 static void probe_tcache(char *os_tp)
 {
 	/* Only glibc's own malloc has that cache; another one (jemalloc,
 	 * tcmalloc) keeps per-thread state of its own in the probe's TLS,
 	 * linked into its arenas, which a reused block would wipe. */
-	Dl_info mine, libc;
-	if (!dladdr((void *)malloc, &mine) || !dladdr((void *)getpid, &libc) ||
-	    mine.dli_fbase != libc.dli_fbase)
-		return;
-	struct libc_block b = { 0 };
+	struct libc_block b = { .malloc = (uintptr_t)malloc };
 	dl_iterate_phdr(find_libc, &b);
-	if (!b.lo || b.size < 8 || b.size > 65536)
+	if (!b.lo || b.size < 8 || b.size > 65536 || !b.malloc_in_libc)
 		return;
 	ptrdiff_t lo = b.lo - os_tp;
+	size_t words = b.size / sizeof(void *);
+	if (probe_tcache_here(os_tp, lo, words))
+		return;
 	char *tcb = tcb_get();
 	if (!tcb)
 		return;
@@ -605,7 +669,6 @@ static void probe_tcache(char *os_tp)
 	AT(tcb, tp_os, struct gs_os) = AT(os_tp, tp_os, struct gs_os);
 	AT(tcb, tp_current, struct gs_thread *) = AT(os_tp, tp_current, struct gs_thread *);
 	AT(tcb, tp_current_id, int) = AT(os_tp, tp_current_id, int);
-	size_t words = b.size / sizeof(void *);
 	void **blk = (void **)(tcb + lo);
 	void *before[words];
 	memcpy(before, blk, words * sizeof(void *));
@@ -620,12 +683,7 @@ static void probe_tcache(char *os_tp)
 	for (size_t i = 0; i < words; i++) {
 		if (before[i] || !blk[i])
 			continue;
-		const unsigned char *c = blk[i];
-		uint16_t count;
-		void *head;
-		memcpy(&count, c + 2, sizeof count);
-		memcpy(&head, c + 128 + sizeof(void *), sizeof head);
-		if (count == 1 && head == p) {
+		if (holds_first(blk[i], p, 1)) {
 			found++;
 			at = lo + (ptrdiff_t)(i * sizeof(void *));
 		}
