@@ -303,7 +303,22 @@ void *gs__tls_new(struct gs_thread *t, struct gs_hub *h)
 		return NULL;
 	fill_tcb(tcb, h->root->tcb, &t->stack);
 	fill_shim(tcb, t, h);
+	/* The hub's own context allocates with its OS thread's malloc cache
+	 * (libev grows its arrays there): never at the same time as the root
+	 * (one OS thread, and no switch inside libc), and it never moves to
+	 * another OS thread.  A cache of its own would make a malloc arena
+	 * at its first allocation, as a second OS thread's does, where a lone
+	 * program natively has only the main one. */
+	if ((t->flags & GS_TF_HUB) && tp_tcache)
+		AT(tcb, tp_tcache, void *) = AT(h->root->tcb, tp_tcache, void *);
 	return tcb;
+}
+
+void gs__tls_release_hub(void *tcb, void *root_tcb)
+{
+	if (tcb && tp_tcache && AT(tcb, tp_tcache, void *) == AT(root_tcb, tp_tcache, void *))
+		AT(tcb, tp_tcache, void *) = NULL; /* the root's, not for the pool to hand on */
+	gs__tls_release(tcb);
 }
 
 void gs__tls_context_start(void)
@@ -826,6 +841,7 @@ void *gs__tls_new(struct gs_thread *t, struct gs_hub *h) { return NULL; }
 void gs__tls_thread_exit(struct gs_thread *t) { (void)t; }
 void gs__tls_context_start(void) {}
 void gs__tls_release(void *tcb) { (void)tcb; }
+void gs__tls_release_hub(void *tcb, void *root_tcb) { (void)tcb; (void)root_tcb; }
 void gs__tls_check_threads(struct gs_hub *h) { (void)h; }
 void gs__tls_dlopened(struct gs_hub *h) { h->tls_dlopened = 0; }
 void gs_tls_dlopen_coming(void) {}
