@@ -618,19 +618,40 @@ static int holds_first(const unsigned char *cache, const void *chunk, int only)
 	return (only ? count == 1 : count >= 1) && head == chunk;
 }
 
-/* Copies n bytes at a, or says -1 if they are not all readable (the
- * kernel reads them for us: no fault). */
-static int peek(long pid, const void *a, void *to, size_t n)
+#define CACHE_PEEK (TCACHE_HEAD1 + sizeof(void *)) /* bytes of a cache we look at */
+#define PEEK_MAX 64                                 /* candidate words at most */
+
+/* Copies CACHE_PEEK bytes at each of the n addresses into out, and says
+ * in ok which could be read: the kernel reads them for us (no fault on a
+ * word that is not a pointer), in one call while all can be read, and
+ * one more call after each that cannot. */
+static void peek_all(void *const *at, size_t n, unsigned char (*out)[CACHE_PEEK], unsigned char *ok)
 {
-	struct iovec local = { to, n }, remote = { (void *)a, n };
-	return gs__sys(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0) == (long)n ? 0 : -1;
+	long pid = gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	struct iovec local[PEEK_MAX], remote[PEEK_MAX];
+	for (size_t i = 0; i < n; i++) {
+		local[i] = (struct iovec){ out[i], CACHE_PEEK };
+		remote[i] = (struct iovec){ at[i], CACHE_PEEK };
+		ok[i] = 0;
+	}
+	size_t from = 0;
+	while (from < n) {
+		long r = gs__sys(SYS_process_vm_readv, pid, (long)&local[from], (long)(n - from),
+				 (long)&remote[from], (long)(n - from), 0);
+		if (r < 0 && r != -EFAULT)
+			return; /* refused (a seccomp filter, say): nothing is known */
+		size_t whole = r > 0 ? (size_t)r / CACHE_PEEK : 0;
+		for (size_t i = 0; i < whole; i++)
+			ok[from + i] = 1;
+		from += whole + 1; /* the one after the last whole read cannot be read */
+	}
 }
 
 /* The cheap way, on the OS thread's own TCB, whose cache exists (the shim
  * has allocated by now): free a chunk and look for the one word of libc's
  * block that points at a cache now holding it first.  No fresh TCB, so
- * no malloc arena of its own is made for the probe (one mmap of 64 MiB
- * and three more calls, two thirds of a lone program's first wait). */
+ * the probe makes no malloc arena of its own (a 128 MiB reservation and
+ * three more system calls). */
 static int probe_tcache_here(char *os_tp, ptrdiff_t lo, size_t words)
 {
 	void *(*volatile do_malloc)(size_t) = malloc;
@@ -640,18 +661,22 @@ static int probe_tcache_here(char *os_tp, ptrdiff_t lo, size_t words)
 		return 0;
 	do_free(p);
 	void *const *blk = (void *const *)(os_tp + lo);
-	long pid = gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	void *cand[PEEK_MAX];
+	size_t cand_word[PEEK_MAX], n = 0;
+	for (size_t i = 0; i < words && n < PEEK_MAX; i++)
+		if (blk[i] && !((uintptr_t)blk[i] & 15)) { /* a chunk's address is 16-aligned */
+			cand_word[n] = i;
+			cand[n++] = blk[i];
+		}
+	unsigned char cache[PEEK_MAX][CACHE_PEEK], ok[PEEK_MAX];
+	peek_all(cand, n, cache, ok);
 	int found = 0;
 	ptrdiff_t at = 0;
-	for (size_t i = 0; i < words; i++) {
-		unsigned char cache[TCACHE_HEAD1 + sizeof(void *)];
-		if (!blk[i] || ((uintptr_t)blk[i] & 15) || peek(pid, blk[i], cache, sizeof cache))
-			continue;
-		if (holds_first(cache, p, 0)) {
+	for (size_t k = 0; k < n; k++)
+		if (ok[k] && holds_first(cache[k], p, 0)) {
 			found++;
-			at = lo + (ptrdiff_t)(i * sizeof(void *));
+			at = lo + (ptrdiff_t)(cand_word[k] * sizeof(void *));
 		}
-	}
 	if (found != 1)
 		return 0;
 	tp_tcache = at;
