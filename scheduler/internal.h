@@ -272,6 +272,7 @@ _Noreturn void gs__exit_os_thread(void *retval);
 
 /* preempt.c */
 void gs__preempt_arm(struct gs_hub *h);      /* a second thread: start the ticks */
+void gs__preempt_text_loaded(const void *in_it); /* no switch in the object holding in_it either */
 void gs__preempt_free(struct gs_hub *h);
 void gs__preempt_after_fork(struct gs_hub *h);
 /* hub.c: self to the back of the queue, the hub polls, woken threads first. */
