@@ -42,6 +42,9 @@
 #                threads with their own TLS must own (stack top, TCB
 #                block, DTV), made and touched with no scheduler, for the
 #                100k and 1M counts
+#   first calls  a fresh process's first usleep(1) and first
+#                pthread_create+join (bench/first_calls), the hub and
+#                thread machinery made on first use
 #   start-up     hyperfine of `/bin/true` and `sh -c true` exec'd through
 #                env(1) with and without LD_PRELOAD; the difference is the
 #                per-exec cost of loading the shim
@@ -76,7 +79,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 2; }
 [ -d "$BUILD" ] || die "no build directory '$BUILD' (run make first)"
 LIB=$(cd "$BUILD" && pwd)/libgreenshim.so
 [ -f "$LIB" ] || die "$LIB not found (run make first)"
-for b in swap pingpong create_join mutex short_sleep sleepers touch_floor trap_cost; do
+for b in swap pingpong create_join mutex short_sleep sleepers touch_floor first_calls trap_cost; do
     [ -x "$BIN/$b" ] || die "$BIN/$b not built (run make bench)"
 done
 command -v timeout >/dev/null || die "timeout(1) not found"
@@ -489,6 +492,30 @@ for r in json.load(open(sys.argv[1]))["results"]:
 }
 startup
 
+# ------------------------------------------------------------ first calls
+# VAL[first_{sleep,thread},mode]: a fresh process's first usleep(1), and
+# its first pthread_create + join, in microseconds; the median of
+# BENCH_FIRST_REPS processes per mode, the modes alternated.
+FIRST_REPS=${BENCH_FIRST_REPS:-21}
+first_calls() {
+    local what mode i
+    for what in sleep thread; do
+        progress "first $what: $FIRST_REPS processes per mode"
+        local -A vals=()
+        for i in $(seq "$FIRST_REPS"); do
+            for mode in native shim; do
+                run_bench $mode 10 "first_$what.$mode" 0 "$BIN/first_calls" "$what" || continue
+                vals[$mode]+=" $(field "$RESULT" us)"
+            done
+        done
+        for mode in native shim; do
+            VAL[first_$what,$mode]=FAIL
+            [ -n "${vals[$mode]:-}" ] && VAL[first_$what,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+        done
+    done
+}
+first_calls
+
 # ------------------------------------------------------- stress-ng --futex
 # stress-ng's futex stressor (2 workers, each a waker and a forked waiter
 # on a futex word in shared memory) natively and under the shim,
@@ -722,6 +749,17 @@ done
 
 startup_row st_true "start-up /bin/true (us/exec)"
 startup_row st_sh   "start-up sh -c true (us/exec)"
+# a fresh process's first greened wait and first thread: start-up too
+for what in sleep thread; do
+    n=${VAL[first_$what,native]} sh=${VAL[first_$what,shim]}
+    case $what in
+    sleep)  label="first usleep(1) of a process (us)" ;;
+    thread) label="first pthread_create+join (us)" ;;
+    esac
+    d="-"
+    isnum "$n" && isnum "$sh" && d=$(awk -v n="$n" -v s="$sh" 'BEGIN { printf "delta %+.0f us", s - n }')
+    row "$label" "$(fmt "$n")" "$(fmt "$sh")" "$(ratio "$n" "$sh")" "$d (no target)"
+done
 
 print_table() {
     local -a w=(0 0 0 0 0) c
