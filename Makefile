@@ -94,11 +94,12 @@ $(BUILD)/obj/scheduler/libgcc.o: LIBFLAGS += -fno-lto
 # renamed to the shim's copy: a shared object cannot reach a libc variable
 # the way position-independent executable code does.
 LIBEV_A := $(shell $(CC) -print-file-name=libev.a)
-$(LIBEV_OBJ):
+OBJCOPY ?= objcopy
+$(LIBEV_OBJ): $(if $(wildcard $(LIBEV_A)),$(LIBEV_A))
 	@mkdir -p $(dir $@)
 	@test -f "$(LIBEV_A)" || { echo "greenshim: libev.a not found (install libev-dev)" >&2; exit 1; }
-	cd $(dir $@) && ar x "$(LIBEV_A)" ev.o && \
-	    objcopy --redefine-sym stderr=gs__libev_stderr ev.o $(notdir $@) && rm -f ev.o
+	cd $(dir $@) && $(AR) x "$(LIBEV_A)" ev.o && \
+	    $(OBJCOPY) --redefine-sym stderr=gs__libev_stderr ev.o $(notdir $@) && rm -f ev.o
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -405,12 +405,12 @@ touch_floor() {
     local n=$1
     progress "memory floor for $n threads"
     FLOOR[$n.seconds]=FAIL; FLOOR[$n.rss]=FAIL
-    run_bench native "$SLEEPERS_TIMEOUT" "touch_floor$n" 0 "$BIN/touch_floor" "$n" || return
+    run_bench native "${2:-$SLEEPERS_TIMEOUT}" "touch_floor$n" 0 "$BIN/touch_floor" "$n" || return
     FLOOR[$n.seconds]=$(field "$RESULT" seconds)
     FLOOR[$n.rss]=$(field "$RESULT" rss_mib)
 }
 touch_floor $SLEEPERS_BIG
-[ "${BENCH_MILLION:-1}" = 1 ] && touch_floor $SLEEPERS_MILLION
+[ "${BENCH_MILLION:-1}" = 1 ] && touch_floor $SLEEPERS_MILLION "${BENCH_MILLION_TIMEOUT:-60}"
 
 # -------------------------------------------------------------- start-up
 # VAL[st_true,mode], VAL[st_sh,mode]: microseconds per exec.  Every command

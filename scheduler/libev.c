@@ -12,15 +12,13 @@
  * The one libc variable libev names, stderr (its out-of-memory message
  * before it aborts), is renamed in that object to gs__libev_stderr: code
  * compiled as position-independent executable code reaches a variable
- * directly, which a shared object cannot do for one of libc's.  It is
- * set before any loop exists. */
+ * directly, which a shared object cannot do for one of libc's.  It
+ * points at libc's standard error stream from the start (a relocation,
+ * no constructor whose order could matter); a program that assigns
+ * stderr another stream does not move it. */
 #include <stdio.h>
 
 #include "internal.h"
 
-FILE *gs__libev_stderr;
-
-__attribute__((constructor)) static void libev_stderr(void)
-{
-	gs__libev_stderr = stderr;
-}
+extern FILE _IO_2_1_stderr_; /* libc's stream behind stderr (exported, GLIBC_2.2.5) */
+FILE *gs__libev_stderr = &_IO_2_1_stderr_;

@@ -177,18 +177,34 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* Where the named allocator function's code is.  A non-PIE executable
- * that takes the function's address (python3.11 does) has a canonical PLT
- * entry for it: an undefined symbol with a value, which is what dlsym
- * finds.  That stub is not the allocator (the executable's whole text
- * would count as such, and nothing in it could ever be preempted): the
- * definition is the next one after that executable, and this library. */
-static void *allocator_entry(const char *name)
+static int in_first_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t *a = arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && *a >= lo && *a - lo < ph->p_memsz)
+			*a = 1;
+	}
+	if (*a != 1)
+		*a = 0;
+	return 1; /* the executable only */
+}
+
+void *gs__allocator_entry(const char *name)
 {
 	void *a = dlsym(RTLD_DEFAULT, name);
+	uintptr_t in_exe = (uintptr_t)a;
+	if (!a)
+		return NULL;
+	dl_iterate_phdr(in_first_object, &in_exe);
+	if (!in_exe)
+		return a; /* a library's definition */
+	/* dladdr walks the executable's symbols (tens of microseconds in a
+	 * large one): only for an address in the executable itself. */
 	const ElfW(Sym) *sym = NULL;
 	Dl_info di;
-	if (a && dladdr1(a, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx == SHN_UNDEF)
+	if (dladdr1(a, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx == SHN_UNDEF)
 		a = dlsym(RTLD_NEXT, name);
 	return a;
 }
@@ -212,7 +228,7 @@ void gs_preempt_setup(void)
 	 * take the loader's locks, which rule 2 sees. */
 	/* Whoever provides malloc (libasan, jemalloc, tcmalloc): its locks
 	 * may be spinlocks or raw futexes a waiter blocks the OS thread on. */
-	void *m = allocator_entry("malloc"), *f = allocator_entry("free");
+	void *m = gs__allocator_entry("malloc"), *f = gs__allocator_entry("free");
 	if (m)
 		p.addr[p.n++] = (uintptr_t)m;
 	if (f)

@@ -93,10 +93,10 @@ static void remove_stale(uid_t uid, pid_t pid)
 		if (strncmp(e->d_name, prefix, plen) != 0)
 			continue;
 		char *end;
-		long pid = strtol(e->d_name + plen, &end, 10);
-		if (*end || pid <= 0)
+		long owner = strtol(e->d_name + plen, &end, 10);
+		if (*end || owner <= 0)
 			continue;
-		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		if (kill((pid_t)owner, 0) != 0 && errno == ESRCH)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);

@@ -41,14 +41,17 @@
  * Pooling: an ended thread's TCB goes back to a pool; reuse frees its
  * dynamic TLS and re-runs glibc's initialisation of the static blocks
  * (what glibc's own stack cache does).  malloc's per-thread cache
- * (tcache) lives in libc's TLS: its pointer is found once, at start, by
- * watching which word of a fresh block a malloc/free pair sets (checked
- * against the cache's layout), and is carried over on reuse, so the cache
- * of an ended thread is not leaked but handed to the next one.
+ * (tcache) lives in libc's TLS: where its pointer is kept is found once,
+ * at the first hub, by freeing a chunk and finding the word of the OS
+ * thread's block that points at a cache now holding it (a malloc/free pair
+ * on a fresh block, if that finds none), and the pointer is carried over
+ * on reuse, so the cache of an ended thread is not leaked but handed to
+ * the next one.
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <bits/types/res_state.h> /* not resolv.h: its macros clash with libev's */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,7 +59,6 @@
 #include <sys/mman.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -304,12 +306,15 @@ void *gs__tls_new(struct gs_thread *t, struct gs_hub *h)
 	fill_tcb(tcb, h->root->tcb, &t->stack);
 	fill_shim(tcb, t, h);
 	/* The hub's own context allocates with its OS thread's malloc cache
-	 * (libev grows its arrays there): never at the same time as the root
-	 * (one OS thread, and no switch inside libc), and it never moves to
-	 * another OS thread.  A cache of its own would make a malloc arena
-	 * at its first allocation, as a second OS thread's does, where a lone
+	 * (libev grows its arrays there), unless the pooled block brought a
+	 * cache of its own (an ended thread's: not to be lost).  The hub and
+	 * the root never use it at the same time: one OS thread, and no switch
+	 * while a cache is half updated (the only waits inside malloc are
+	 * its lock waits, outside any cache update); and the hub never moves
+	 * to another OS thread.  A fresh cache would make a malloc arena at
+	 * its first allocation, as a second OS thread's does, where a lone
 	 * program natively has only the main one. */
-	if ((t->flags & GS_TF_HUB) && tp_tcache)
+	if ((t->flags & GS_TF_HUB) && tp_tcache && !AT(tcb, tp_tcache, void *))
 		AT(tcb, tp_tcache, void *) = AT(h->root->tcb, tp_tcache, void *);
 	return tcb;
 }
@@ -572,7 +577,6 @@ void gs__tls_dlopened(struct gs_hub *h)
 	sync_other_namespaces(&arg);
 }
 
-/* libc's own TLS block in the calling thread, from its program header. */
 /* libc's TLS block in the OS thread's TCB, and whether the malloc that
  * programs call is libc's own (the address is looked up in libc's loaded
  * segments: dladdr would walk libc's symbol table, ~50 us). */
@@ -622,36 +626,42 @@ static int holds_first(const unsigned char *cache, const void *chunk, int only)
 #define PEEK_MAX 64                                 /* candidate words at most */
 
 /* Copies CACHE_PEEK bytes at each of the n addresses into out, and says
- * in ok which could be read: the kernel reads them for us (no fault on a
- * word that is not a pointer), in one call while all can be read, and
- * one more call after each that cannot. */
+ * in ok which could be read.  The kernel reads them for us, so a word
+ * that is not a pointer cannot fault: each is written to a pipe of our
+ * own (EFAULT if it cannot be read), and what was written is read back.
+ * Only calls every program may make (pipe2, write, read, close): a
+ * seccomp policy that kills on anything else (process_vm_readv, say)
+ * must not see the shim make one the program never would. */
 static void peek_all(void *const *at, size_t n, unsigned char (*out)[CACHE_PEEK], unsigned char *ok)
 {
-	long pid = gs__sys(SYS_getpid, 0, 0, 0, 0, 0, 0);
-	struct iovec local[PEEK_MAX], remote[PEEK_MAX];
-	for (size_t i = 0; i < n; i++) {
-		local[i] = (struct iovec){ out[i], CACHE_PEEK };
-		remote[i] = (struct iovec){ at[i], CACHE_PEEK };
-		ok[i] = 0;
-	}
-	size_t from = 0;
-	while (from < n) {
-		long r = gs__sys(SYS_process_vm_readv, pid, (long)&local[from], (long)(n - from),
-				 (long)&remote[from], (long)(n - from), 0);
-		if (r < 0 && r != -EFAULT)
-			return; /* refused (a seccomp filter, say): nothing is known */
-		size_t whole = r > 0 ? (size_t)r / CACHE_PEEK : 0;
-		for (size_t i = 0; i < whole; i++)
-			ok[from + i] = 1;
-		from += whole + 1; /* the one after the last whole read cannot be read */
-	}
+	int p[2];
+	memset(ok, 0, n);
+	if (gs__sys(SYS_pipe2, (long)p, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0) != 0)
+		return; /* no fds left, say: nothing is known */
+	/* At most 64 x 144 bytes: the pipe (64 KiB) never fills, and each
+	 * write (under PIPE_BUF) is whole or nothing; read back in one. */
+	size_t good = 0;
+	for (size_t i = 0; i < n; i++)
+		if (gs__sys(SYS_write, p[1], (long)at[i], CACHE_PEEK, 0, 0, 0) == (long)CACHE_PEEK) {
+			ok[i] = 1;
+			good++;
+		}
+	unsigned char all[PEEK_MAX][CACHE_PEEK];
+	if (gs__sys(SYS_read, p[0], (long)all, (long)(good * CACHE_PEEK), 0, 0, 0) != (long)(good * CACHE_PEEK))
+		memset(ok, 0, n);
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (ok[i])
+			memcpy(out[i], all[k++], CACHE_PEEK);
+	gs__sys(SYS_close, p[0], 0, 0, 0, 0, 0);
+	gs__sys(SYS_close, p[1], 0, 0, 0, 0, 0);
 }
 
 /* The cheap way, on the OS thread's own TCB, whose cache exists (the shim
  * has allocated by now): free a chunk and look for the one word of libc's
  * block that points at a cache now holding it first.  No fresh TCB, so
  * the probe makes no malloc arena of its own (a 128 MiB reservation and
- * three more system calls). */
+ * three more system calls, and memory a lone program natively never
+ * has). */
 static int probe_tcache_here(char *os_tp, ptrdiff_t lo, size_t words)
 {
 	void *(*volatile do_malloc)(size_t) = malloc;
@@ -692,7 +702,7 @@ static void probe_tcache(char *os_tp)
 	/* Only glibc's own malloc has that cache; another one (jemalloc,
 	 * tcmalloc) keeps per-thread state of its own in the probe's TLS,
 	 * linked into its arenas, which a reused block would wipe. */
-	struct libc_block b = { .malloc = (uintptr_t)malloc };
+	struct libc_block b = { .malloc = (uintptr_t)gs__allocator_entry("malloc") };
 	dl_iterate_phdr(find_libc, &b);
 	if (!b.lo || b.size < 8 || b.size > 65536 || !b.malloc_in_libc)
 		return;
