@@ -155,6 +155,7 @@ $(BUILD)/tests/unit/test_tool: $(BUILD)/greenshim $(BUILD)/libgreenshim.so $(TOO
 # PROG_LIBS_name: what one of them links besides libm.
 PROG_LIBS_trap_uring := -luring
 PROG_LIBS_preempt_nopie := -fno-pie -no-pie
+PROG_LIBS_malloc_cache_kept_nopie := -fno-pie -no-pie
 $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h tests/programs/runcmd.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm $(PROG_LIBS_$(notdir $@))
