@@ -12,8 +12,7 @@
  *
  * The callbacks (every 1 ms for 300 ms) make greened waits (a pipe, poll,
  * usleep) while two green threads churn, the first expiry at once; the
- * program prints whether the
- * callbacks ran and how many went wrong.
+ * program prints whether the callbacks ran and how many went wrong.
  */
 #include <poll.h>
 #include <pthread.h>
