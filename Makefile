@@ -34,8 +34,10 @@ ifeq ($(ARCH),x86_64)
 SCHED_ASM   += scheduler/trap_x86_64.S scheduler/direct_x86_64.S
 endif
 PRELOAD_SRC := $(wildcard preload/*.c)
+# libev is linked in, private (scheduler/libev.c says why and how).
+LIBEV_OBJ := $(BUILD)/obj/scheduler/libev_ev.o
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SCHED_SRC) $(PRELOAD_SRC)) \
-            $(patsubst %.S,$(BUILD)/obj/%.o,$(SCHED_ASM))
+            $(patsubst %.S,$(BUILD)/obj/%.o,$(SCHED_ASM)) $(LIBEV_OBJ)
 HEADERS  := $(wildcard scheduler/*.h preload/*.h)
 
 UNIT_SRC  := $(wildcard tests/unit/*.c)
@@ -86,6 +88,18 @@ $(BUILD)/obj/preload/real_allow.o: LIBFLAGS += -fno-lto
 # The forwarders for libgcc_s's _Unwind_Resume and personality routine are
 # named by code the compiler writes after LTO would have dropped them.
 $(BUILD)/obj/scheduler/libgcc.o: LIBFLAGS += -fno-lto
+
+# libev's own object, taken from the system's libev.a (libev-dev).  Its one
+# reference to a libc variable (stderr, in its out-of-memory message) is
+# renamed to the shim's copy: a shared object cannot reach a libc variable
+# the way position-independent executable code does.
+LIBEV_A := $(shell $(CC) -print-file-name=libev.a)
+OBJCOPY ?= objcopy
+$(LIBEV_OBJ): $(if $(wildcard $(LIBEV_A)),$(LIBEV_A))
+	@mkdir -p $(dir $@)
+	@test -f "$(LIBEV_A)" || { echo "greenshim: libev.a not found (install libev-dev)" >&2; exit 1; }
+	cd $(dir $@) && $(AR) x "$(LIBEV_A)" ev.o && \
+	    $(OBJCOPY) --redefine-sym stderr=gs__libev_stderr ev.o $(notdir $@) && rm -f ev.o
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -141,6 +155,7 @@ $(BUILD)/tests/unit/test_tool: $(BUILD)/greenshim $(BUILD)/libgreenshim.so $(TOO
 # PROG_LIBS_name: what one of them links besides libm.
 PROG_LIBS_trap_uring := -luring
 PROG_LIBS_preempt_nopie := -fno-pie -no-pie
+PROG_LIBS_malloc_cache_kept_nopie := -fno-pie -no-pie
 $(BUILD)/tests/programs/%: tests/programs/%.c tests/programs/testutil.h tests/programs/runcmd.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -o $@ $< -lm $(PROG_LIBS_$(notdir $@))

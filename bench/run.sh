@@ -38,6 +38,13 @@
 #                bogo ops/s, natively and under the shim
 #   sleepers 1M  a million sleepers, under the shim only (natively
 #                impossible; BENCH_MILLION=0 skips it)
+#   touch_floor  the floor under the sleepers figures: the pages N parked
+#                threads with their own TLS must own (stack top, TCB
+#                block, DTV), made and touched with no scheduler, for the
+#                100k and 1M counts
+#   first calls  a fresh process's first usleep(1) and first
+#                pthread_create+join (bench/first_calls), the hub and
+#                thread machinery made on first use
 #   start-up     hyperfine of `/bin/true` and `sh -c true` exec'd through
 #                env(1) with and without LD_PRELOAD; the difference is the
 #                per-exec cost of loading the shim
@@ -72,7 +79,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 2; }
 [ -d "$BUILD" ] || die "no build directory '$BUILD' (run make first)"
 LIB=$(cd "$BUILD" && pwd)/libgreenshim.so
 [ -f "$LIB" ] || die "$LIB not found (run make first)"
-for b in swap pingpong create_join mutex short_sleep sleepers trap_cost; do
+for b in swap pingpong create_join mutex short_sleep sleepers touch_floor first_calls trap_cost; do
     [ -x "$BIN/$b" ] || die "$BIN/$b not built (run make bench)"
 done
 command -v timeout >/dev/null || die "timeout(1) not found"
@@ -391,6 +398,20 @@ if [ "${BENCH_MILLION:-1}" = 1 ]; then
     SLEEPERS_MODES="shim" SLEEPERS_TIMEOUT=${BENCH_MILLION_TIMEOUT:-60} sleepers $SLEEPERS_MILLION
 fi
 
+# ------------------------------------------------------------ touch floor
+# FLOOR[N.{seconds,rss}]: bench/touch_floor N, a plain program (natively).
+declare -A FLOOR
+touch_floor() {
+    local n=$1
+    progress "memory floor for $n threads"
+    FLOOR[$n.seconds]=FAIL; FLOOR[$n.rss]=FAIL
+    run_bench native "${2:-$SLEEPERS_TIMEOUT}" "touch_floor$n" 0 "$BIN/touch_floor" "$n" || return
+    FLOOR[$n.seconds]=$(field "$RESULT" seconds)
+    FLOOR[$n.rss]=$(field "$RESULT" rss_mib)
+}
+touch_floor $SLEEPERS_BIG
+[ "${BENCH_MILLION:-1}" = 1 ] && touch_floor $SLEEPERS_MILLION "${BENCH_MILLION_TIMEOUT:-60}"
+
 # -------------------------------------------------------------- start-up
 # VAL[st_true,mode], VAL[st_sh,mode]: microseconds per exec.  Every command
 # is exec'd through env(1) in both modes, so env's own cost cancels out and
@@ -470,6 +491,30 @@ for r in json.load(open(sys.argv[1]))["results"]:
     fi
 }
 startup
+
+# ------------------------------------------------------------ first calls
+# VAL[first_{sleep,thread},mode]: a fresh process's first usleep(1), and
+# its first pthread_create + join, in microseconds; the median of
+# BENCH_FIRST_REPS processes per mode, the modes alternated.
+FIRST_REPS=${BENCH_FIRST_REPS:-21}
+first_calls() {
+    local what mode i
+    for what in sleep thread; do
+        progress "first $what: $FIRST_REPS processes per mode"
+        local -A vals=()
+        for i in $(seq "$FIRST_REPS"); do
+            for mode in native shim; do
+                run_bench $mode 10 "first_$what.$mode" 0 "$BIN/first_calls" "$what" || continue
+                vals[$mode]+=" $(field "$RESULT" us)"
+            done
+        done
+        for mode in native shim; do
+            VAL[first_$what,$mode]=FAIL
+            [ -n "${vals[$mode]:-}" ] && VAL[first_$what,$mode]=$(printf '%s\n' ${vals[$mode]} | median)
+        done
+    done
+}
+first_calls
 
 # ------------------------------------------------------- stress-ng --futex
 # stress-ng's futex stressor (2 workers, each a waker and a forked waiter
@@ -704,6 +749,17 @@ done
 
 startup_row st_true "start-up /bin/true (us/exec)"
 startup_row st_sh   "start-up sh -c true (us/exec)"
+# a fresh process's first greened wait and first thread: start-up too
+for what in sleep thread; do
+    n=${VAL[first_$what,native]} sh=${VAL[first_$what,shim]}
+    case $what in
+    sleep)  label="first usleep(1) of a process (us)" ;;
+    thread) label="first pthread_create+join (us)" ;;
+    esac
+    d="-"
+    isnum "$n" && isnum "$sh" && d=$(awk -v n="$n" -v s="$sh" 'BEGIN { printf "delta %+.0f us", s - n }')
+    row "$label" "$(fmt "$n")" "$(fmt "$sh")" "$(ratio "$n" "$sh")" "$d (no target)"
+done
 
 print_table() {
     local -a w=(0 0 0 0 0) c
@@ -799,6 +855,25 @@ per_thread() { isnum "$1" && awk -v m="$1" -v n="$s" 'BEGIN { printf "%.1f", m *
 printf '  %-40s %12s %12s %12s\n' "sleepers ${s}: KiB per thread" "-" \
     "$(per_thread "${VAL[s$s.rss,shim]}")" "$(per_thread "${VAL[s$s.rss,notls]}")"
 echo "  (natively the ${s} sleepers stop at the kernel's thread limit: their figures are not comparable)"
+
+# ---------------------------------------------------- memory floor table
+echo
+echo "Memory floor under the sleepers (bench/touch_floor: the stack top page, TCB block and DTV of"
+echo "each parked thread with its own TLS, made and touched with no scheduler, natively, same run):"
+printf '  %-14s %16s %16s %16s %16s\n' "" "floor: touches" "floor: RSS" "greenshim" "over the floor"
+floor_row() {
+    local n=$1 tag=$2 fs=${FLOOR[$1.seconds]:-} fr=${FLOOR[$1.rss]:-} gs=${VAL[s$1.seconds,shim]:-} gr=${VAL[s$1.rss,shim]:-}
+    local over="-"
+    if isnum "$fs" && isnum "$fr" && isnum "$gs" && isnum "$gr"; then
+        over=$(awk -v fs="$fs" -v fr="$fr" -v gs="$gs" -v gr="$gr" \
+            'BEGIN { printf "%+.2f s, %+.0f MiB", gs - 1 - fs, gr - fr }')
+    fi
+    printf '  %-14s %14s s %12s MiB %7s s %5s MiB %16s\n' "$tag threads" "$(fmt "$fs")" "$(fmt "$fr")" \
+        "$(fmt "$gs")" "$(fmt "$gr")" "$over"
+}
+floor_row $SLEEPERS_BIG "$((SLEEPERS_BIG / 1000))k"
+[ "${BENCH_MILLION:-1}" = 1 ] && floor_row $SLEEPERS_MILLION "1M"
+echo "  (greenshim's elapsed time includes the 1 s sleep; \"over the floor\" takes it out)"
 
 # ------------------------------------------------ HTTP keep-alive (http.sh)
 # bench/http.sh prints a second table: a thread-per-connection HTTP/1.1

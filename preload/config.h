@@ -65,5 +65,9 @@ void gs_sig_to_program(int sig, siginfo_t *si, void *uc);
 /* signal.c: the shim's SIGURG handler (preemption ticks, and the kicks
  * that end a lone thread's call in the kernel), installed once. */
 void gs__urg_install(void);
+/* signal.c: the rt_sigprocmask system call (syscall(2), or trapped): the
+ * set as given, glibc's two internal signals too, which only libc's
+ * wrappers leave out; 0 or -errno. */
+long gs__rt_sigprocmask(int how, const sigset_t *set, sigset_t *old);
 
 #endif

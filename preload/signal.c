@@ -436,12 +436,12 @@ GS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
  * SIGSETXID: 32 and 33); it removes them from the set silently. */
 #define INTERNAL_SIGNALS ((1ULL << 31) | (1ULL << 32))
 
-static int mask(int how, const sigset_t *set, sigset_t *old)
+static int mask(int how, const sigset_t *set, sigset_t *old, uint64_t never)
 {
 	uint64_t in = 0, out = 0;
 	if (set) {
 		memcpy(&in, set, sizeof in);
-		in &= ~INTERNAL_SIGNALS;
+		in &= ~never;
 	}
 	int rc = gs_sigmask(how, set ? &in : NULL, &out);
 	if (rc)
@@ -457,19 +457,31 @@ GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return GS_REAL(pthread_sigmask)(how, set, old);
-	return mask(how, set, old);
+	return mask(how, set, old, INTERNAL_SIGNALS);
 }
 
 GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return GS_REAL(sigprocmask)(how, set, old);
-	int rc = mask(how, set, old);
+	int rc = mask(how, set, old, INTERNAL_SIGNALS);
 	if (rc) {
 		errno = rc;
 		return -1;
 	}
 	return 0;
+}
+
+/* glibc's own code blocks its internal signals with this call: its
+ * pthread_create blocks every signal around the clone, so that the new
+ * thread starts with all blocked until it sets its own mask (a SIGEV_THREAD
+ * timer's helper thread, whose SIGTIMER, 32, kills the process if it
+ * comes while unblocked). */
+long gs__rt_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!gs_thread_on())
+		return gs__sys(SYS_rt_sigprocmask, how, (long)set, (long)old, sizeof(uint64_t), 0, 0);
+	return mask(how, set, old, 0);
 }
 
 GS_EXPORT int sigpending(sigset_t *set)

@@ -322,8 +322,9 @@ static long do_rt_sigprocmask(long *a)
 	int e = user_sigset(a[1], a[3], &m, &set);
 	if (e)
 		return fail(e);
-	if (sigprocmask((int)a[0], set, &old) < 0)
-		return -1;
+	long r = gs__rt_sigprocmask((int)a[0], set, &old);
+	if (r < 0)
+		return fail((int)-r);
 	if (a[2])
 		gs_copy_out((void *)a[2], &old, KERNEL_SIGSET);
 	return 0;

@@ -802,6 +802,6 @@ static void hub_destroy(struct gs_hub *h)
 	ev_async_stop(h->loop, &h->remote_wake);
 	ev_loop_destroy(h->loop);
 	gs__stack_free(&h->sched.stack);
-	gs__tls_release(h->sched.tcb);
+	gs__tls_release_hub(h->sched.tcb, h->root->tcb);
 	free(h);
 }

@@ -258,11 +258,6 @@ struct gs__libgcc {
 };
 const struct gs__libgcc *gs__libgcc(void);
 
-/* libev.c: libev.so.4, loaded when the first loop is made (the shim does
- * not link it); an address in its text, loading it now if need be (NULL
- * if it cannot be). */
-void *gs__libev_text(void);
-
 /* signals.c */
 void gs__poke(struct gs_thread *t);          /* from another OS thread: look at t's requests */
 void gs__drain_pokes(struct gs_hub *h);      /* on t's hub */
@@ -277,6 +272,14 @@ _Noreturn void gs__exit_os_thread(void *retval);
 
 /* preempt.c */
 void gs__preempt_arm(struct gs_hub *h);      /* a second thread: start the ticks */
+void gs__preempt_text_loaded(const void *in_it); /* no switch in the object holding in_it either */
+/* Where the named allocator function (malloc, free) the program calls has
+ * its code.  A non-PIE executable that takes the function's address
+ * (python3.11 does) has a canonical PLT entry for it: an undefined symbol
+ * with a value, which is what dlsym finds.  That stub is not the
+ * allocator: the definition is the next one after the executable and the
+ * shim. */
+void *gs__allocator_entry(const char *name);
 void gs__preempt_free(struct gs_hub *h);
 void gs__preempt_after_fork(struct gs_hub *h);
 /* hub.c: self to the back of the queue, the hub polls, woken threads first. */

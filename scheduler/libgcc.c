@@ -54,6 +54,8 @@ const struct gs__libgcc *gs__libgcc(void)
 	}
 	int ok = h && table.forced_unwind && table.get_cfa && table.raise_exception && personality &&
 		 resume;
+	if (ok) /* preemption's rule 1 counts its text from now on */
+		gs__preempt_text_loaded(table.raise_exception);
 	atomic_store_explicit(&state, ok ? 1 : -1, memory_order_release);
 	return ok ? &table : NULL;
 }

@@ -77,7 +77,11 @@ int gs__preempt_pending;
 static struct {
 	uintptr_t lo, hi;
 } no_switch_text[MAX_RANGES];
-static int n_ranges;
+/* Entries are only ever added (an object loaded later: libgcc_s), each
+ * written before the count that publishes it; a tick reads the count
+ * first. */
+static _Atomic int n_ranges;
+static _Atomic int ranges_lock;
 /* The __lock words of the loader's three recursive locks (NULL: unknown,
  * and then no thread is interrupted by signal at all, only at safe points). */
 static volatile int *loader_lock[3];
@@ -86,6 +90,7 @@ static int signal_preemption; /* the rule could be set up */
 struct probe {
 	uintptr_t addr[8];
 	int n;
+	int libgcc;        /* libgcc_s counts too, if it is loaded */
 	pid_t tid;
 	const char *rtld; /* _rtld_global, and its size */
 	size_t rtld_size;
@@ -126,12 +131,35 @@ static void find_loader_locks(struct probe *p)
 	loader_lock[2] = &found[1].lock;
 }
 
+static void add_range(uintptr_t lo, uintptr_t hi)
+{
+	gs_spin_lock(&ranges_lock);
+	int n = atomic_load_explicit(&n_ranges, memory_order_relaxed);
+	int known = 0;
+	for (int i = 0; i < n; i++)
+		known |= no_switch_text[i].lo == lo && no_switch_text[i].hi == hi;
+	if (!known && n < MAX_RANGES) {
+		no_switch_text[n].lo = lo;
+		no_switch_text[n].hi = hi;
+		atomic_store_explicit(&n_ranges, n + 1, memory_order_release);
+	}
+	gs_spin_unlock(&ranges_lock);
+}
+
+/* libgcc_s.so.1, by name: the shim never loads it to find out where it
+ * is (libgcc.c adds it when it loads it). */
+static int is_libgcc(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	return base && strncmp(base + 1, "libgcc_s.so", 11) == 0;
+}
+
 static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct probe *p = arg;
-	if (!loader_lock[0])
+	if (!loader_lock[0] && p->rtld)
 		find_loader_locks(p);
-	int ours = 0;
+	int ours = p->libgcc && is_libgcc(info->dlpi_name);
 	for (int i = 0; i < info->dlpi_phnum && !ours; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD)
@@ -141,29 +169,42 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 			if (p->addr[k] >= lo && p->addr[k] < hi)
 				ours = 1;
 	}
-	for (int i = 0; ours && i < info->dlpi_phnum && n_ranges < MAX_RANGES; i++) {
+	for (int i = 0; ours && i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-			no_switch_text[n_ranges].lo = info->dlpi_addr + ph->p_vaddr;
-			no_switch_text[n_ranges].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-			n_ranges++;
-		}
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+			add_range(info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
 	}
 	return 0;
 }
 
-/* Where the named allocator function's code is.  A non-PIE executable
- * that takes the function's address (python3.11 does) has a canonical PLT
- * entry for it: an undefined symbol with a value, which is what dlsym
- * finds.  That stub is not the allocator (the executable's whole text
- * would count as such, and nothing in it could ever be preempted): the
- * definition is the next one after that executable, and this library. */
-static void *allocator_entry(const char *name)
+static int in_first_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t *a = arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && *a >= lo && *a - lo < ph->p_memsz)
+			*a = 1;
+	}
+	if (*a != 1)
+		*a = 0;
+	return 1; /* the executable only */
+}
+
+void *gs__allocator_entry(const char *name)
 {
 	void *a = dlsym(RTLD_DEFAULT, name);
+	uintptr_t in_exe = (uintptr_t)a;
+	if (!a)
+		return NULL;
+	dl_iterate_phdr(in_first_object, &in_exe);
+	if (!in_exe)
+		return a; /* a library's definition */
+	/* dladdr walks the executable's symbols (tens of microseconds in a
+	 * large one): only for an address in the executable itself. */
 	const ElfW(Sym) *sym = NULL;
 	Dl_info di;
-	if (a && dladdr1(a, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx == SHN_UNDEF)
+	if (dladdr1(a, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx == SHN_UNDEF)
 		a = dlsym(RTLD_NEXT, name);
 	return a;
 }
@@ -173,21 +214,21 @@ void gs_preempt_setup(void)
 	static int done;
 	if (done++ || !gs_preempt_ns)
 		return;
-	struct probe p = { .tid = (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0) };
-	p.addr[p.n++] = (uintptr_t)&gs_preempt_setup;   /* the shim */
-	void *ev = gs__libev_text(); /* libev: loaded now if no hub has yet */
-	if (ev)
-		p.addr[p.n++] = (uintptr_t)ev;
+	struct probe p = { .tid = (pid_t)gs__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), .libgcc = 1 };
+	p.addr[p.n++] = (uintptr_t)&gs_preempt_setup;   /* the shim, libev with it */
 	p.addr[p.n++] = (uintptr_t)&gnu_get_libc_version; /* libc */
-	/* libgcc_s: the shim does not link it (libgcc.c); it is loaded here
-	 * if nothing has yet, so that its text is known before any tick. */
-	const struct gs__libgcc *g = gs__libgcc();
-	if (g)
-		p.addr[p.n++] = (uintptr_t)g->raise_exception;
 	p.addr[p.n++] = (uintptr_t)getauxval(AT_BASE);  /* ld.so's first page */
+	/* libgcc_s if it is loaded (a C++ program's is): the shim does not
+	 * link it and does not load it here (a dlopen, a third of a C
+	 * program's first pthread_create); libgcc.c adds it when it loads it,
+	 * and pthread_cancel loads it as glibc's does, so that an
+	 * asynchronous cancellation acting from a tick finds it loaded.  One
+	 * that glibc loads itself later (backtrace) is not known: its locks
+	 * are pthread mutexes, green ones, and its calls into the loader
+	 * take the loader's locks, which rule 2 sees. */
 	/* Whoever provides malloc (libasan, jemalloc, tcmalloc): its locks
 	 * may be spinlocks or raw futexes a waiter blocks the OS thread on. */
-	void *m = allocator_entry("malloc"), *f = allocator_entry("free");
+	void *m = gs__allocator_entry("malloc"), *f = gs__allocator_entry("free");
 	if (m)
 		p.addr[p.n++] = (uintptr_t)m;
 	if (f)
@@ -200,12 +241,21 @@ void gs_preempt_setup(void)
 		p.rtld_size = sym->st_size;
 	}
 	dl_iterate_phdr(each_object, &p);
-	signal_preemption = loader_lock[0] != NULL && n_ranges >= 4;
+	/* the shim, libc and ld.so at the least */
+	signal_preemption = loader_lock[0] != NULL && atomic_load(&n_ranges) >= 3;
+}
+
+void gs__preempt_text_loaded(const void *in_it)
+{
+	struct probe p = { .n = 1 };
+	p.addr[0] = (uintptr_t)in_it;
+	dl_iterate_phdr(each_object, &p);
 }
 
 static int pc_may_switch(uintptr_t pc)
 {
-	for (int i = 0; i < n_ranges; i++)
+	int n = atomic_load_explicit(&n_ranges, memory_order_acquire);
+	for (int i = 0; i < n; i++)
 		if (pc >= no_switch_text[i].lo && pc < no_switch_text[i].hi)
 			return 0;
 	return 1;

@@ -21,6 +21,8 @@ static void thread_entry(void *arg)
 	struct gs_thread *t = arg;
 	jmp_buf end; /* where unwinding ends (unwind.c) */
 	gs__release_dead(t->hub); /* first run: like a resume */
+	/* Its first wait starts from a spent token, as after any wake-up. */
+	atomic_store_explicit(&t->park_token, GS_PARK_NONE, memory_order_relaxed);
 	gs__tls_context_start();
 	errno = 0;
 	t->exit_jb = &end;
@@ -176,7 +178,12 @@ void gs_thread_start(struct gs_thread *t)
 	/* ...unless its priority is lower, or real-time and the same: then it
 	 * waits for the CPU behind its creator. */
 	if (self->hub != h || (self->flags & GS_TF_HUB) || t->prio < self->prio ||
-	    (t->prio && t->prio == self->prio)) {
+	    (t->prio && t->prio == self->prio) || self->handler_sp) {
+		/* A new thread waits to start as a parked one waits to be woken:
+		 * from a signal handler (one that interrupted the hub's poll, or
+		 * a green thread) gs__ready queues only a thread committed to
+		 * park, and would drop one that never was. */
+		atomic_store_explicit(&t->park_token, GS_PARK_PARKED, memory_order_relaxed);
 		gs__ready(t);
 		return;
 	}

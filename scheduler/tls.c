@@ -41,14 +41,17 @@
  * Pooling: an ended thread's TCB goes back to a pool; reuse frees its
  * dynamic TLS and re-runs glibc's initialisation of the static blocks
  * (what glibc's own stack cache does).  malloc's per-thread cache
- * (tcache) lives in libc's TLS: its pointer is found once, at start, by
- * watching which word of a fresh block a malloc/free pair sets (checked
- * against the cache's layout), and is carried over on reuse, so the cache
- * of an ended thread is not leaked but handed to the next one.
+ * (tcache) lives in libc's TLS: where its pointer is kept is found once,
+ * at the first hub, by freeing a chunk and finding the word of the OS
+ * thread's block that points at a cache now holding it (a malloc/free pair
+ * on a fresh block, if that finds none), and the pointer is carried over
+ * on reuse, so the cache of an ended thread is not leaked but handed to
+ * the next one.
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <bits/types/res_state.h> /* not resolv.h: its macros clash with libev's */
 #include <stdint.h>
 #include <stdlib.h>
@@ -302,7 +305,25 @@ void *gs__tls_new(struct gs_thread *t, struct gs_hub *h)
 		return NULL;
 	fill_tcb(tcb, h->root->tcb, &t->stack);
 	fill_shim(tcb, t, h);
+	/* The hub's own context allocates with its OS thread's malloc cache
+	 * (libev grows its arrays there), unless the pooled block brought a
+	 * cache of its own (an ended thread's: not to be lost).  The hub and
+	 * the root never use it at the same time: one OS thread, and no switch
+	 * while a cache is half updated (the only waits inside malloc are
+	 * its lock waits, outside any cache update); and the hub never moves
+	 * to another OS thread.  A fresh cache would make a malloc arena at
+	 * its first allocation, as a second OS thread's does, where a lone
+	 * program natively has only the main one. */
+	if ((t->flags & GS_TF_HUB) && tp_tcache && !AT(tcb, tp_tcache, void *))
+		AT(tcb, tp_tcache, void *) = AT(h->root->tcb, tp_tcache, void *);
 	return tcb;
+}
+
+void gs__tls_release_hub(void *tcb, void *root_tcb)
+{
+	if (tcb && tp_tcache && AT(tcb, tp_tcache, void *) == AT(root_tcb, tp_tcache, void *))
+		AT(tcb, tp_tcache, void *) = NULL; /* the root's, not for the pool to hand on */
+	gs__tls_release(tcb);
 }
 
 void gs__tls_context_start(void)
@@ -556,10 +577,14 @@ void gs__tls_dlopened(struct gs_hub *h)
 	sync_other_namespaces(&arg);
 }
 
-/* libc's own TLS block in the calling thread, from its program header. */
+/* libc's TLS block in the OS thread's TCB, and whether the malloc that
+ * programs call is libc's own (the address is looked up in libc's loaded
+ * segments: dladdr would walk libc's symbol table, ~50 us). */
 struct libc_block {
 	char *lo;
 	size_t size;
+	uintptr_t malloc;
+	int malloc_in_libc;
 };
 
 static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
@@ -568,34 +593,123 @@ static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
 	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 	if (!name || strncmp(name, "/libc.so", 8) != 0)
 		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t at = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && b->malloc >= at && b->malloc - at < ph->p_memsz)
+			b->malloc_in_libc = 1;
+		if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
 			b->lo = info->dlpi_tls_data;
-			b->size = info->dlpi_phdr[i].p_memsz;
-			return 1;
+			b->size = ph->p_memsz;
 		}
-	return 0;
+	}
+	return 1;
 }
 
-/* Finds where in libc's TLS malloc keeps its per-thread cache: run one
- * malloc/free pair on a fresh TCB and look for the word that now points
- * at a cache holding exactly that chunk (tcache_perthread_struct: 64
- * uint16_t counts, then 64 list heads; 40 bytes fall in bin 1).  The
- * probe's TCB stays in the pool, its cache with it. */
+/* tcache_perthread_struct: 64 uint16_t counts, then 64 list heads; a
+ * 40-byte chunk falls in bin 1. */
+#define TCACHE_COUNT1 2
+#define TCACHE_HEAD1 (128 + sizeof(void *))
+
+/* Whether the cache at `cache` has `chunk` at the head of bin 1 (and,
+ * if `only`, nothing else there). */
+static int holds_first(const unsigned char *cache, const void *chunk, int only)
+{
+	uint16_t count;
+	void *head;
+	memcpy(&count, cache + TCACHE_COUNT1, sizeof count);
+	memcpy(&head, cache + TCACHE_HEAD1, sizeof head);
+	return (only ? count == 1 : count >= 1) && head == chunk;
+}
+
+#define CACHE_PEEK (TCACHE_HEAD1 + sizeof(void *)) /* bytes of a cache we look at */
+#define PEEK_MAX 64                                 /* candidate words at most */
+
+/* Copies CACHE_PEEK bytes at each of the n addresses into out, and says
+ * in ok which could be read.  The kernel reads them for us, so a word
+ * that is not a pointer cannot fault: each is written to a pipe of our
+ * own (EFAULT if it cannot be read), and what was written is read back.
+ * Only calls every program may make (pipe2, write, read, close): a
+ * seccomp policy that kills on anything else (process_vm_readv, say)
+ * must not see the shim make one the program never would. */
+static void peek_all(void *const *at, size_t n, unsigned char (*out)[CACHE_PEEK], unsigned char *ok)
+{
+	int p[2];
+	memset(ok, 0, n);
+	if (gs__sys(SYS_pipe2, (long)p, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0) != 0)
+		return; /* no fds left, say: nothing is known */
+	/* At most 64 x 144 bytes: the pipe (64 KiB) never fills, and each
+	 * write (under PIPE_BUF) is whole or nothing; read back in one. */
+	size_t good = 0;
+	for (size_t i = 0; i < n; i++)
+		if (gs__sys(SYS_write, p[1], (long)at[i], CACHE_PEEK, 0, 0, 0) == (long)CACHE_PEEK) {
+			ok[i] = 1;
+			good++;
+		}
+	unsigned char all[PEEK_MAX][CACHE_PEEK];
+	if (gs__sys(SYS_read, p[0], (long)all, (long)(good * CACHE_PEEK), 0, 0, 0) != (long)(good * CACHE_PEEK))
+		memset(ok, 0, n);
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (ok[i])
+			memcpy(out[i], all[k++], CACHE_PEEK);
+	gs__sys(SYS_close, p[0], 0, 0, 0, 0, 0);
+	gs__sys(SYS_close, p[1], 0, 0, 0, 0, 0);
+}
+
+/* The cheap way, on the OS thread's own TCB, whose cache exists (the shim
+ * has allocated by now): free a chunk and look for the one word of libc's
+ * block that points at a cache now holding it first.  No fresh TCB, so
+ * the probe makes no malloc arena of its own (a 128 MiB reservation and
+ * three more system calls, and memory a lone program natively never
+ * has). */
+static int probe_tcache_here(char *os_tp, ptrdiff_t lo, size_t words)
+{
+	void *(*volatile do_malloc)(size_t) = malloc;
+	void (*volatile do_free)(void *) = free;
+	void *p = do_malloc(40);
+	if (!p)
+		return 0;
+	do_free(p);
+	void *const *blk = (void *const *)(os_tp + lo);
+	void *cand[PEEK_MAX];
+	size_t cand_word[PEEK_MAX], n = 0;
+	for (size_t i = 0; i < words && n < PEEK_MAX; i++)
+		if (blk[i] && !((uintptr_t)blk[i] & 15)) { /* a chunk's address is 16-aligned */
+			cand_word[n] = i;
+			cand[n++] = blk[i];
+		}
+	unsigned char cache[PEEK_MAX][CACHE_PEEK], ok[PEEK_MAX];
+	peek_all(cand, n, cache, ok);
+	int found = 0;
+	ptrdiff_t at = 0;
+	for (size_t k = 0; k < n; k++)
+		if (ok[k] && holds_first(cache[k], p, 0)) {
+			found++;
+			at = lo + (ptrdiff_t)(cand_word[k] * sizeof(void *));
+		}
+	if (found != 1)
+		return 0;
+	tp_tcache = at;
+	return 1;
+}
+
+/* Finds where in libc's TLS malloc keeps its per-thread cache.  If the
+ * cheap way above finds no single word, a malloc/free pair runs on a
+ * fresh TCB and the word that now points at a cache holding exactly that
+ * chunk is the one; the probe's TCB stays in the pool, its cache with it. */
 static void probe_tcache(char *os_tp)
 {
 	/* Only glibc's own malloc has that cache; another one (jemalloc,
 	 * tcmalloc) keeps per-thread state of its own in the probe's TLS,
 	 * linked into its arenas, which a reused block would wipe. */
-	Dl_info mine, libc;
-	if (!dladdr((void *)malloc, &mine) || !dladdr((void *)getpid, &libc) ||
-	    mine.dli_fbase != libc.dli_fbase)
-		return;
-	struct libc_block b = { 0 };
+	struct libc_block b = { .malloc = (uintptr_t)gs__allocator_entry("malloc") };
 	dl_iterate_phdr(find_libc, &b);
-	if (!b.lo || b.size < 8 || b.size > 65536)
+	if (!b.lo || b.size < 8 || b.size > 65536 || !b.malloc_in_libc)
 		return;
 	ptrdiff_t lo = b.lo - os_tp;
+	size_t words = b.size / sizeof(void *);
+	if (probe_tcache_here(os_tp, lo, words))
+		return;
 	char *tcb = tcb_get();
 	if (!tcb)
 		return;
@@ -605,7 +719,6 @@ static void probe_tcache(char *os_tp)
 	AT(tcb, tp_os, struct gs_os) = AT(os_tp, tp_os, struct gs_os);
 	AT(tcb, tp_current, struct gs_thread *) = AT(os_tp, tp_current, struct gs_thread *);
 	AT(tcb, tp_current_id, int) = AT(os_tp, tp_current_id, int);
-	size_t words = b.size / sizeof(void *);
 	void **blk = (void **)(tcb + lo);
 	void *before[words];
 	memcpy(before, blk, words * sizeof(void *));
@@ -620,12 +733,7 @@ static void probe_tcache(char *os_tp)
 	for (size_t i = 0; i < words; i++) {
 		if (before[i] || !blk[i])
 			continue;
-		const unsigned char *c = blk[i];
-		uint16_t count;
-		void *head;
-		memcpy(&count, c + 2, sizeof count);
-		memcpy(&head, c + 128 + sizeof(void *), sizeof head);
-		if (count == 1 && head == p) {
+		if (holds_first(blk[i], p, 1)) {
 			found++;
 			at = lo + (ptrdiff_t)(i * sizeof(void *));
 		}
@@ -768,6 +876,7 @@ void *gs__tls_new(struct gs_thread *t, struct gs_hub *h) { return NULL; }
 void gs__tls_thread_exit(struct gs_thread *t) { (void)t; }
 void gs__tls_context_start(void) {}
 void gs__tls_release(void *tcb) { (void)tcb; }
+void gs__tls_release_hub(void *tcb, void *root_tcb) { (void)tcb; (void)root_tcb; }
 void gs__tls_check_threads(struct gs_hub *h) { (void)h; }
 void gs__tls_dlopened(struct gs_hub *h) { h->tls_dlopened = 0; }
 void gs_tls_dlopen_coming(void) {}

@@ -38,6 +38,9 @@ void gs__tls_context_start(void);
 void gs__tls_thread_exit(struct gs_thread *t);
 /* Puts an ended thread's TCB back into the pool (from another context). */
 void gs__tls_release(void *tcb);
+/* The same for a hub's own TCB, which shares root_tcb's malloc cache
+ * (gs__tls_new): the pool gets it without that cache. */
+void gs__tls_release_hub(void *tcb, void *root_tcb);
 /* A thread of h called dlopen (h->tls_dlopened): a library with static
  * TLS loaded meanwhile has its block initialised by glibc only in the
  * threads on glibc's lists; this copies its image into every other TCB of

@@ -113,6 +113,10 @@ _Atomic int gs__cancel_requested;
 
 int gs_cancel(struct gs_thread *t)
 {
+	/* As glibc's pthread_cancel: the unwinder is loaded here, in the
+	 * canceller's own context, not by an asynchronous cancellation acting
+	 * from a tick's handler. */
+	gs__libgcc();
 	atomic_store(&t->cancel_pending, 1);
 	atomic_store(&gs__cancel_requested, 1);
 	if (t->cancel_disabled)

@@ -285,6 +285,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("vfork_child"),            /* a vfork child's mask, close, sigaction stay its own */
 	COMPARE("io_sendfile"),            /* sendfile/splice/tee into a socket or pipe a thread reads */
 	COMPARE("signal_stale_pause"),     /* a handler main ran itself ends none of its later waits */
+	COMPARE("signal_handler_thread"),  /* a thread a handler creates runs while the interrupted thread waits */
 	COMPARE("preempt_nopie"),          /* preemption in a non-PIE executable taking &free */
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
@@ -304,6 +305,11 @@ static const struct CMUnitTest tests[] = {
 				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
 	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
+	COMPARE("malloc_cache_kept"),       /* pooled TCBs and hubs lose no malloc cache */
+	COMPARE("malloc_cache_kept_nopie"), /* the same where malloc's address is a PLT entry */
+	COMPARE("tls_probe_seccomp"),       /* the cache is looked for with calls every program may make */
+	COMPARE("tls_probe_seccomp", .env = { "TLS_PROBE_SECCOMP=trap" }),
+	COMPARE("timer_sigev_thread"),      /* glibc blocks its own signals around a clone, trapped too */
 	COMPARE("real_tls_tools"), /* rg -j4, fdfind -j4 (Rust std's thread_local!s), sysbench */
 	COMPARE("real_malloc_libs"), /* its threads, fork children, ls and a threaded sort on jemalloc,
 				      * tcmalloc, tcmalloc_minimal */
