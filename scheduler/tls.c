@@ -40,7 +40,9 @@
  *
  * Pooling: an ended thread's TCB goes back to a pool; reuse frees its
  * dynamic TLS and re-runs glibc's initialisation of the static blocks
- * (what glibc's own stack cache does).  malloc's per-thread cache
+ * (what glibc's own stack cache does), or, while no module with TLS came
+ * or went, copies what that initialisation left in a fresh TCB
+ * (tls_image.c).  malloc's per-thread cache
  * (tcache) lives in libc's TLS: its pointer is found once, at start, by
  * watching which word of a fresh block a malloc/free pair sets (checked
  * against the cache's layout), and is carried over on reuse, so the cache
@@ -64,6 +66,7 @@
 #include <sys/auxv.h>
 #include "rawsys.h"
 #include "tls.h"
+#include "tls_image.h"
 #include "valgrind_hooks.h"
 
 int gs__tls_on;
@@ -233,23 +236,22 @@ static void fill_shim(char *tcb, struct gs_thread *t, struct gs_hub *h)
 }
 
 /* Makes a pooled TCB new again: its dynamic TLS freed, its static blocks
- * initialised anew; malloc's cache carried over. */
+ * and DTV as glibc's initialisation would leave them (copied from the
+ * image of a fresh TCB while no module came or went, tls_image.c); malloc's
+ * cache carried over. */
 static void renew(char *tcb)
 {
 	void *tcache = tp_tcache ? AT(tcb, tp_tcache, void *) : NULL;
-	struct dtv_entry {
-		union {
-			size_t counter;
-			void *val;
-		};
-		void *to_free;
-	} *dtv = AT(tcb, TCB_DTV, struct dtv_entry *);
+	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
 	size_t n = dtv[-1].counter;
 	for (size_t i = 0; i < n; i++)
 		if (dtv[1 + i].to_free) /* most modules' blocks are static: nothing to free */
 			free(dtv[1 + i].to_free);
-	memset(dtv, 0, (n + 1) * sizeof *dtv);
-	dl_allocate_tls_init(tcb, 1);
+	if (!gs__tls_image_reset(tcb)) {
+		memset(dtv, 0, (n + 1) * sizeof *dtv);
+		dl_allocate_tls_init(tcb, 1);
+		gs__tls_image_take(tcb);
+	}
 	if (tp_tcache)
 		AT(tcb, tp_tcache, void *) = tcache;
 	if (off_res >= 0) {
@@ -270,8 +272,12 @@ static void *tcb_get(void)
 	gs_spin_unlock(&pool_lock);
 	if (!tcb)
 		return NULL;
-	if (fresh)
-		return dl_allocate_tls(tcb);
+	if (fresh) {
+		tcb = dl_allocate_tls(tcb);
+		if (tcb)
+			gs__tls_image_take(tcb);
+		return tcb;
+	}
 	renew(tcb);
 	return tcb;
 }
@@ -712,6 +718,7 @@ void gs__tls_init(void)
 		return;
 	}
 	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_VG_RUNNING();
+	gs__tls_image_init(tp, static_size - tcb_size);
 	probe_tcache(tp);
 	find_stack_user(tp);
 	struct sync_arg arg = { NULL, tp };

@@ -303,6 +303,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("syscall_routes"), /* blocking and fd-making calls through syscall(2): greened, with the
 				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
+	COMPARE("tls_reuse"),      /* a thread after a joined one: all its TLS fresh, across dlopen/dlclose */
 	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
 	COMPARE("real_tls_tools"), /* rg -j4, fdfind -j4 (Rust std's thread_local!s), sysbench */
 	COMPARE("real_malloc_libs"), /* its threads, fork children, ls and a threaded sort on jemalloc,
