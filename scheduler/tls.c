@@ -258,7 +258,7 @@ static void renew(char *tcb)
 		struct __res_state *res = (struct __res_state *)(tcb + off_res);
 		if (res->options & GS_RES_INIT)
 			__res_nclose(res);
-		memset(res, 0, sizeof *res);
+		gs_zero(res, sizeof *res);
 	}
 }
 
