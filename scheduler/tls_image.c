@@ -71,8 +71,9 @@ struct image {
 	char *blocks;       /* the used static area, [tp - used, tp) */
 };
 
-static _Atomic int lock;
-static struct image *current;
+static _Atomic int lock;      /* current is swapped, and copied from, under it */
+static struct image *current;  /* NULL: none yet */
+static int broken;             /* for good: glibc is not what the comment above says */
 
 void gs__tls_image_init(char *os_tp, size_t room)
 {
@@ -118,9 +119,6 @@ static int understood(char *tcb, size_t gen, size_t used, size_t *n_static)
 	return 1;
 }
 
-/* Disabled for good: glibc is not what the header comment says. */
-static int broken;
-
 void gs__tls_image_take(char *tcb)
 {
 	if (!generation || broken)
@@ -133,7 +131,9 @@ void gs__tls_image_take(char *tcb)
 	if (have)
 		return;
 	if (!understood(tcb, gen, used, &n_static)) {
-		broken = 1;
+		/* (unless a dlopen on another OS thread changed it meanwhile) */
+		if (*generation == gen && *static_used == used)
+			broken = 1;
 		return;
 	}
 	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
