@@ -29,9 +29,9 @@
  *
  * Neither counter is exported: both are fields of _rtld_global next to
  * _dl_tls_dtv_slotinfo_list, whose offset glibc publishes for
- * libthread_db (the layout of glibc 2.32 to 2.40, ldsodefs.h), and they
- * are used only when their neighbour _dl_initial_dtv is the first
- * thread's DTV and the first image agrees with them.
+ * libthread_db (their places as in glibc 2.36's ldsodefs.h), and they are
+ * used only when their neighbour _dl_initial_dtv is the first thread's
+ * DTV and the first image agrees with them.
  *
  * Hubs on other OS threads share the image: it is swapped and copied from
  * under a lock (held for two memcpy).  A concurrent dlopen on another OS
