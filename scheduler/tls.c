@@ -162,6 +162,10 @@ static ptrdiff_t tp_tcache;   /* malloc's tcache pointer; 0: not found */
 extern void __res_nclose(struct __res_state *);
 
 static ptrdiff_t tp_os, tp_current, tp_current_id; /* the shim's own TLS */
+/* Which image (tls_image.c) the TCB was last made new from; 0: none (a
+ * TCB glibc initialised).  The shim's own, in its static block. */
+static __thread size_t image_serial __attribute__((tls_model("initial-exec")));
+static ptrdiff_t tp_image;
 
 static int multi_coming;       /* the shim is making a real thread */
 static _Atomic int pool_lock;
@@ -242,13 +246,9 @@ static void fill_shim(char *tcb, struct gs_thread *t, struct gs_hub *h)
 static void renew(char *tcb)
 {
 	void *tcache = tp_tcache ? AT(tcb, tp_tcache, void *) : NULL;
-	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
-	size_t n = dtv[-1].counter;
-	for (size_t i = 0; i < n; i++)
-		if (dtv[1 + i].to_free) /* most modules' blocks are static: nothing to free */
-			free(dtv[1 + i].to_free);
-	if (!gs__tls_image_reset(tcb)) {
-		memset(dtv, 0, (n + 1) * sizeof *dtv);
+	if (!gs__tls_image_renew(tcb, &AT(tcb, tp_image, size_t))) {
+		struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
+		memset(dtv, 0, (dtv[-1].counter + 1) * sizeof *dtv);
 		dl_allocate_tls_init(tcb, 1);
 		gs__tls_image_take(tcb);
 	}
@@ -700,6 +700,7 @@ static int layout(char *os_tp)
 	tp_os = (char *)&gs__os - os_tp;
 	tp_current = (char *)&gs__os_current - os_tp;
 	tp_current_id = (char *)&gs__current_id - os_tp;
+	tp_image = (char *)&image_serial - os_tp;
 	return 1;
 }
 

@@ -24,8 +24,17 @@
  * A pooled TCB whose DTV has another length (glibc resized it for a
  * later module) is left to glibc, as is everything whenever the
  * generation or the mark moved: the next TCB glibc initialises then
- * becomes the image.  Whether a dynamic block was allocated (to_free) is
- * the caller's to free first, as before glibc's own initialisation.
+ * becomes the image.  Dynamic blocks (to_free) are freed first, as before
+ * glibc's own initialisation.
+ *
+ * A TCB made new from the image notes which one (a serial, in the shim's
+ * own TLS).  Made from the current one, with the generation and the mark
+ * where they were, only the DTV entries of dynamic modules and dlclosed
+ * slots (up to GL(dl_tls_max_dtv_idx)) and dtv[0] can have changed since:
+ * glibc's __tls_get_addr fills only unallocated entries, and its
+ * _dl_update_slotinfo touches only slots of a newer generation than
+ * dtv[0], which are closed ones (no higher than the maximum index); so
+ * only those are freed and set again.
  *
  * Neither counter is exported: both are fields of _rtld_global next to
  * _dl_tls_dtv_slotinfo_list, whose offset glibc publishes for
@@ -34,7 +43,7 @@
  * DTV and the first image agrees with them.
  *
  * Hubs on other OS threads share the image: it is swapped and copied from
- * under a lock (held for two memcpy).  A concurrent dlopen on another OS
+ * under a lock (held for two memcpy; free() is called outside it).  A concurrent dlopen on another OS
  * thread is glibc's race as much as ours: glibc's own pthread_create
  * initialises a TCB from the slotinfo of the moment, and the new thread's
  * DTV catches up on its first dynamic TLS access. */
@@ -63,16 +72,20 @@ struct static_entry {
 };
 
 struct image {
+	size_t serial;      /* which image: never 0, never the same twice */
 	size_t gen, used;   /* GL(dl_tls_generation), GL(dl_tls_static_used) when taken */
+	size_t max_idx;     /* GL(dl_tls_max_dtv_idx) when taken */
 	size_t n;           /* its DTV's length (dtv[-1].counter) */
-	size_t n_static;
+	size_t n_static, n_dyn;
 	struct static_entry *statics;
+	size_t *dyn;        /* the other entries up to max_idx (modules' and closed slots') */
 	struct gs__dtv_entry *dtv; /* dtv[0..n]; the statics' val to be set */
 	char *blocks;       /* the used static area, [tp - used, tp) */
 };
 
 static _Atomic int lock;      /* current is swapped, and copied from, under it */
 static struct image *current;  /* NULL: none yet */
+static _Atomic size_t last_serial; /* the newest image: 0 none yet */
 static int broken;             /* for good: glibc is not what the comment above says */
 
 void gs__tls_image_init(char *os_tp, size_t room)
@@ -138,18 +151,24 @@ void gs__tls_image_take(char *tcb)
 	}
 	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
 	size_t n = dtv[-1].counter;
-	struct image *im = malloc(sizeof *im + (n + 1) * sizeof *dtv + n_static * sizeof *im->statics + used);
+	size_t max_idx = *max_dtv_idx, n_dyn = max_idx - n_static;
+	struct image *im = malloc(sizeof *im + (n + 1) * sizeof *dtv + n_static * sizeof *im->statics +
+				  n_dyn * sizeof *im->dyn + used);
 	if (!im)
 		return;
-	*im = (struct image){ .gen = gen, .used = used, .n = n, .n_static = n_static };
+	*im = (struct image){ .gen = gen, .used = used, .max_idx = max_idx, .n = n, .n_static = n_static,
+			      .n_dyn = n_dyn };
 	im->dtv = (struct gs__dtv_entry *)(im + 1);
 	im->statics = (struct static_entry *)(im->dtv + n + 1);
-	im->blocks = (char *)(im->statics + n_static);
+	im->dyn = (size_t *)(im->statics + n_static);
+	im->blocks = (char *)(im->dyn + n_dyn);
 	memcpy(im->dtv, dtv, (n + 1) * sizeof *dtv);
-	for (size_t i = 1, k = 0; i <= n; i++) {
+	for (size_t i = 1, k = 0, j = 0; i <= max_idx; i++) {
 		char *v = dtv[i].val;
 		if (v >= tcb - static_room && v < tcb)
 			im->statics[k++] = (struct static_entry){ i, tcb - v };
+		else
+			im->dyn[j++] = i;
 	}
 	memcpy(im->blocks, tcb - used, used);
 	/* A dlopen on another OS thread meanwhile: the copy may be of either
@@ -160,26 +179,65 @@ void gs__tls_image_take(char *tcb)
 	}
 	gs_spin_lock(&lock);
 	struct image *old = current;
+	im->serial = atomic_load_explicit(&last_serial, memory_order_relaxed) + 1;
+	atomic_store_explicit(&last_serial, im->serial, memory_order_relaxed);
 	current = im;
 	gs_spin_unlock(&lock);
 	free(old);
 }
 
-int gs__tls_image_reset(char *tcb)
+/* Frees the dynamic blocks of entries from..to of dtv. */
+static void free_blocks(struct gs__dtv_entry *dtv, size_t from, size_t to)
+{
+	for (size_t i = from; i <= to; i++)
+		if (dtv[i].to_free) {
+			free(dtv[i].to_free);
+			dtv[i].to_free = NULL;
+		}
+}
+
+int gs__tls_image_renew(char *tcb, size_t *serial)
 {
 	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
-	if (!generation)
-		return 0;
-	gs_spin_lock(&lock);
-	struct image *im = current;
-	if (!im || im->gen != *generation || im->used != *static_used || im->n != dtv[-1].counter) {
-		gs_spin_unlock(&lock);
+	size_t n = dtv[-1].counter;
+	if (!generation) {
+		free_blocks(dtv, 1, n);
 		return 0;
 	}
+	/* Made from the current image by its last renewal, while glibc's
+	 * generation and static TLS mark stayed (checked below): only its
+	 * entries past the static ones up to max_idx can have changed since
+	 * (glibc's __tls_get_addr and _dl_update_slotinfo touch no others
+	 * without a new generation), so only those can hold blocks and need
+	 * the image's values again.  The blocks are freed outside the lock:
+	 * free() may be the program's own malloc, taking a mutex of ours, and
+	 * park. */
+	size_t last = n;
+	if (*serial && *serial == atomic_load_explicit(&last_serial, memory_order_relaxed) &&
+	    *max_dtv_idx < n)
+		last = *max_dtv_idx;
+	free_blocks(dtv, 1, last);
+	gs_spin_lock(&lock);
+	struct image *im = current;
+	int same = im && *serial == im->serial && last == im->max_idx;
+	if (!im || im->gen != *generation || im->used != *static_used || im->n != n ||
+	    (!same && last < n)) {
+		/* (the last: another image meanwhile; left to glibc, rare) */
+		gs_spin_unlock(&lock);
+		free_blocks(dtv, last + 1, n);
+		return 0;
+	}
+	if (same) {
+		for (size_t k = 0; k < im->n_dyn; k++)
+			dtv[im->dyn[k]] = im->dtv[im->dyn[k]];
+		dtv[0] = im->dtv[0];
+	} else {
+		memcpy(dtv, im->dtv, (n + 1) * sizeof *dtv);
+		for (size_t k = 0; k < im->n_static; k++)
+			dtv[im->statics[k].modid].val = tcb - im->statics[k].off;
+	}
 	memcpy(tcb - im->used, im->blocks, im->used);
-	memcpy(dtv, im->dtv, (im->n + 1) * sizeof *dtv);
-	for (size_t k = 0; k < im->n_static; k++)
-		dtv[im->statics[k].modid].val = tcb - im->statics[k].off;
+	*serial = im->serial; /* (in the blocks just copied: after them) */
 	gs_spin_unlock(&lock);
 	return 1;
 }

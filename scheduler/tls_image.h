@@ -26,17 +26,19 @@ static inline struct gs__dtv_entry *gs__dtv_of(void *tcb)
 
 /* Learns where glibc keeps its TLS generation and the extent of the used
  * static TLS, checked against the calling (first) thread's TCB os_tp; the
- * images stay unused if they cannot be found.  static_size: glibc's
- * static TLS size, TCB included. */
-void gs__tls_image_init(char *os_tp, size_t static_size);
+ * images stay unused if they cannot be found.  room: the bytes of static
+ * TLS below a TCB (glibc's static TLS size less the TCB's). */
+void gs__tls_image_init(char *os_tp, size_t room);
 /* tcb was just initialised by glibc (_dl_allocate_tls, or its _init on an
  * emptied DTV) and nothing ran on it yet: keeps it as the image of the
  * current generation, unless one is kept already. */
 void gs__tls_image_take(char *tcb);
-/* Resets the static blocks and the DTV of a pooled TCB (whose dynamic
- * blocks its caller freed) from the image: 1 if done, 0 if the image is
- * not the current generation's (the caller runs glibc's initialisation,
- * then gs__tls_image_take). */
-int gs__tls_image_reset(char *tcb);
+/* Frees the dynamic blocks of a pooled TCB and resets its static blocks
+ * and DTV from the image: 1 if done, 0 if the image is not the current
+ * generation's (the blocks are freed all the same; the caller empties the
+ * DTV, runs glibc's initialisation, then gs__tls_image_take).  *serial is
+ * the TCB's own note of the image it was last reset from (0: none): read,
+ * and set when done. */
+int gs__tls_image_renew(char *tcb, size_t *serial);
 
 #endif

@@ -3,7 +3,7 @@
  * thread before it, created and joined just before, dirtied all of it and
  * the new one reuses its memory (glibc's stack cache; a shim's pool).
  *
- * Rounds of three threads, one at a time.  Each thread checks what it
+ * Rounds of four threads, one at a time.  Each thread checks what it
  * finds: __thread variables of the program (.tdata at its initial value,
  * .tbss zero), of the libraries loaded so far (dynamic TLS, static TLS),
  * errno 0, no pending dlerror message, the global locale; then it changes
@@ -21,7 +21,7 @@
  *      that variable into static TLS, with no TLS of its own (so glibc's
  *      generation stays): both libraries must see one variable, at its
  *      initial value.
- * One line per round, yes/no for each check over its three threads.
+ * One line per round, yes/no for each check over its four threads.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,7 +35,7 @@
 #include <unistd.h>
 #include "testutil.h"
 
-#define THREADS 3
+#define THREADS 4
 #define INIT 4242
 
 static __thread volatile long tv_data = INIT; /* .tdata */
