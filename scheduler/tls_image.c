@@ -109,11 +109,12 @@ void gs__tls_image_init(char *os_tp, size_t room)
 }
 
 /* 1 if the DTV of tcb, fresh from glibc at generation gen with used bytes
- * of static TLS, is what the header comment says it is. */
-static int understood(char *tcb, size_t gen, size_t used, size_t *n_static)
+ * of static TLS and modules up to max_idx, is what the header comment
+ * says it is. */
+static int understood(char *tcb, size_t gen, size_t used, size_t max_idx, size_t *n_static)
 {
 	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
-	size_t n = dtv[-1].counter, max_idx = *max_dtv_idx;
+	size_t n = dtv[-1].counter;
 	if (n < max_idx || dtv[0].counter > gen)
 		return 0;
 	*n_static = 0;
@@ -136,14 +137,14 @@ void gs__tls_image_take(char *tcb)
 {
 	if (!generation || broken)
 		return;
-	size_t gen = *generation, used = *static_used;
+	size_t gen = *generation, used = *static_used, max_idx = *max_dtv_idx;
 	gs_spin_lock(&lock);
 	int have = current && current->gen == gen && current->used == used;
 	gs_spin_unlock(&lock);
 	size_t n_static;
 	if (have)
 		return;
-	if (!understood(tcb, gen, used, &n_static)) {
+	if (!understood(tcb, gen, used, max_idx, &n_static)) {
 		/* (unless a dlopen on another OS thread changed it meanwhile) */
 		if (*generation == gen && *static_used == used)
 			broken = 1;
@@ -151,7 +152,7 @@ void gs__tls_image_take(char *tcb)
 	}
 	struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
 	size_t n = dtv[-1].counter;
-	size_t max_idx = *max_dtv_idx, n_dyn = max_idx - n_static;
+	size_t n_dyn = max_idx - n_static;
 	struct image *im = malloc(sizeof *im + (n + 1) * sizeof *dtv + n_static * sizeof *im->statics +
 				  n_dyn * sizeof *im->dyn + used);
 	if (!im)
@@ -173,7 +174,7 @@ void gs__tls_image_take(char *tcb)
 	memcpy(im->blocks, tcb - used, used);
 	/* A dlopen on another OS thread meanwhile: the copy may be of either
 	 * state, so it is no image (the next initialisation tries again). */
-	if (*generation != gen || *static_used != used) {
+	if (*generation != gen || *static_used != used || *max_dtv_idx != max_idx) {
 		free(im);
 		return;
 	}
