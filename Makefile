@@ -175,6 +175,14 @@ $(BUILD)/tests/programs/libtls_dso_ie.so: tests/programs/tls_dso_ie.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -fPIC -shared -o $@ $<
 $(BUILD)/tests/programs/tls_review: $(BUILD)/tests/programs/libtls_dso_ie.so
+# tls_reuse's libraries: another initial-exec one; one with dynamic TLS
+# (dep) that the next (user) refers to with the initial-exec model.
+$(BUILD)/tests/programs/libtls_reuse_%.so: tests/programs/tls_reuse_%_lib.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -fPIC -shared -o $@ $<
+$(BUILD)/tests/programs/tls_reuse: $(BUILD)/tests/programs/libtls_dso.so $(BUILD)/tests/programs/libtls_dso_ie.so \
+    $(BUILD)/tests/programs/libtls_reuse_ie.so $(BUILD)/tests/programs/libtls_reuse_dep.so \
+    $(BUILD)/tests/programs/libtls_reuse_user.so
 # Fault injection in the shim's real-call table: fd_swapped_kinds links
 # libfd_swap.so, whose fd-making functions hand out another kind of fd than
 # their name says.  The shim's dlsym(RTLD_NEXT) finds them before libc's.

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "published.h"
@@ -202,6 +203,17 @@ static inline void gs_spin_lock(_Atomic int *l)
 static inline void gs_spin_unlock(_Atomic int *l)
 {
 	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* memset(p, 0, n) by libc's memset, for what every create zeroes (the
+ * thread record, its published slot, the resolver state): gcc expands a
+ * memset of constant size inline, as `rep stos` above a few hundred
+ * bytes, whose start-up costs more than libc's vector stores up to a few
+ * KiB.  Hiding the size from gcc makes it a call. */
+static inline void gs_zero(void *p, size_t n)
+{
+	__asm__("" : "+r"(n));
+	memset(p, 0, n);
 }
 
 /* compare-and-swap of an int, cheap when the process is single-threaded. */

@@ -240,7 +240,7 @@ void gs__pub_thread_new(struct gs_thread *t, int create)
 	uint32_t i;
 	if (ensure_file() == 0 && take_slot(&i) == 0) {
 		struct gs_pub_thread *s = &slots()[i];
-		memset(s, 0, sizeof *s);
+		gs_zero(s, sizeof *s);
 		s->hub = t->hub && t->hub->pub_index >= 0 ? t->hub->pub_index : 0;
 		s->start_routine = (uint64_t)(uintptr_t)t->start;
 		s->stack_lo = (uint64_t)(uintptr_t)t->stack.lo;

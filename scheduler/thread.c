@@ -85,7 +85,7 @@ static struct gs_thread *record_take(const struct gs_stack *st)
 {
 	struct gs_thread *t = gs__stack_room(st);
 	if (t) {
-		memset(t, 0, sizeof *t);
+		gs_zero(t, sizeof *t);
 		t->stack = *st;
 		t->stack.hosts_record = 1;
 		return t;
@@ -98,7 +98,7 @@ static struct gs_thread *record_take(const struct gs_stack *st)
 	if (!t)
 		t = calloc(1, sizeof *t);
 	else
-		memset(t, 0, sizeof *t);
+		gs_zero(t, sizeof *t);
 	if (t)
 		t->stack = *st;
 	return t;

@@ -40,13 +40,14 @@
  *
  * Pooling: an ended thread's TCB goes back to a pool; reuse frees its
  * dynamic TLS and re-runs glibc's initialisation of the static blocks
- * (what glibc's own stack cache does).  malloc's per-thread cache
- * (tcache) lives in libc's TLS: where its pointer is kept is found once,
- * at the first hub, by freeing a chunk and finding the word of the OS
- * thread's block that points at a cache now holding it (a malloc/free pair
- * on a fresh block, if that finds none), and the pointer is carried over
- * on reuse, so the cache of an ended thread is not leaked but handed to
- * the next one.
+ * (what glibc's own stack cache does), or, while no module with TLS came
+ * or went, copies what that initialisation left in a fresh TCB
+ * (tls_image.c).  malloc's per-thread cache (tcache) lives in libc's
+ * TLS: where its pointer is kept is found once, at the first hub, by
+ * freeing a chunk and finding the word of the OS thread's block that
+ * points at a cache now holding it (a malloc/free pair on a fresh block,
+ * if that finds none), and the pointer is carried over on reuse, so the
+ * cache of an ended thread is not leaked but handed to the next one.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -67,6 +68,7 @@
 #include <sys/auxv.h>
 #include "rawsys.h"
 #include "tls.h"
+#include "tls_image.h"
 #include "valgrind_hooks.h"
 
 int gs__tls_on;
@@ -162,6 +164,10 @@ static ptrdiff_t tp_tcache;   /* malloc's tcache pointer; 0: not found */
 extern void __res_nclose(struct __res_state *);
 
 static ptrdiff_t tp_os, tp_current, tp_current_id; /* the shim's own TLS */
+/* Which image (tls_image.c) the TCB was last made new from; 0: none (a
+ * TCB glibc initialised).  The shim's own, in its static block. */
+static __thread size_t image_serial __attribute__((tls_model("initial-exec")));
+static ptrdiff_t tp_image;
 
 static int multi_coming;       /* the shim is making a real thread */
 static _Atomic int pool_lock;
@@ -236,30 +242,25 @@ static void fill_shim(char *tcb, struct gs_thread *t, struct gs_hub *h)
 }
 
 /* Makes a pooled TCB new again: its dynamic TLS freed, its static blocks
- * initialised anew; malloc's cache carried over. */
+ * and DTV as glibc's initialisation would leave them (copied from the
+ * image of a fresh TCB while no module came or went, tls_image.c); malloc's
+ * cache carried over. */
 static void renew(char *tcb)
 {
 	void *tcache = tp_tcache ? AT(tcb, tp_tcache, void *) : NULL;
-	struct dtv_entry {
-		union {
-			size_t counter;
-			void *val;
-		};
-		void *to_free;
-	} *dtv = AT(tcb, TCB_DTV, struct dtv_entry *);
-	size_t n = dtv[-1].counter;
-	for (size_t i = 0; i < n; i++)
-		if (dtv[1 + i].to_free) /* most modules' blocks are static: nothing to free */
-			free(dtv[1 + i].to_free);
-	memset(dtv, 0, (n + 1) * sizeof *dtv);
-	dl_allocate_tls_init(tcb, 1);
+	if (!gs__tls_image_renew(tcb, &AT(tcb, tp_image, size_t))) {
+		struct gs__dtv_entry *dtv = gs__dtv_of(tcb);
+		memset(dtv, 0, (dtv[-1].counter + 1) * sizeof *dtv);
+		dl_allocate_tls_init(tcb, 1);
+		gs__tls_image_take(tcb);
+	}
 	if (tp_tcache)
 		AT(tcb, tp_tcache, void *) = tcache;
 	if (off_res >= 0) {
 		struct __res_state *res = (struct __res_state *)(tcb + off_res);
 		if (res->options & GS_RES_INIT)
 			__res_nclose(res);
-		memset(res, 0, sizeof *res);
+		gs_zero(res, sizeof *res);
 	}
 }
 
@@ -273,8 +274,12 @@ static void *tcb_get(void)
 	gs_spin_unlock(&pool_lock);
 	if (!tcb)
 		return NULL;
-	if (fresh)
-		return dl_allocate_tls(tcb);
+	if (fresh) {
+		tcb = dl_allocate_tls(tcb);
+		if (tcb)
+			gs__tls_image_take(tcb);
+		return tcb;
+	}
 	renew(tcb);
 	return tcb;
 }
@@ -802,6 +807,7 @@ static int layout(char *os_tp)
 	tp_os = (char *)&gs__os - os_tp;
 	tp_current = (char *)&gs__os_current - os_tp;
 	tp_current_id = (char *)&gs__current_id - os_tp;
+	tp_image = (char *)&image_serial - os_tp;
 	return 1;
 }
 
@@ -820,6 +826,7 @@ void gs__tls_init(void)
 		return;
 	}
 	gs__tls_fsgsbase = (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */) && !GS_VG_RUNNING();
+	gs__tls_image_init(tp, static_size - tcb_size);
 	probe_tcache(tp);
 	find_stack_user(tp);
 	struct sync_arg arg = { NULL, tp };

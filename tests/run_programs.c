@@ -304,6 +304,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("syscall_routes"), /* blocking and fd-making calls through syscall(2): greened, with the
 				    * kernel's timeouts, sigset sizes and errnos */
 	COMPARE("tls_review"),     /* late dlopen of static TLS, alignment, setxid, held FILEs, fork */
+	COMPARE("tls_reuse"),      /* a thread after a joined one: all its TLS fresh, across dlopen/dlclose */
 	COMPARE("tls_identity"),   /* gettid per thread, tgkill/affinity/priority by tid, fork from a thread */
 	COMPARE("malloc_cache_kept"),       /* pooled TCBs and hubs lose no malloc cache */
 	COMPARE("malloc_cache_kept_nopie"), /* the same where malloc's address is a PLT entry */
