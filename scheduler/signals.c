@@ -111,8 +111,31 @@ void gs_sig_handler_leave(uint64_t saved)
  * from any mask it is given: they are never in a thread's mask. */
 #define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
 
+/* gs_sigmask on an OS thread that has no record yet (it never made or
+ * ran a green thread, never waited through a hub: every process until it
+ * does, a shell for its whole life): its mask is the kernel's alone, the
+ * one a record would copy when made (gs__adopt), nothing kept open and
+ * nothing held pending here.  So the change goes to the kernel as it is,
+ * which drops SIGKILL and SIGSTOP, fails a bad how with EINVAL (old
+ * untouched) and ignores how without a set, as the record's way does,
+ * and no record is made for it: adopting one maps a page that every
+ * fork of a shell would then copy on write, parent and child. */
+static int os_sigmask(int how, const uint64_t *set, uint64_t *old)
+{
+	uint64_t in = set ? *set : 0, out = 0;
+	long rc = gs__sys(SYS_rt_sigprocmask, how, set ? (long)&in : 0, old ? (long)&out : 0,
+			  sizeof in, 0, 0);
+	if (rc < 0)
+		return (int)rc;
+	if (old)
+		*old = out;
+	return 0;
+}
+
 int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
+	if (!gs__os_current && !keep_open)
+		return os_sigmask(how, set, old);
 	struct gs_thread *t = gs_self();
 	uint64_t cur = t->sigmask, next = cur;
 	if (set) {
