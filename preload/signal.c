@@ -77,7 +77,7 @@ int gs__sig_disposition(int sig)
 }
 
 /* Any subsystem with interruptible waits needs to know of handlers. */
-static int wrapping(void)
+GS_STARTUP static int wrapping(void)
 {
 	return gs_time_on() || gs_thread_on() || gs_socket_on() || gs_os_on() || gs_select_on();
 }
@@ -342,7 +342,7 @@ static int segv_action(const struct sigaction *act, struct sigaction *old)
 	return 0;
 }
 
-GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+GS_STARTUP GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!wrapping() || sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
 		return GS_REAL(sigaction)(sig, act, old);
@@ -436,7 +436,7 @@ GS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
  * SIGSETXID: 32 and 33); it removes them from the set silently. */
 #define INTERNAL_SIGNALS ((1ULL << 31) | (1ULL << 32))
 
-static int mask(int how, const sigset_t *set, sigset_t *old)
+GS_STARTUP static int mask(int how, const sigset_t *set, sigset_t *old)
 {
 	uint64_t in = 0, out = 0;
 	if (set) {
@@ -453,14 +453,14 @@ static int mask(int how, const sigset_t *set, sigset_t *old)
 	return 0;
 }
 
-GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+GS_STARTUP GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return GS_REAL(pthread_sigmask)(how, set, old);
 	return mask(how, set, old);
 }
 
-GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+GS_STARTUP GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return GS_REAL(sigprocmask)(how, set, old);

@@ -120,7 +120,7 @@ void gs_sig_handler_leave(uint64_t saved)
  * untouched) and ignores how without a set, as the record's way does,
  * and no record is made for it: adopting one maps a page that every
  * fork of a shell would then copy on write, parent and child. */
-static int os_sigmask(int how, const uint64_t *set, uint64_t *old)
+GS_STARTUP static int os_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
 	uint64_t in = set ? *set : 0, out = 0;
 	long rc = gs__sys(SYS_rt_sigprocmask, how, set ? (long)&in : 0, old ? (long)&out : 0,
@@ -132,7 +132,7 @@ static int os_sigmask(int how, const uint64_t *set, uint64_t *old)
 	return 0;
 }
 
-int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
+GS_STARTUP int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
 	if (!gs__os_current && !keep_open)
 		return os_sigmask(how, set, old);
