@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 #include "config.h"
 #include "rawsys.h"
@@ -50,7 +51,10 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	uint64_t extra = atomic_load(&handlers[sig].mask);
 	if (!(flags & SA_NODEFER))
 		extra |= 1ULL << (sig - 1);
-	uint64_t mask_before = gs_sig_handler_enter(extra);
+	uint64_t interrupted = 0;
+	if (uc)
+		memcpy(&interrupted, &((ucontext_t *)uc)->uc_sigmask, sizeof interrupted);
+	uint64_t mask_before = gs_sig_handler_enter(extra, interrupted);
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)

@@ -413,11 +413,12 @@ void gs_sig_keep_open(int sig);
 /* The running context's own signal mask (kernel format). */
 uint64_t gs_sig_current_mask(void);
 /* A handler of the program's starts (extra: what its sa_mask and the
- * signal itself add to the thread's mask, as the kernel adds them) and
+ * signal itself add to the thread's mask, as the kernel adds them;
+ * interrupted: the mask of the code it interrupted, the ucontext's) and
  * ends (the thread's mask as before it, which the kernel's sigreturn puts
  * back too).  A longjmp out of the handler skips the end: the mask stays
  * with extra in it, as natively (siglongjmp sets its own). */
-uint64_t gs_sig_handler_enter(uint64_t extra);
+uint64_t gs_sig_handler_enter(uint64_t extra, uint64_t interrupted);
 void gs_sig_handler_leave(uint64_t saved);
 /* In a handler: if the running thread blocks sig, mark it pending on the
  * thread (delivered when it unblocks) and return 1. */
