@@ -109,9 +109,20 @@ $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAGS) -c -o $@ $<
 
+# Lazy binding (no -z now): every exec a greened process makes loads the
+# shim, and binding its ~200 PLT entries up front (a symbol lookup each,
+# through the program's whole scope) was ~130k instructions, ~25 us, of
+# every start; most programs call a few of them.  What that costs: the
+# PLT's slots (.got.plt) stay writable, as in libc's own and most of the
+# objects a program maps; the rest of the GOT, the pointer tables and
+# .dynamic stay read-only after relocation (-z relro).  A slot is bound
+# at its first call by ld.so, which takes no lock and makes no system
+# call there, so a first call from a signal handler, the trap's handler
+# or a vfork child is as safe as the program's own lazily bound calls;
+# ld.so is text where preemption never switches (scheduler/preempt.c).
 $(BUILD)/libgreenshim.so: $(LIB_OBJS) preload/exports.map
 	$(CC) $(CFLAGS) $(LIBFLAGS) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=preload/exports.map \
-	    -Wl,-z,now -Wl,-z,noexecstack -Wl,-z,defs $(LDLIBS_SHIM)
+	    -Wl,-z,relro -Wl,-z,lazy -Wl,-z,noexecstack -Wl,-z,defs $(LDLIBS_SHIM)
 
 # The greenshim command (tools/): an ordinary program; it shares only
 # scheduler/published.h with the library.

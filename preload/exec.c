@@ -20,7 +20,7 @@ extern char **environ;
 /* Around every exec: the process's records end, the preemption timer
  * stops (and starts again if the exec failed).  A vfork child's exec ends
  * nothing of its parent's. */
-static void exec_begin(void)
+GS_STARTUP static void exec_begin(void)
 {
 	gs_fd_leaked(); /* the new program holds our descriptions (fdkind.h) */
 	if (!gs__vforked) {
@@ -29,13 +29,13 @@ static void exec_begin(void)
 	}
 }
 
-static void exec_failed(void)
+GS_STARTUP static void exec_failed(void)
 {
 	if (!gs__vforked)
 		gs_preempt_exec_failed();
 }
 
-GS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+GS_STARTUP GS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	exec_begin();
 	int rc = GS_REAL(execve)(path, argv, envp);

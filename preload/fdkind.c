@@ -254,7 +254,7 @@ void gs_fd_forget_range(unsigned lo, unsigned hi)
 /* Every fd's description is now shared with another process: none is
  * ours alone (fork: within the family, whose members keep telling each
  * other of flag changes, so what was verified stays so). */
-static void none_ours_alone(void)
+GS_STARTUP static void none_ours_alone(void)
 {
 	for (unsigned c = 0; c < CHUNKS; c++) {
 		_Atomic uint64_t *chunk = atomic_load_explicit(&chunks[c], memory_order_relaxed);
@@ -271,7 +271,7 @@ static void none_ours_alone(void)
 /* Whoever the descriptions went to may change their flags unseen: every
  * description that exists now is no longer vouched for (its birth is
  * behind the leak count from now on). */
-void gs_fd_leaked(void)
+GS_STARTUP void gs_fd_leaked(void)
 {
 	atomic_fetch_add(&family->leaks, 1);
 }
@@ -294,7 +294,7 @@ void gs_fd_shared_all(void)
 /* In a fork child without a shared page (it could not be mapped), the
  * family is this process alone: the parent's fds are its and its
  * parent's, which change flags unseen. */
-static void forked(void)
+GS_STARTUP static void forked(void)
 {
 	none_ours_alone();
 	if (!fork_shared)

@@ -32,7 +32,7 @@ static const struct flag flags[] = {
  * preemption); any other value, or a name we do not
  * know, is reported and ignored, so a typo never silently changes what the
  * shim does. */
-static void read_environment(void)
+GS_STARTUP static void read_environment(void)
 {
 	int values[sizeof flags / sizeof flags[0]];
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
@@ -129,7 +129,7 @@ static void read_environment(void)
  * this very call to finish. */
 static __thread int initialising __attribute__((tls_model("initial-exec")));
 
-void gs_init(void)
+GS_STARTUP void gs_init(void)
 {
 	if (initialising)
 		return;

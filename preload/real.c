@@ -59,7 +59,7 @@ _Static_assert(sizeof(struct real_names) <= 0xffff && sizeof(struct gs_real_tabl
 
 /* version: a symbol version, or GS_SYMBOL("name") when the field's name
  * is not the symbol's. */
-static void *lookup(const char *name, const char *version)
+GS_STARTUP static void *lookup(const char *name, const char *version)
 {
 	if (version && version[0] == '=')
 		return dlsym(RTLD_NEXT, version + 1);
@@ -70,7 +70,7 @@ static void *lookup(const char *name, const char *version)
 /* Looks entry i up, unless it is set (a racing resolver, or a test that
  * swapped it: its replacement stays).  Racing resolvers find and store
  * the same pointer. */
-static void *resolve_entry(enum gs_real_index i)
+GS_STARTUP static void *resolve_entry(enum gs_real_index i)
 {
 	void **slot = (void **)((char *)&gs_real + symbols[i].entry);
 	void *fn = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -124,7 +124,7 @@ static const unsigned short handler_set[] = {
 
 static _Atomic int handler_set_done;
 
-void gs_real_resolve_handler_set(void)
+GS_STARTUP void gs_real_resolve_handler_set(void)
 {
 	if (atomic_load_explicit(&handler_set_done, memory_order_acquire))
 		return;
@@ -142,7 +142,7 @@ static int installs_handlers(enum gs_real_index i)
 	return 0;
 }
 
-void *gs__real_resolve(enum gs_real_index i)
+GS_STARTUP void *gs__real_resolve(enum gs_real_index i)
 {
 	gs_init(); /* an interposer's first call initialises the shim, as ever */
 	if (installs_handlers(i))

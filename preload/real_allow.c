@@ -7,10 +7,11 @@
 #if defined(__x86_64__)
 #include <stddef.h>
 
+#include "gs.h"
 #include "real.h"
 
 #define GS_ALLOW_STUB(ret, name, params, version)                                        \
-	__attribute__((naked)) void gs__allow_##name(void)                                \
+	__attribute__((naked)) GS_STARTUP void gs__allow_##name(void)                     \
 	{                                                                                 \
 		__asm__ volatile("movq gs_real+%c0(%%rip), %%r11\n\t"                     \
 				 "jmp gs__allow_call" ::"i"(offsetof(struct gs_real_table, name))); \

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 #include "config.h"
 #include "rawsys.h"
@@ -50,7 +51,10 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 	uint64_t extra = atomic_load(&handlers[sig].mask);
 	if (!(flags & SA_NODEFER))
 		extra |= 1ULL << (sig - 1);
-	uint64_t mask_before = gs_sig_handler_enter(extra);
+	uint64_t interrupted = 0;
+	if (uc)
+		memcpy(&interrupted, &((ucontext_t *)uc)->uc_sigmask, sizeof interrupted);
+	uint64_t mask_before = gs_sig_handler_enter(extra, interrupted);
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN)
@@ -77,7 +81,7 @@ int gs__sig_disposition(int sig)
 }
 
 /* Any subsystem with interruptible waits needs to know of handlers. */
-static int wrapping(void)
+GS_STARTUP static int wrapping(void)
 {
 	return gs_time_on() || gs_thread_on() || gs_socket_on() || gs_os_on() || gs_select_on();
 }
@@ -342,7 +346,7 @@ static int segv_action(const struct sigaction *act, struct sigaction *old)
 	return 0;
 }
 
-GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+GS_STARTUP GS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!wrapping() || sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
 		return GS_REAL(sigaction)(sig, act, old);
@@ -436,7 +440,7 @@ GS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
  * SIGSETXID: 32 and 33); it removes them from the set silently. */
 #define INTERNAL_SIGNALS ((1ULL << 31) | (1ULL << 32))
 
-static int mask(int how, const sigset_t *set, sigset_t *old, uint64_t never)
+GS_STARTUP static int mask(int how, const sigset_t *set, sigset_t *old, uint64_t never)
 {
 	uint64_t in = 0, out = 0;
 	if (set) {
@@ -453,14 +457,14 @@ static int mask(int how, const sigset_t *set, sigset_t *old, uint64_t never)
 	return 0;
 }
 
-GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+GS_STARTUP GS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return GS_REAL(pthread_sigmask)(how, set, old);
 	return mask(how, set, old, INTERNAL_SIGNALS);
 }
 
-GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+GS_STARTUP GS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return GS_REAL(sigprocmask)(how, set, old);
@@ -481,7 +485,8 @@ long gs__rt_sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!gs_thread_on())
 		return gs__sys(SYS_rt_sigprocmask, how, (long)set, (long)old, sizeof(uint64_t), 0, 0);
-	return mask(how, set, old, 0);
+	int rc = mask(how, set, old, 0); /* 0 or an error number */
+	return -rc;
 }
 
 GS_EXPORT int sigpending(sigset_t *set)

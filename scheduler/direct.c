@@ -53,7 +53,7 @@ static const char kick_tag;
  * child, whose id is another). */
 static __thread int os_tid __attribute__((tls_model("initial-exec")));
 
-static void forget_tid_in_child(void)
+GS_STARTUP static void forget_tid_in_child(void)
 {
 	os_tid = 0;
 }

@@ -24,6 +24,17 @@
  * saves a condvar round trip (bench/pingpong).  The file still exports it
  * for everyone else. */
 #define GS_INLINE_HOT __attribute__((always_inline)) inline
+/* On a function that every start, fork or exec of a greened process runs
+ * (the constructors and gs_init, the first real-function lookups, the
+ * fork handlers, a shell's sigaction, sigprocmask and execve, the GS_REAL
+ * stubs): GCC puts it in .text.hot, which the linker lays out with the
+ * constructors (.text.startup) just after .init, so these share a few
+ * pages instead of being spread over the library's 200 KiB of text.  A
+ * fork child faults in again every text page it runs (the kernel does not
+ * copy the parent's file-backed mappings), each fault mapping 64 KiB
+ * around it: a shell's fork-exec faulted four such windows of the shim,
+ * now one (the exec'd program: three, now two). */
+#define GS_STARTUP __attribute__((hot))
 
 struct gs_thread;
 struct gs_hub;
@@ -414,11 +425,12 @@ void gs_sig_keep_open(int sig);
 /* The running context's own signal mask (kernel format). */
 uint64_t gs_sig_current_mask(void);
 /* A handler of the program's starts (extra: what its sa_mask and the
- * signal itself add to the thread's mask, as the kernel adds them) and
+ * signal itself add to the thread's mask, as the kernel adds them;
+ * interrupted: the mask of the code it interrupted, the ucontext's) and
  * ends (the thread's mask as before it, which the kernel's sigreturn puts
  * back too).  A longjmp out of the handler skips the end: the mask stays
  * with extra in it, as natively (siglongjmp sets its own). */
-uint64_t gs_sig_handler_enter(uint64_t extra);
+uint64_t gs_sig_handler_enter(uint64_t extra, uint64_t interrupted);
 void gs_sig_handler_leave(uint64_t saved);
 /* In a handler: if the running thread blocks sig, mark it pending on the
  * thread (delivered when it unblocks) and return 1. */

@@ -48,12 +48,12 @@ static int pub_private;                 /* a fork child's copy, not in a file ye
 
 /* A fork while another OS thread holds pub_lock (making the file, say)
  * would leave it held in the child for good: fork waits for it. */
-static void lock_for_fork(void)
+GS_STARTUP static void lock_for_fork(void)
 {
 	gs_spin_lock(&pub_lock);
 }
 
-static void unlock_after_fork(void)
+GS_STARTUP static void unlock_after_fork(void)
 {
 	gs_spin_unlock(&pub_lock);
 }

@@ -30,6 +30,10 @@
 
 #define BIT(sig) (1ULL << ((sig) - 1))
 
+/* The kernel never lets SIGKILL or SIGSTOP be blocked, and drops them
+ * from any mask it is given: they are never in a thread's mask. */
+#define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
+
 /* Signals the kernel mask never blocks, whatever the program's mask says:
  * SIGURG while preemption ticks use it (preload/signal.c keeps the
  * program's blocked SIGURG pending itself). */
@@ -84,11 +88,17 @@ void gs__deliver_pending(struct gs_thread *t)
 	errno = saved;
 }
 
-uint64_t gs_sig_handler_enter(uint64_t extra)
+/* On an OS thread without a record, the mask before the handler is the
+ * kernel's, which the interrupted context holds: should the handler make
+ * the thread's record (its first greened wait, say), the record starts
+ * with the handler's mask, and gs_sig_handler_leave puts this one back,
+ * as sigreturn does in the kernel (a thread that blocked signals with
+ * sigprocmask has no record yet: gs_sigmask). */
+uint64_t gs_sig_handler_enter(uint64_t extra, uint64_t interrupted)
 {
 	struct gs_thread *t = gs__os_current;
 	if (!t)
-		return 0;
+		return interrupted & ~UNBLOCKABLE;
 	uint64_t saved = t->sigmask;
 	t->sigmask |= extra;
 	return saved;
@@ -107,12 +117,32 @@ void gs_sig_handler_leave(uint64_t saved)
 		gs__deliver_pending(t);
 }
 
-/* The kernel never lets SIGKILL or SIGSTOP be blocked, and drops them
- * from any mask it is given: they are never in a thread's mask. */
-#define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
 
-int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
+/* gs_sigmask on an OS thread that has no record yet (it never made or
+ * ran a green thread, never waited through a hub: every process until it
+ * does, a shell for its whole life): its mask is the kernel's alone, the
+ * one a record would copy when made (gs__adopt), nothing kept open and
+ * nothing held pending here.  So the change goes to the kernel as it is,
+ * which drops SIGKILL and SIGSTOP, fails a bad how with EINVAL (old
+ * untouched) and ignores how without a set, as the record's way does,
+ * and no record is made for it: adopting one maps a page that every
+ * fork of a shell would then copy on write, parent and child. */
+GS_STARTUP static int os_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
+	uint64_t in = set ? *set : 0, out = 0;
+	long rc = gs__sys(SYS_rt_sigprocmask, how, set ? (long)&in : 0, old ? (long)&out : 0,
+			  sizeof in, 0, 0);
+	if (rc < 0)
+		return (int)rc;
+	if (old)
+		*old = out;
+	return 0;
+}
+
+GS_STARTUP int gs_sigmask(int how, const uint64_t *set, uint64_t *old)
+{
+	if (!gs__os_current && !keep_open)
+		return os_sigmask(how, set, old);
 	struct gs_thread *t = gs_self();
 	uint64_t cur = t->sigmask, next = cur;
 	if (set) {

@@ -485,12 +485,12 @@ static int environ_has(int pid, const char *entry)
 	return found;
 }
 
-/* The tree this process belongs to, while its ancestors still run. */
-__attribute__((constructor)) static void find_tree(void)
+/* The tree this process belongs to, while its ancestors still run.  Out
+ * of line: its buffers (6 KiB) would otherwise make the frame of the one
+ * constructor LTO merges every constructor of the shim into, and push each
+ * start's other constructors a stack page or two deeper (a fault each). */
+__attribute__((noinline)) static void find_tree(const char *value)
 {
-	const char *value = getenv("GREENSHIM_TRACE");
-	if (!value || !*value)
-		return;
 	char entry[4200];
 	snprintf(entry, sizeof entry, "GREENSHIM_TRACE=%s", value);
 	int root = getpid(), ppid = 0;
@@ -509,6 +509,13 @@ __attribute__((constructor)) static void find_tree(void)
 	else
 		snprintf(trace_file, sizeof trace_file, "%s", value);
 	pthread_atfork(NULL, NULL, gs__trace_after_fork);
+}
+
+__attribute__((constructor)) static void trace_init(void)
+{
+	const char *value = getenv("GREENSHIM_TRACE");
+	if (value && *value)
+		find_tree(value);
 }
 
 /* ---- writing this process's part ---- */

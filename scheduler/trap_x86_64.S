@@ -62,6 +62,8 @@
 	syscall
 	.endm
 
+/* In .text.hot, beside the GS_REAL stubs that jump here (gs.h, GS_STARTUP). */
+	.pushsection .text.hot.gs__allow_call,"ax",@progbits
 /* gs__allow_call: r11 = the real function; everything else as the caller
  * left it (rax counts vector arguments of a variadic call). */
 	.globl	gs__allow_call
@@ -100,6 +102,7 @@ gs__allow_call:
 	ret
 	.cfi_endproc
 	.size	gs__allow_call, .-gs__allow_call
+	.popsection
 
 /* No .cfi here: see above. */
 	.globl	gs__sigrestorer

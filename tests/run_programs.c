@@ -274,6 +274,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("posix_lock_signals"),     /* a handler runs inside a lock wait, which goes on */
 	COMPARE("posix_async_cancel"),     /* asynchronous cancel ends a mutex wait, a computation */
 	COMPARE("posix_mask_unblockable"), /* SIGKILL, SIGSTOP never in a mask */
+	COMPARE("sigmask_before_record"), /* a mask set before the shim has a record of the thread */
 	COMPARE("posix_pending_per_thread"), /* raise() pending in the raiser only */
 	COMPARE("posix_join_detached"),    /* join/detach of an ended detached thread: EINVAL */
 	COMPARE("posix_sigwait_handler"),  /* sigwaitinfo takes an unblocked signal, no handler */
