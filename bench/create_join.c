@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
+
 #define WARMUP 1000L
 
 static double now_ns(void)
@@ -29,20 +31,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static long parse_count(const char *s, long dflt)
-{
-    if (!s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v <= 0) {
-        fprintf(stderr, "bad count '%s'\n", s);
-        exit(2);
-    }
-    return v;
 }
 
 static void *trivial(void *arg)

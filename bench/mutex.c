@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
+
 /* Shared with nobody, but visible to the outside world: see header. */
 pthread_mutex_t bench_mutex = PTHREAD_MUTEX_INITIALIZER;
 unsigned long bench_counter;
@@ -41,20 +43,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static long parse_count(const char *s, long dflt)
-{
-    if (!s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v <= 0) {
-        fprintf(stderr, "bad count '%s'\n", s);
-        exit(2);
-    }
-    return v;
 }
 
 static void *idle_thread(void *arg)

@@ -31,29 +31,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
+
 static pthread_mutex_t counter_lock = PTHREAD_MUTEX_INITIALIZER;
 static long counter;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long parse_count(const char *s, long dflt)
-{
-    if (!s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v <= 0) {
-        fprintf(stderr, "bad count '%s'\n", s);
-        exit(2);
-    }
-    return v;
-}
 
 /* Value of a "Key:  <number> ..." line of /proc/self/status, or -1. */
 static long proc_status_value(const char *key)

@@ -28,6 +28,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "benchutil.h"
+
 #define STACK_SIZE (8u << 20)
 #define GUARD 4096u
 #define SLOT (STACK_SIZE + GUARD)
@@ -36,27 +38,6 @@
 #define MODULES 4
 
 extern void _dl_get_tls_static_info(size_t *size, size_t *align);
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long parse_count(const char *s, long dflt)
-{
-    if (!s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v <= 0) {
-        fprintf(stderr, "touch_floor: bad count '%s'\n", s);
-        exit(2);
-    }
-    return v;
-}
 
 static long peak_rss_kib(void)
 {
