@@ -628,7 +628,7 @@ static int holds_first(const unsigned char *cache, const void *chunk, int only)
 }
 
 #define CACHE_PEEK (TCACHE_HEAD1 + sizeof(void *)) /* bytes of a cache we look at */
-#define PEEK_MAX 64                                 /* candidate words at most */
+#define PEEK_MAX 64 /* words of libc's TLS block at most (glibc 2.36's has 18) */
 
 /* Copies CACHE_PEEK bytes at each of the n addresses into out, and says
  * in ok which could be read.  The kernel reads them for us, so a word
@@ -644,19 +644,20 @@ static void peek_all(void *const *at, size_t n, unsigned char (*out)[CACHE_PEEK]
 	if (gs__sys(SYS_pipe2, (long)p, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0) != 0)
 		return; /* no fds left, say: nothing is known */
 	/* At most 64 x 144 bytes: the pipe (64 KiB) never fills, and each
-	 * write (under PIPE_BUF) is whole or nothing; read back in one. */
+	 * write (under PIPE_BUF) is whole or nothing; read back in one, the
+	 * readable ones packed, then spread to their places (from the last,
+	 * so that none is overwritten before it moves). */
 	size_t good = 0;
 	for (size_t i = 0; i < n; i++)
 		if (gs__sys(SYS_write, p[1], (long)at[i], CACHE_PEEK, 0, 0, 0) == (long)CACHE_PEEK) {
 			ok[i] = 1;
 			good++;
 		}
-	unsigned char all[PEEK_MAX][CACHE_PEEK];
-	if (gs__sys(SYS_read, p[0], (long)all, (long)(good * CACHE_PEEK), 0, 0, 0) != (long)(good * CACHE_PEEK))
+	if (gs__sys(SYS_read, p[0], (long)out, (long)(good * CACHE_PEEK), 0, 0, 0) != (long)(good * CACHE_PEEK))
 		memset(ok, 0, n);
-	for (size_t i = 0, k = 0; i < n; i++)
-		if (ok[i])
-			memcpy(out[i], all[k++], CACHE_PEEK);
+	for (size_t i = n, k = good; i-- > 0;)
+		if (ok[i] && --k != i)
+			memcpy(out[i], out[k], CACHE_PEEK);
 	gs__sys(SYS_close, p[0], 0, 0, 0, 0, 0);
 	gs__sys(SYS_close, p[1], 0, 0, 0, 0, 0);
 }
@@ -683,7 +684,11 @@ static int probe_tcache_here(char *os_tp, ptrdiff_t lo, size_t words)
 			cand_word[n] = i;
 			cand[n++] = blk[i];
 		}
-	unsigned char cache[PEEK_MAX][CACHE_PEEK], ok[PEEK_MAX];
+	/* Not on the stack: the first hub may be made inside a signal handler,
+	 * on a small alternate stack (CPython's handlers run on faulthandler's);
+	 * and this runs once, under gs__tls_init's guard. */
+	static unsigned char cache[PEEK_MAX][CACHE_PEEK];
+	unsigned char ok[PEEK_MAX];
 	peek_all(cand, n, cache, ok);
 	int found = 0;
 	ptrdiff_t at = 0;
@@ -709,8 +714,8 @@ static void probe_tcache(char *os_tp)
 	 * linked into its arenas, which a reused block would wipe. */
 	struct libc_block b = { .malloc = (uintptr_t)gs__allocator_entry("malloc") };
 	dl_iterate_phdr(find_libc, &b);
-	if (!b.lo || b.size < 8 || b.size > 65536 || !b.malloc_in_libc)
-		return;
+	if (!b.lo || b.size < 8 || b.size > PEEK_MAX * sizeof(void *) || !b.malloc_in_libc)
+		return; /* (a block larger than that is not the libc this knows) */
 	ptrdiff_t lo = b.lo - os_tp;
 	size_t words = b.size / sizeof(void *);
 	if (probe_tcache_here(os_tp, lo, words))

@@ -287,6 +287,7 @@ static const struct CMUnitTest tests[] = {
 	COMPARE("io_sendfile"),            /* sendfile/splice/tee into a socket or pipe a thread reads */
 	COMPARE("signal_stale_pause"),     /* a handler main ran itself ends none of its later waits */
 	COMPARE("signal_handler_thread"),  /* a thread a handler creates runs while the interrupted thread waits */
+	COMPARE("signal_first_hub_altstack"), /* the first hub made by an SA_ONSTACK handler stays on its small stack */
 	COMPARE("preempt_nopie"),          /* preemption in a non-PIE executable taking &free */
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
