@@ -118,6 +118,12 @@ _Noreturn void gs_thread_exit(void *retval);
  * -ETIMEDOUT. */
 int gs_thread_join(struct gs_thread *t, void **ret, int try, const struct gs_deadline *d);
 int gs_thread_detach(struct gs_thread *t);
+/* Set once the process has made a green thread: natively it would no
+ * longer be single-threaded (glibc clears __libc_single_threaded at the
+ * first pthread_create, for good), though all its threads may run on one
+ * OS thread here. */
+extern _Atomic int gs_threads_made;
+
 /* Lets every other ready green thread run once, then returns. */
 void gs_yield(void);
 /* 1 if another thread of the caller's hub is ready to run. */

@@ -121,6 +121,8 @@ void gs__thread_record_retire(struct gs_thread *t)
 	gs_spin_unlock(&pool_lock);
 }
 
+_Atomic int gs_threads_made;
+
 int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 		     void *(*fn)(void *), void *arg)
 {
@@ -163,6 +165,8 @@ int gs_thread_create(struct gs_thread **out, const struct gs_thread_attr *a,
 	    !(gs_self()->flags & GS_TF_HUB))
 		h->sud_on = gs_trap_arm_hook(&h->sud_sel) ? GS_SUD_ON : GS_SUD_FAILED;
 	t->sud_sel = h->sud_on == GS_SUD_ON ? GS_SUD_BLOCK : GS_SUD_ALLOW;
+	if (gs_unlikely(!atomic_load_explicit(&gs_threads_made, memory_order_relaxed)))
+		atomic_store(&gs_threads_made, 1);
 	*out = t;
 	return 0;
 }

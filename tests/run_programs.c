@@ -292,6 +292,7 @@ static const struct CMUnitTest tests[] = {
 	/* thread-local storage: each green thread needs its own TLS block, DTV and TCB */
 	COMPARE("tls_vars"),       /* __thread, also a dlopen'd library's; uselocale, strerror, flockfile */
 	COMPARE("tls_cxx"),        /* thread_local: one per thread, destructors at each thread's exit */
+	COMPARE("cxx_static_init"), /* function-local statics: others wait for a blocking initialiser */
 	COMPARE("fd_stale_kind"),  /* a socket closed behind the shim, its number reused by a file/pipe */
 	COMPARE("fd_swapped_kinds"), /* the real-call table hands out other kinds: a "socket" that is a
 				      * file, a "pipe" a socketpair, a "memfd" a pipe (libfd_swap.so) */
