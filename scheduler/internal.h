@@ -280,6 +280,10 @@ void gs__preempt_text_loaded(const void *in_it); /* no switch in the object hold
  * allocator: the definition is the next one after the executable and the
  * shim. */
 void *gs__allocator_entry(const char *name);
+/* Whether address a lies in one of the loaded segments of the object
+ * dl_iterate_phdr describes with info. */
+struct dl_phdr_info;
+int gs__object_holds(const struct dl_phdr_info *info, uintptr_t a);
 void gs__preempt_free(struct gs_hub *h);
 void gs__preempt_after_fork(struct gs_hub *h);
 /* hub.c: self to the back of the queue, the hub polls, woken threads first. */

@@ -154,21 +154,25 @@ static int is_libgcc(const char *path)
 	return base && strncmp(base + 1, "libgcc_s.so", 11) == 0;
 }
 
+int gs__object_holds(const struct dl_phdr_info *info, uintptr_t a)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && a >= lo && a - lo < ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
 static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct probe *p = arg;
 	if (!loader_lock[0] && p->rtld)
 		find_loader_locks(p);
 	int ours = p->libgcc && is_libgcc(info->dlpi_name);
-	for (int i = 0; i < info->dlpi_phnum && !ours; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-		for (int k = 0; k < p->n; k++)
-			if (p->addr[k] >= lo && p->addr[k] < hi)
-				ours = 1;
-	}
+	for (int k = 0; k < p->n && !ours; k++)
+		ours = gs__object_holds(info, p->addr[k]);
 	for (int i = 0; ours && i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
@@ -180,14 +184,7 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 static int in_first_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	uintptr_t *a = arg;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && *a >= lo && *a - lo < ph->p_memsz)
-			*a = 1;
-	}
-	if (*a != 1)
-		*a = 0;
+	*a = gs__object_holds(info, *a);
 	return 1; /* the executable only */
 }
 

@@ -598,16 +598,12 @@ static int find_libc(struct dl_phdr_info *info, size_t n, void *arg)
 	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 	if (!name || strncmp(name, "/libc.so", 8) != 0)
 		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t at = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && b->malloc >= at && b->malloc - at < ph->p_memsz)
-			b->malloc_in_libc = 1;
-		if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
+	b->malloc_in_libc = gs__object_holds(info, b->malloc);
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
 			b->lo = info->dlpi_tls_data;
-			b->size = ph->p_memsz;
+			b->size = info->dlpi_phdr[i].p_memsz;
 		}
-	}
 	return 1;
 }
 
